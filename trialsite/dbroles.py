@@ -1,0 +1,148 @@
+"""Two database roles: the owner runs migrations, the app role owns nothing.
+
+After every ``migrate`` (run as the owner, see the ``migrate`` command in
+trialsite/management/commands), ``grant_app_role`` gives the app role exactly
+what the web application needs:
+
+* SELECT, INSERT, UPDATE on the tables; DELETE only where rows may legitimately
+  go (sessions, login attempts, many-to-many links), never on a table protected by
+  a "no delete" trigger (clinical records, sites, users, signatures, exports);
+* nothing but SELECT on the audit event tables and on ``pghistory_context``: the
+  audit triggers run as the owner (SECURITY DEFINER), so events are written for
+  every change but cannot be written, changed or removed by the app role itself;
+* no TRUNCATE, no DDL, no trigger control (only an owner can disable a trigger,
+  and ``session_replication_role`` needs a superuser).
+
+It also closes django-pgtrigger's escape hatch: its ``_pgtrigger_should_ignore``
+function honours a session setting (``pgtrigger.ignore``) that any client could
+set to skip a trigger; here it always answers "no".
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import connections
+
+logger = logging.getLogger(__name__)
+
+# Triggers whose presence means "rows of this table are never deleted".
+_PROTECT_PREFIXES = (
+    "pgtrigger_forbid_delete_",
+    "pgtrigger_append_only_",
+    "pgtrigger_forbid_change_",
+)
+# pghistory's tracking triggers (labels "insert" and "update").
+_AUDIT_PREFIXES = ("pgtrigger_insert_insert_", "pgtrigger_update_update_")
+
+HARDENED_IGNORE = """
+CREATE OR REPLACE FUNCTION public._pgtrigger_should_ignore(trigger_name NAME)
+RETURNS BOOLEAN AS $$
+BEGIN
+    -- Hardened (trialsite/dbroles.py): no session may switch a trigger off.
+    RETURN FALSE;
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+# pghistory's context upsert, changed in one respect: a context row older than one
+# hour is never rewritten, so the who and why of past events cannot be altered by
+# re-using their context id (the function runs as the owner).
+HARDENED_CONTEXT = """
+CREATE OR REPLACE FUNCTION public._pgh_attach_context()
+RETURNS pghistory_context.id%TYPE AS $$
+    DECLARE
+        _pgh_context_id UUID;
+        _pgh_context_metadata JSONB;
+    BEGIN
+        BEGIN
+            SELECT INTO _pgh_context_id CURRENT_SETTING('pghistory.context_id');
+            SELECT INTO _pgh_context_metadata CURRENT_SETTING('pghistory.context_metadata');
+            EXCEPTION WHEN OTHERS THEN
+        END;
+        IF _pgh_context_id IS NOT NULL AND _pgh_context_metadata IS NOT NULL THEN
+            INSERT INTO pghistory_context (id, metadata, created_at, updated_at)
+                VALUES (_pgh_context_id, _pgh_context_metadata, NOW(), NOW())
+                ON CONFLICT (id) DO UPDATE
+                    SET metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at
+                    WHERE pghistory_context.metadata != EXCLUDED.metadata
+                      AND pghistory_context.created_at > NOW() - interval '1 hour';
+            RETURN _pgh_context_id;
+        ELSE
+            RETURN NULL;
+        END IF;
+    END;
+$$ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp;
+"""
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ensure_role(cursor, role: str) -> bool:
+    """Create the app role if it is missing and we may; True if it exists afterwards."""
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    if cursor.fetchone():
+        return True
+    cursor.execute("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")
+    if not cursor.fetchone()[0]:
+        logger.warning("database role %s is missing and cannot be created here", role)
+        return False
+    cursor.execute(
+        f"CREATE ROLE {_quote(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+        "NOREPLICATION NOBYPASSRLS"
+    )
+    return True
+
+
+def grant_app_role(using: str = "default", **kwargs: object) -> None:
+    """Give the app role its least privileges on ``using``'s database (post_migrate)."""
+    role = getattr(settings, "DATABASE_APP_ROLE", "")
+    connection = connections[using]
+    if not role or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        if cursor.fetchone()[0] == role:
+            return  # running as the app role itself: nothing it may grant
+        cursor.execute(HARDENED_IGNORE)
+        cursor.execute(HARDENED_CONTEXT)
+        if not ensure_role(cursor, role):
+            return
+        app = _quote(role)
+        cursor.execute(
+            "SELECT c.relname, "
+            "  bool_or(t.tgname LIKE ANY(%s)) AS protected, "
+            "  bool_or(t.tgname LIKE 'pgtrigger_append_only_%%') AS events "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_trigger t ON t.tgrelid = c.oid AND NOT t.tgisinternal "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' GROUP BY c.relname",
+            [[f"{p}%" for p in _PROTECT_PREFIXES]],
+        )
+        tables = cursor.fetchall()
+        cursor.execute(
+            f"GRANT CONNECT ON DATABASE {_quote(connection.settings_dict['NAME'])} TO {app}"
+        )
+        cursor.execute(f"GRANT USAGE ON SCHEMA public TO {app}")
+        cursor.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {app}")
+        cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app}")
+        for table, protected, events in tables:
+            if events or table in ("pghistory_context", "django_migrations"):
+                rights = "SELECT"
+            elif protected:
+                rights = "SELECT, INSERT, UPDATE"
+            else:
+                rights = "SELECT, INSERT, UPDATE, DELETE"
+            cursor.execute(f"GRANT {rights} ON {_quote(table)} TO {app}")
+        # The audit trigger functions write the events as the owner.
+        cursor.execute(
+            "SELECT DISTINCT p.oid::regprocedure::text FROM pg_trigger t "
+            "JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal AND t.tgname LIKE ANY(%s)",
+            [[f"{p}%" for p in _AUDIT_PREFIXES]],
+        )
+        for (function,) in cursor.fetchall():
+            cursor.execute(
+                f"ALTER FUNCTION {function} SECURITY DEFINER SET search_path = public, pg_temp"
+            )

@@ -1,0 +1,110 @@
+"""Form pieces every clinical form shares: reason for change and optimistic locking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+REASON_REQUIRED = _("Give a reason for changing saved data.")
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == ()
+
+
+class ReasonForChangeMixin:
+    """Editing saved data needs a reason; entering a value for the first time does not.
+
+    "Saved data" is any field whose value before this edit was not empty, so a
+    coordinator completing a draft over several sittings is not asked for a
+    reason, but changing what was entered is.
+    """
+
+    reason_field = "reason_for_change"
+
+    def add_reason_field(self) -> None:
+        self.fields[self.reason_field] = forms.CharField(
+            label=_("Reason for change"),
+            required=False,
+            max_length=500,
+            widget=forms.Textarea(attrs={"rows": 2}),
+            help_text=_("Required when you change data that was already saved."),
+        )
+        # Issue 8 (monitoring/annotate.py): query badges on the fields, a locked form
+        # read-only, the reason prefilled when correcting in answer to a query.
+        from monitoring.annotate import annotate_edit_form
+
+        annotate_edit_form(self)
+
+    def saved_fields_changed(self) -> list[str]:
+        return [
+            name
+            for name in self.changed_data
+            if name not in (self.reason_field, "version") and not _is_empty(self.initial.get(name))
+        ]
+
+    def check_reason(self) -> str:
+        reason = (self.cleaned_data.get(self.reason_field) or "").strip()
+        if self.saved_fields_changed() and not reason:
+            self.add_error(
+                self.reason_field, forms.ValidationError(REASON_REQUIRED, code="reason_required")
+            )
+        return reason
+
+
+class ClinicalForm(ReasonForChangeMixin, forms.ModelForm):
+    """A ModelForm for a ``ClinicalRecord``.
+
+    It carries the version it was loaded at, so a concurrent edit is detected
+    instead of silently overwritten, and asks for a reason for change.
+    """
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        if self.is_edit:
+            self.fields["version"].initial = self.instance.version
+            self.initial["version"] = self.instance.version
+            self.add_reason_field()
+
+    @property
+    def is_edit(self) -> bool:
+        return self.instance.pk is not None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.is_edit:
+            self.check_reason()
+        return data
+
+    @property
+    def reason(self) -> str:
+        return (self.cleaned_data.get(self.reason_field) or "").strip() if self.is_edit else ""
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for voiding"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class SignatureForm(forms.Form):
+    """Password re-entry for an e-signature; the meaning is shown above it."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_(
+            "Re-enter your password to sign. Your printed name, the time and the "
+            "meaning are recorded with a fingerprint of the data you sign."
+        ),
+    )

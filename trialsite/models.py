@@ -1,0 +1,234 @@
+"""Cross-cutting models: sites, users, the audited clinical-record base, e-signatures."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pghistory
+import pghistory.models
+import pgtrigger
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, Permission
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from trialsite.roles import CAPABILITIES, Role
+
+
+class SessionUser(models.Func):
+    """SQL ``SESSION_USER``: the database role that opened the connection."""
+
+    template = "SESSION_USER"
+    output_field = models.TextField()
+
+
+class AuditEvent(pghistory.models.Event):
+    """Base of every audit event table (PGHISTORY_BASE_MODEL).
+
+    Besides pghistory's server timestamp, label and context (user, URL,
+    reason), every event records the database role that made the change, so
+    a change made outside the app (a raw SQL client) is attributed too.
+    """
+
+    audit_db_user = models.TextField(db_default=SessionUser(), editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class ClinicalQuerySet(models.QuerySet):
+    def active(self) -> ClinicalQuerySet:
+        """Records that have not been voided."""
+        return self.filter(voided_at__isnull=True)
+
+
+class ClinicalRecord(models.Model):
+    """Base of every participant-level record.
+
+    * audited by database triggers (each concrete model is decorated with
+      ``@pghistory.track()``; ``tests/test_audit.py`` checks that none is missed);
+    * never deleted: a trigger refuses ``DELETE``; records are voided with a reason;
+    * ``version`` is the optimistic-locking counter the edit forms post back.
+    """
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True, editable=False)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("voided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    void_reason = models.TextField(_("reason for voiding"), blank=True, editable=False)
+
+    objects = ClinicalQuerySet.as_manager()
+
+    # Lookup path from this model to its Site; the access layer filters on it.
+    site_field: ClassVar[str] = "site"
+
+    class Meta:
+        abstract = True
+        triggers = [
+            # No clinical record is ever hard-deleted, not even by a raw SQL client.
+            pgtrigger.Protect(name="forbid_delete", operation=pgtrigger.Delete),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(voided_at__isnull=True) | ~models.Q(void_reason=""),
+                name="%(app_label)s_%(class)s_void_needs_reason",
+            ),
+        ]
+
+    def save(self, *args, **kwargs) -> None:
+        # Issue 8 (monitoring/hooks.py): locked data is refused here, whatever the path;
+        # after the save, stale verifications and sign-offs are cleared and edit checks run.
+        from monitoring import hooks
+
+        position = hooks.before_clinical_save(self)
+        super().save(*args, **kwargs)
+        hooks.after_clinical_save(self, position)
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
+
+@pghistory.track()
+class Site(models.Model):
+    """One of the trial's hospitals."""
+
+    code = models.SlugField(_("code"), max_length=10, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    city = models.CharField(_("city"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
+        # Capabilities the role groups are made of (trialsite/roles.py).
+        permissions = [
+            ("view_clinical_data", _("Can view clinical data at own sites")),
+            ("enter_data", _("Can enter and edit clinical data at own sites")),
+            ("sign_data", _("Can confirm eligibility, prescribe and sign")),
+            ("view_all_sites", _("Can view every site")),
+            ("export_data", _("Can export data")),
+            ("manage_queries", _("Can raise and close data queries")),
+            ("verify_source", _("Can mark data as verified against source")),
+            ("lock_data", _("Can lock and unlock data")),
+        ]
+        triggers = [pgtrigger.Protect(name="forbid_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"{self.code} – {self.name}"
+
+
+@pghistory.track(exclude=["password", "last_login"])
+class User(AbstractUser):
+    """A member of the trial staff; belongs to one or more sites, has one role."""
+
+    sites = models.ManyToManyField(Site, verbose_name=_("sites"), blank=True, related_name="staff")
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        # Users who took part in the trial are deactivated, never deleted: the
+        # audit trail and signatures refer to them.
+        triggers = [pgtrigger.Protect(name="forbid_delete", operation=pgtrigger.Delete)]
+
+    @property
+    def printed_name(self) -> str:
+        """The name printed under the user's signatures."""
+        return self.get_full_name() or self.username
+
+    @cached_property
+    def roles(self) -> set[Role]:
+        names = {group.name for group in self.groups.all()}
+        return {role for role in Role if role.group_name in names}
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        # Superusers administer the system; clinical capabilities come only
+        # from a role group, so a superuser account cannot enter trial data.
+        if self.is_superuser and perm in CAPABILITIES:
+            app_label, codename = perm.split(".")
+            return (
+                self.is_active
+                and Permission.objects.filter(
+                    group__user=self, content_type__app_label=app_label, codename=codename
+                ).exists()
+            )
+        return super().has_perm(perm, obj)
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.roles
+
+
+class SignatureMeaning(models.TextChoices):
+    """What a signature attests (21 CFR 11.50: the meaning is part of the signature)."""
+
+    ELIGIBILITY = "eligibility", _("I confirm this candidate meets all eligibility criteria.")
+    VISIT = "visit", _("I have reviewed the data of this visit and confirm it is accurate.")
+    CASEBOOK = (
+        "casebook",
+        _("I have reviewed this casebook and confirm it is complete and accurate."),
+    )
+    PRESCRIPTION = "prescription", _("I prescribe this dose.")
+
+
+@pghistory.track()
+class Signature(models.Model):
+    """An investigator's e-signature over the exact data it signed.
+
+    ``data_hash`` is the SHA-256 of the signed record's payload at signing
+    time; any later change (through the app or raw SQL) makes the hash differ,
+    and the signature is then shown, and recorded, as void.
+    """
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    signed_object = GenericForeignKey("content_type", "object_id")
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("signer"), on_delete=models.PROTECT
+    )
+    printed_name = models.CharField(_("printed name"), max_length=200)
+    meaning = models.CharField(_("meaning"), max_length=20, choices=SignatureMeaning.choices)
+    signed_at = models.DateTimeField(_("signed at"))
+    data_hash = models.CharField(_("hash of the signed data"), max_length=64)
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    void_reason = models.TextField(_("reason the signature is void"), blank=True)
+
+    class Meta:
+        ordering = ["signed_at"]
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+        triggers = [pgtrigger.Protect(name="forbid_delete", operation=pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"{self.printed_name} ({self.get_meaning_display()}) {self.signed_at:%Y-%m-%d %H:%M}"

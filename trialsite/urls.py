@@ -1,0 +1,45 @@
+"""URL map of the whole app."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from trialsite import views
+
+auth_patterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+]
+
+urlpatterns = [
+    path("", views.home, name="dashboard"),
+    path("accounts/", include(auth_patterns)),
+    path(
+        "history/<slug:app_label>/<slug:model_name>/<int:pk>/",
+        views.record_history,
+        name="record_history",
+    ),
+    path("screening/", include("eligibility.urls")),
+    path("participants/", include("enrollment.urls")),
+    path("dosing/", include("dosing.urls")),
+    path("crf/", include("crf.urls")),
+    path("exports/", include("exports.urls")),
+    path("monitoring/", include("monitoring.urls")),
+    path("healthz", views.healthz, name="healthz"),
+    path("search/", views.participant_search, name="search"),
+    # The language switcher works on the login page too (LoginRequiredMiddleware).
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("admin/", admin.site.urls),
+]
