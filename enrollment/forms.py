@@ -1,0 +1,156 @@
+"""Forms for consent, enrolment, status changes and withdrawal."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from enrollment.models import Consent, ConsentFormVersion, ConsentKind
+from enrollment.rules import DiscontinuationReason, ParticipantStatus
+from trialsite.forms import ClinicalForm
+from trialsite.models import User
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _not_in_future(value: date, today: date, label: str) -> None:
+    if value > today:
+        raise forms.ValidationError(
+            _("%(label)s cannot be in the future."), code="future", params={"label": label}
+        )
+
+
+class ConsentForm(ClinicalForm):
+    class Meta:
+        model = Consent
+        fields = ["kind", "form_version", "signed_on", "guardian_relationship", "obtained_by"]
+        widgets = {"signed_on": DATE_INPUT}
+
+    def __init__(self, *args: Any, staff: Any = None, today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["form_version"].queryset = ConsentFormVersion.objects.order_by(
+            "kind", "-effective_from"
+        )
+        if staff is not None:
+            self.fields["obtained_by"].queryset = staff
+        self.fields["obtained_by"].label_from_instance = lambda user: user.printed_name
+        self.fields["guardian_relationship"].help_text = _(
+            "For guardian consent only. Never enter a name: the guardian is identified by "
+            "relationship."
+        )
+
+    def clean_signed_on(self) -> date:
+        signed_on = self.cleaned_data["signed_on"]
+        _not_in_future(signed_on, self.today, _("The consent date"))
+        return signed_on
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        kind, version = data.get("kind"), data.get("form_version")
+        if kind and version and version.kind != kind:
+            self.add_error("form_version", _("This version belongs to the other form."))
+        if kind == ConsentKind.GUARDIAN_CONSENT and not data.get("guardian_relationship"):
+            self.add_error(
+                "guardian_relationship", _("Say how the guardian is related to the child.")
+            )
+        if kind == ConsentKind.CHILD_ASSENT and data.get("guardian_relationship"):
+            self.add_error("guardian_relationship", _("Leave this empty for child assent."))
+        signed_on = data.get("signed_on")
+        if version and signed_on and signed_on < version.effective_from:
+            self.add_error(
+                "form_version",
+                _("Version %(version)s was not in use before %(date)s.")
+                % {"version": version.version, "date": version.effective_from},
+            )
+        return data
+
+
+class EnrolForm(forms.Form):
+    enrolled_on = forms.DateField(label=_("Enrolment date"), widget=DATE_INPUT)
+
+    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["enrolled_on"].initial = today
+
+    def clean_enrolled_on(self) -> date:
+        value = self.cleaned_data["enrolled_on"]
+        _not_in_future(value, self.today, _("The enrolment date"))
+        return value
+
+
+class StatusChangeForm(forms.Form):
+    to_status = forms.ChoiceField(label=_("New status"))
+    changed_on = forms.DateField(label=_("Date"), widget=DATE_INPUT)
+    discontinuation_reason = forms.ChoiceField(
+        label=_("Reason for discontinuation"),
+        choices=[("", "—"), *DiscontinuationReason.choices],
+        required=False,
+    )
+    reason = forms.CharField(label=_("Explanation"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, allowed: list[str], today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        labels = dict(ParticipantStatus.choices)
+        # Withdrawal has its own form: it records what may be kept.
+        self.fields["to_status"].choices = [
+            (s, labels[s]) for s in allowed if s != ParticipantStatus.WITHDRAWN
+        ]
+        self.fields["changed_on"].initial = today
+        self.today = today
+
+    def clean_changed_on(self) -> date:
+        value = self.cleaned_data["changed_on"]
+        _not_in_future(value, self.today, _("The date"))
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("to_status") == ParticipantStatus.DISCONTINUED and not data.get(
+            "discontinuation_reason"
+        ):
+            self.add_error("discontinuation_reason", _("Choose the reason for discontinuation."))
+        return data
+
+
+class WithdrawalForm(forms.Form):
+    withdrawn_on = forms.DateField(label=_("Date of withdrawal"), widget=DATE_INPUT)
+    data_may_be_kept = forms.TypedChoiceField(
+        label=_("May the data collected so far be kept?"),
+        choices=[("yes", _("Yes")), ("no", _("No"))],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["withdrawn_on"].initial = today
+
+    def clean_withdrawn_on(self) -> date:
+        value = self.cleaned_data["withdrawn_on"]
+        _not_in_future(value, self.today, _("The date of withdrawal"))
+        return value
+
+
+class ParticipantFilterForm(forms.Form):
+    q = forms.CharField(label=_("Subject ID"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All")), *ParticipantStatus.choices]
+    )
+
+
+def staff_choices(site) -> Any:
+    return User.objects.filter(sites=site, is_active=True).order_by("last_name", "first_name")
+
+
+class RescheduleForm(forms.Form):
+    planned_day_0 = forms.DateField(label=_("New planned Day 0"), widget=DATE_INPUT)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,189 @@
+"""Participant pages: consent, enrolment, status, withdrawal. Thin views."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crf import selectors as crf_selectors
+from dosing import selectors as dosing_selectors
+from eligibility.models import Screening
+from enrollment import forms, selectors, services
+from enrollment.models import Participant
+from enrollment.rules import ALLOWED_TRANSITIONS
+from monitoring import selectors as monitoring_selectors
+from trialsite import access, signatures
+from trialsite.dates import age_in_completed_years
+from trialsite.services import record_save
+
+
+def _participant(request: HttpRequest, subject_id: str, *, write: bool = False) -> Participant:
+    return access.get_for_user(
+        Participant.objects.select_related("site", "screening"),
+        request.user,
+        write=write,
+        subject_id=subject_id,
+    )
+
+
+def participant_list(request: HttpRequest) -> HttpResponse:
+    filters = forms.ParticipantFilterForm(request.GET or None)
+    q = status = ""
+    if filters.is_valid():
+        q, status = filters.cleaned_data["q"], filters.cleaned_data["status"]
+    page = Paginator(selectors.participant_list(request.user, q=q, status=status), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "enrollment/participant_list.html",
+        {"filters": filters, "page": page, "today": timezone.localdate()},
+    )
+
+
+def participant_detail(request: HttpRequest, subject_id: str) -> HttpResponse:
+    participant = _participant(request, subject_id)
+    today = timezone.localdate()
+    consents = list(participant.screening.consents.select_related("form_version", "obtained_by"))
+    return render(
+        request,
+        "enrollment/participant_detail.html",
+        {
+            **dosing_selectors.participant_context(participant, request.user, today),
+            **crf_selectors.participant_context(participant, request.user, today),
+            **monitoring_selectors.participant_context(participant, request.user, today),
+            "participant": participant,
+            "screening": participant.screening,
+            "age": age_in_completed_years(participant.screening.date_of_birth, today),
+            "consents": consents,
+            "reconsent": selectors.reconsent_needed(participant, consents),
+            "status_changes": participant.status_changes.select_related("created_by"),
+            "eligibility_signatures": signatures.signature_states(participant.screening),
+            "withdrawal": getattr(participant, "withdrawal", None),
+            "can_change_status": access.can_write(request.user)
+            and bool(ALLOWED_TRANSITIONS[participant.status]),
+            "today": today,
+        },
+    )
+
+
+def consent_add(request: HttpRequest, number: str) -> HttpResponse:
+    screening = access.get_for_user(Screening, request.user, write=True, number=number)
+    form = forms.ConsentForm(
+        request.POST or None,
+        staff=forms.staff_choices(screening.site),
+        today=timezone.localdate(),
+        initial={"obtained_by": request.user},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            record_save(form=form, user=request.user, screening=screening)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Consent recorded."))
+            return redirect(screening)
+    return render(request, "enrollment/consent_form.html", {"screening": screening, "form": form})
+
+
+def enrol(request: HttpRequest, number: str) -> HttpResponse:
+    screening = access.get_for_user(
+        Screening.objects.select_related("site"), request.user, write=True, number=number
+    )
+    today = timezone.localdate()
+    form = forms.EnrolForm(request.POST or None, today=today)
+    if request.method == "POST" and form.is_valid():
+        try:
+            participant = services.enroll_participant(
+                screening=screening, user=request.user, enrolled_on=form.cleaned_data["enrolled_on"]
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(
+                request,
+                _("%(number)s enrolled as %(subject)s.")
+                % {"number": screening.number, "subject": participant.subject_id},
+            )
+            return redirect("enrollment:detail", subject_id=participant.subject_id)
+    return render(
+        request,
+        "enrollment/enrol.html",
+        {
+            "screening": screening,
+            "form": form,
+            "blockers": services.enrolment_blockers(screening, today),
+        },
+    )
+
+
+def status_change(request: HttpRequest, subject_id: str) -> HttpResponse:
+    participant = _participant(request, subject_id, write=True)
+    today = timezone.localdate()
+    allowed = sorted(ALLOWED_TRANSITIONS[participant.status])
+    form = forms.StatusChangeForm(request.POST or None, allowed=allowed, today=today)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.participant_transition(
+                participant=participant,
+                to_status=form.cleaned_data["to_status"],
+                user=request.user,
+                on=form.cleaned_data["changed_on"],
+                reason=form.cleaned_data["reason"],
+                discontinuation_reason=form.cleaned_data["discontinuation_reason"],
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Status changed."))
+            return redirect("enrollment:detail", subject_id=subject_id)
+    return render(
+        request, "enrollment/status_form.html", {"participant": participant, "form": form}
+    )
+
+
+def withdraw(request: HttpRequest, subject_id: str) -> HttpResponse:
+    participant = _participant(request, subject_id, write=True)
+    form = forms.WithdrawalForm(request.POST or None, today=timezone.localdate())
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.withdraw_consent(
+                participant=participant, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Consent withdrawal recorded."))
+            return redirect("enrollment:detail", subject_id=subject_id)
+    return render(
+        request, "enrollment/withdraw_form.html", {"participant": participant, "form": form}
+    )
+
+
+def reschedule(request: HttpRequest, subject_id: str) -> HttpResponse:
+    participant = _participant(request, subject_id, write=True)
+    form = forms.RescheduleForm(
+        request.POST or None, initial={"planned_day_0": participant.planned_day_0}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.participant_reschedule_day_0(
+                participant=participant, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Planned Day 0 moved."))
+            return redirect("enrollment:detail", subject_id=subject_id)
+    return render(
+        request, "enrollment/reschedule_form.html", {"participant": participant, "form": form}
+    )
