@@ -1,0 +1,187 @@
+"""Paediatric laboratory reference ranges and the L/H flag of a result.
+
+Every value is stored in one canonical unit per test (REFERENCE.md "Formulas and units");
+the range table uses the same units so a result is compared without conversion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Literal
+
+from django.db.models import TextChoices
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+
+class LabCode(TextChoices):
+    WBC = "wbc", _("White blood cells")
+    NEUTROPHILS = "neutrophils", _("Neutrophils")
+    LYMPHOCYTES = "lymphocytes", _("Lymphocytes")
+    HAEMOGLOBIN = "haemoglobin", _("Haemoglobin")
+    PLATELETS = "platelets", _("Platelets")
+    IGG = "igg", _("IgG")
+    IGA = "iga", _("IgA")
+    IGM = "igm", _("IgM")
+    C3 = "c3", _("Complement C3")
+    C4 = "c4", _("Complement C4")
+    BETA2_MICROGLOBULIN = "beta2_microglobulin", _("β2-microglobulin")
+    ESR = "esr", _("ESR")
+    CRP = "crp", _("C-reactive protein")
+    RF = "rf", _("Rheumatoid factor")
+    CREATININE = "creatinine", _("Creatinine")
+    # xgettext:no-python-format (a percent sign, not a placeholder)
+    CD19_PERCENT = "cd19_percent", _("CD19⁺ B cells (% of lymphocytes)")
+    CD19_ABSOLUTE = "cd19_absolute", _("CD19⁺ B cells (absolute)")
+
+
+# Canonical units: symbols, shown as they are in every language.
+UNITS: Mapping[str, str] = MappingProxyType(
+    {
+        LabCode.WBC: "×10⁹/L",
+        LabCode.NEUTROPHILS: "×10⁹/L",
+        LabCode.LYMPHOCYTES: "×10⁹/L",
+        LabCode.HAEMOGLOBIN: "g/L",
+        LabCode.PLATELETS: "×10⁹/L",
+        LabCode.IGG: "g/L",
+        LabCode.IGA: "g/L",
+        LabCode.IGM: "g/L",
+        LabCode.C3: "g/L",
+        LabCode.C4: "g/L",
+        LabCode.BETA2_MICROGLOBULIN: "mg/L",
+        LabCode.ESR: "mm/h",
+        LabCode.CRP: "mg/L",
+        LabCode.RF: "IU/mL",
+        LabCode.CREATININE: "µmol/L",
+        LabCode.CD19_PERCENT: "%",
+        LabCode.CD19_ABSOLUTE: "×10⁶/L",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ReferenceRange:
+    code: str
+    lower: Decimal | None  # None: no lower limit (nothing is flagged L)
+    upper: Decimal | None  # None: no upper limit (nothing is flagged H)
+
+    @property
+    def name(self) -> str | Promise:
+        return LabCode(self.code).label
+
+    @property
+    def unit(self) -> str:
+        return UNITS[self.code]
+
+
+def _range(code: LabCode, lower: str | None, upper: str | None) -> ReferenceRange:
+    return ReferenceRange(
+        code=code.value,
+        lower=None if lower is None else Decimal(lower),
+        upper=None if upper is None else Decimal(upper),
+    )
+
+
+# *check* CONFIGURABLE PLACEHOLDERS, NOT A STANDARD: approximate paediatric ranges for ages
+# 5-18 in one band.  Each site's own laboratory ranges (and age/sex bands where the lab
+# gives them, e.g. creatinine, IgA, CD19) must replace these before release.  Sites pass
+# their table to ``flag(..., ranges=...)``.  The protocol's own limits (EXC10 IgG/IgA,
+# EXC11 WBC/neutrophils, SCH2 B-cell depletion) are in trialsite.protocol, not here.
+REFERENCE_RANGES: Mapping[str, ReferenceRange] = MappingProxyType(
+    {
+        r.code: r
+        for r in (
+            _range(LabCode.WBC, "4.0", "12.0"),
+            _range(LabCode.NEUTROPHILS, "1.5", "8.0"),
+            _range(LabCode.LYMPHOCYTES, "1.0", "5.0"),
+            _range(LabCode.HAEMOGLOBIN, "115", "155"),
+            _range(LabCode.PLATELETS, "150", "450"),
+            _range(LabCode.IGG, "7.0", "16.0"),
+            _range(LabCode.IGA, "0.7", "4.0"),
+            _range(LabCode.IGM, "0.4", "2.3"),
+            _range(LabCode.C3, "0.9", "1.8"),
+            _range(LabCode.C4, "0.1", "0.4"),
+            _range(LabCode.BETA2_MICROGLOBULIN, "0.8", "2.2"),
+            _range(LabCode.ESR, None, "20"),
+            _range(LabCode.CRP, None, "8"),
+            _range(LabCode.RF, None, "20"),
+            _range(LabCode.CREATININE, "27", "88"),
+            _range(LabCode.CD19_PERCENT, "10", "31"),
+            _range(LabCode.CD19_ABSOLUTE, "110", "1600"),
+        )
+    }
+)
+
+Flag = Literal["L", "H"]
+
+
+class UnknownLabCode(ValueError):
+    code = "unknown_lab_code"
+
+    def __init__(self, lab_code: str) -> None:
+        self.lab_code = lab_code
+        super().__init__(gettext("No reference range for %(code)s.") % {"code": lab_code})
+
+
+@dataclass(frozen=True)
+class LabFlag:
+    code: str
+    value: Decimal
+    flag: Flag | None  # "L" below the lower limit, "H" above the upper, None within
+    reason: str
+    range: ReferenceRange
+
+
+def _format_limits(reference: ReferenceRange) -> str:
+    params = {"lower": reference.lower, "upper": reference.upper, "unit": reference.unit}
+    if reference.lower is None:
+        return gettext("≤ %(upper)s %(unit)s") % params
+    if reference.upper is None:
+        return gettext("≥ %(lower)s %(unit)s") % params
+    return gettext("%(lower)s–%(upper)s %(unit)s") % params
+
+
+def flag(
+    code: str, value: Decimal | int, ranges: Mapping[str, ReferenceRange] | None = None
+) -> LabFlag:
+    """'L' if value < lower, 'H' if value > upper, None within the range (limits inclusive).
+
+    ``ranges`` defaults to ``REFERENCE_RANGES``; pass the site's table to use its limits.
+    """
+    table = REFERENCE_RANGES if ranges is None else ranges
+    try:
+        reference = table[code]
+    except KeyError:
+        raise UnknownLabCode(code) from None
+    # A float has already lost the value the laboratory reported.
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise TypeError(
+            gettext("A laboratory value must be a Decimal or an integer, not %(type)s.")
+            % {"type": type(value).__name__}
+        )
+    measured = Decimal(value)
+    if not measured.is_finite() or measured < 0:
+        raise ValueError(gettext("%(value)s is not a valid laboratory value.") % {"value": value})
+    params = {
+        "name": reference.name,
+        "value": measured,
+        "unit": reference.unit,
+        "limits": _format_limits(reference),
+        "lower": reference.lower,
+        "upper": reference.upper,
+    }
+    result: Flag | None
+    if reference.lower is not None and measured < reference.lower:
+        result = "L"
+        reason = gettext("%(name)s %(value)s %(unit)s is below the lower limit %(lower)s %(unit)s.")
+    elif reference.upper is not None and measured > reference.upper:
+        result = "H"
+        reason = gettext("%(name)s %(value)s %(unit)s is above the upper limit %(upper)s %(unit)s.")
+    else:
+        result = None
+        reason = gettext("%(name)s %(value)s %(unit)s is within the reference range (%(limits)s).")
+    return LabFlag(code=code, value=measured, flag=result, reason=reason % params, range=reference)

@@ -1,0 +1,918 @@
+"""Reads for the crf pages and the panels it contributes to shared pages.
+
+Everything that lists several participants or visits reads in a fixed number of queries
+(one per table), whatever the number of rows: the form-status matrix and the outcome
+review are checked with query-count tests.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from crf import charts, reference_ranges
+from crf.essdai import EssdaiScore
+from crf.expected import (
+    FULL_SET,
+    CellStatus,
+    CrfKind,
+    FormStatus,
+    VisitForms,
+    entry_due_by,
+    expected_crfs,
+    form_status,
+    offered_crfs,
+)
+from crf.glucocorticoids import (
+    is_glucocorticoid,
+    prednisone_equivalent_mg_per_day,
+    prednisone_equivalent_mg_per_kg_per_day,
+)
+from crf.models import (
+    AdverseEvent,
+    ConcomitantMedication,
+    EssdaiAssessment,
+    EsspriAssessment,
+    GlandFunction,
+    LabAnalyte,
+    LabResult,
+    PhysicianGlobal,
+    SafetyReview,
+    SeriousAeAlert,
+    VisitCrf,
+    Vitals,
+)
+from crf.outcomes import (
+    ChangeSummary,
+    CompositeMeasurements,
+    CompositeResponse,
+    EssdaiChange,
+    EsspriChange,
+    EsspriScore,
+    ParticipantScores,
+    composite_response,
+    essdai_change,
+    esspri_change,
+    summarise_essdai_change,
+    summarise_esspri_change,
+)
+from dosing import schedule
+from dosing.models import BCellResult, Deviation, Drug, Infusion, Visit, VisitKind
+from dosing.selectors import schedules_for
+from enrollment.models import Participant
+from enrollment.rules import ACTIVE_STATUSES, ParticipantStatus
+from trialsite import access, roles, units
+from trialsite.dates import study_day
+from trialsite.models import User
+from trialsite.roles import Role
+
+# One model per visit form (labs and B cells are read differently).
+VISIT_CRF_MODELS: dict[CrfKind, type[VisitCrf]] = {
+    CrfKind.VITALS: Vitals,
+    CrfKind.ESSDAI: EssdaiAssessment,
+    CrfKind.ESSPRI: EsspriAssessment,
+    CrfKind.PHYSICIAN_GLOBAL: PhysicianGlobal,
+    CrfKind.GLANDS: GlandFunction,
+    CrfKind.SAFETY_REVIEW: SafetyReview,
+}
+LAB_PANEL: frozenset[str] = frozenset(LabAnalyte.values)
+BASELINE = schedule.BASELINE_VISIT_CODE
+WEEK_12 = "W12"
+WEEK_28 = "W28"
+OUTCOME_TIME_POINTS: tuple[str, ...] = (BASELINE, WEEK_12, WEEK_28)
+
+
+def can_review_outcomes(user: User) -> bool:
+    """Outcome review is for investigators and data managers (issue 6).
+
+    Coordinators and monitors see every value on the visit pages but not the efficacy
+    analysis: it is the investigators' and the data managers' work, and keeping the
+    page to them keeps interim results from steering data entry.
+    """
+    return user.is_authenticated and (
+        user.has_role(Role.INVESTIGATOR) or user.has_role(Role.DATA_MANAGER)
+    )
+
+
+# --- One visit ------------------------------------------------------------------------
+
+
+def visit_labs(visit: Visit, *, lock: bool = False) -> dict[str, LabResult]:
+    """The current result per test at a visit (the latest when several were entered)."""
+    labs = LabResult.objects.active().filter(visit=visit).order_by("taken_on", "pk")
+    if lock:
+        labs = labs.select_for_update()
+    return {lab.analyte: lab for lab in labs}
+
+
+def visit_record(visit: Visit, kind: CrfKind) -> VisitCrf | None:
+    """The current form of that kind at a visit, if entered."""
+    return VISIT_CRF_MODELS[kind].objects.active().filter(visit=visit).first()
+
+
+def _b_cells_at(
+    visits: list[Visit], of_participants: QuerySet[Participant] | None = None
+) -> dict[int, list[BCellResult]]:
+    """B-cell results per visit pk: linked to the visit, or of the same participant that day.
+
+    (The baseline and the first rituximab share Day 0: a result that day counts for both.)
+    """
+    if not visits:
+        return {}
+    by_pk = {v.pk for v in visits}
+    by_day: dict[tuple[int, date], set[int]] = defaultdict(set)
+    for v in visits:
+        by_day[(v.participant_id, v.visit_date)].add(v.pk)
+    if of_participants is not None:
+        results = BCellResult.objects.active().filter(participant__in=of_participants)
+    else:
+        results = BCellResult.objects.active().filter(
+            Q(visit__in=visits)
+            | Q(
+                participant__in={v.participant_id for v in visits},
+                taken_on__in={v.visit_date for v in visits},
+            )
+        )
+    by_visit: dict[int, list[BCellResult]] = defaultdict(list)
+    for result in results.order_by("taken_on", "pk"):
+        pks = by_day.get((result.participant_id, result.taken_on), set()) | {result.visit_id}
+        for pk in sorted(pks & by_pk):
+            by_visit[pk].append(result)
+    return by_visit
+
+
+def visit_forms(
+    visits: list[Visit], *, of_participants: QuerySet[Participant] | None = None
+) -> dict[int, VisitForms]:
+    """What each visit expects and has, in one query per form table.
+
+    ``of_participants``, the queryset the visits come from, when there are many: the forms
+    are then selected by a join on it rather than by a list of thousands of visit ids
+    (the same answer; issue 10 measured the id lists at seconds on the dashboard).
+    """
+    if of_participants is None:
+        scope, lab_scope = {"visit_id__in": [v.pk for v in visits]}, {}
+    else:
+        scope = {"visit__participant__in": of_participants}
+        lab_scope = {"participant__in": of_participants, "visit__isnull": False}
+    complete: dict[int, set[CrfKind]] = defaultdict(set)
+    partial: dict[int, set[CrfKind]] = defaultdict(set)
+    for kind, model in VISIT_CRF_MODELS.items():
+        for visit_id in model.objects.active().filter(**scope).values_list("visit_id", flat=True):
+            complete[visit_id].add(kind)
+    # How many of the panel's tests each visit has, counted by the database (a visit has
+    # 15 lab rows: reading them all for thousands of visits was the slow part).
+    for visit_id, found in (
+        LabResult.objects.active()
+        .filter(**(lab_scope or scope), analyte__in=LAB_PANEL)
+        .values("visit_id")
+        .annotate(tests=Count("analyte", distinct=True))
+        .values_list("visit_id", "tests")
+        .order_by()
+    ):
+        (complete if found >= len(LAB_PANEL) else partial)[visit_id].add(CrfKind.LABS)
+    for visit_id, results in _b_cells_at(visits, of_participants).items():
+        if results:
+            complete[visit_id].add(CrfKind.B_CELLS)
+    return {
+        v.pk: VisitForms(
+            expected=expected_crfs(v.visit_code),
+            complete=frozenset(complete[v.pk]),
+            partial=frozenset(partial[v.pk]),
+            visit_date=v.visit_date,
+        )
+        for v in visits
+    }
+
+
+@dataclass(frozen=True)
+class LabRow:
+    analyte: str
+    name: str
+    lab: LabResult | None
+    unit: str
+    flag: reference_ranges.LabFlag | None
+
+    @property
+    def value(self) -> str:
+        return units.format_decimal(self.lab.value) if self.lab else ""
+
+    @property
+    def as_entered(self) -> str:
+        """The value as the laboratory reported it, when that was another unit."""
+        if self.lab is None:
+            return ""
+        analyte = units.get_analyte(self.analyte)
+        if self.lab.unit_entered == analyte.canonical_unit.key:
+            return ""
+        try:
+            label = analyte.unit(self.lab.unit_entered).label
+        except units.UnitError:
+            label = self.lab.unit_entered
+        return f"{units.format_decimal(self.lab.value_entered)} {label}"
+
+
+@dataclass(frozen=True)
+class FormRow:
+    kind: CrfKind
+    expected: bool
+    status: FormStatus
+    record: Any
+    url: str | None  # the form to enter or correct (None: entered elsewhere)
+    summary: str
+
+    @property
+    def history_url(self) -> str | None:
+        if self.record is None:
+            return None
+        return reverse("record_history", args=["crf", self.record._meta.model_name, self.record.pk])
+
+
+def _form_summary(kind: CrfKind, record: Any) -> str:
+    if record is None:
+        return ""
+    if kind is CrfKind.ESSDAI:
+        score = record.score
+        return _("%(total)s (%(category)s)") % {
+            "total": score.total,
+            "category": score.category.label,
+        }
+    if kind is CrfKind.ESSPRI:
+        return _("%(score)s (mean of %(d)s, %(f)s, %(p)s)") % {
+            "score": record.score.score,
+            "d": record.dryness,
+            "f": record.fatigue,
+            "p": record.pain,
+        }
+    if kind is CrfKind.PHYSICIAN_GLOBAL:
+        return str(record.score)
+    if kind is CrfKind.GLANDS:
+        return _("Schirmer %(schirmer)s mm/5 min; saliva %(saliva)s mL/15 min") % {
+            "schirmer": _blank(record.schirmer_mm_5min),
+            "saliva": _blank(record.unstimulated_saliva_ml_15min),
+        }
+    if kind is CrfKind.VITALS:
+        return _("%(weight)s kg, %(height)s cm, %(temp)s °C, %(sys)s/%(dia)s mmHg") % {
+            "weight": record.weight_kg,
+            "height": record.height_cm,
+            "temp": record.temperature_c,
+            "sys": record.systolic_mmhg,
+            "dia": record.diastolic_mmhg,
+        }
+    if kind is CrfKind.SAFETY_REVIEW:
+        return _("reviewed; new events: %(ae)s; medication changes: %(cm)s") % {
+            "ae": _("yes") if record.new_adverse_events else _("no"),
+            "cm": _("yes") if record.medication_changes else _("no"),
+        }
+    return ""
+
+
+def _blank(value: object) -> str:
+    return "—" if value is None else str(value)
+
+
+def lab_rows(labs: dict[str, LabResult]) -> list[LabRow]:
+    """Every test of the panel with its value and its flag against the reference range."""
+    rows = []
+    for analyte in LabAnalyte:
+        lab = labs.get(analyte.value)
+        rows.append(
+            LabRow(
+                analyte=analyte.value,
+                name=str(analyte.label),
+                lab=lab,
+                unit=str(reference_ranges.UNITS[analyte.value]),
+                flag=None if lab is None else reference_ranges.flag(analyte.value, lab.value),
+            )
+        )
+    return rows
+
+
+def next_form_url(visit: Visit, after: CrfKind) -> str:
+    """Where "Save and continue" leads from the form ``after``: the next form the visit
+    expects (any form at an unscheduled visit) that is not complete yet, in the order of
+    the visit page; the visit page once none is left."""
+    forms = visit_forms([visit])[visit.pk]
+    candidates = forms.expected or offered_crfs(visit.visit_code)
+    for kind in FULL_SET[FULL_SET.index(after) + 1 :]:
+        if kind not in candidates or kind in forms.complete or kind is CrfKind.B_CELLS:
+            continue
+        if kind is CrfKind.LABS:
+            return reverse("crf:visit_labs", args=[visit.pk])
+        return reverse("crf:visit_form", args=[visit.pk, kind.value])
+    return reverse("crf:visit", args=[visit.pk])
+
+
+def visit_page(visit: Visit, user: User, today: date) -> dict[str, Any]:
+    """Everything the visit page shows: its forms with status and links, labs, B cells."""
+    forms = visit_forms([visit])[visit.pk]
+    records = {kind: visit_record(visit, kind) for kind in VISIT_CRF_MODELS}
+    labs = visit_labs(visit)
+    b_cells = _b_cells_at([visit]).get(visit.pk, [])
+    rows_of_labs = lab_rows(labs)
+    summaries = {
+        CrfKind.LABS: _("%(n)s of %(total)s tests; %(flagged)s outside the reference range")
+        % {
+            "n": len(labs),
+            "total": len(LAB_PANEL),
+            "flagged": sum(1 for row in rows_of_labs if row.flag and row.flag.flag),
+        }
+        if labs
+        else "",
+        CrfKind.B_CELLS: ngettext("%(n)s result", "%(n)s results", len(b_cells))
+        % {"n": len(b_cells)}
+        if b_cells
+        else "",
+    }
+    rows = []
+    offered = offered_crfs(visit.visit_code)
+    for kind in FULL_SET:
+        expected = kind in forms.expected
+        entered = kind in forms.complete or kind in forms.partial
+        if kind not in offered and not entered:
+            continue
+        status = form_status(
+            expected=expected,
+            complete=kind in forms.complete,
+            partial=kind in forms.partial,
+            visit_date=visit.visit_date,
+            today=today,
+        )
+        if kind is CrfKind.B_CELLS:
+            url = None
+        elif kind is CrfKind.LABS:
+            url = reverse("crf:visit_labs", args=[visit.pk])
+        else:
+            url = reverse("crf:visit_form", args=[visit.pk, kind.value])
+        rows.append(
+            FormRow(
+                kind=kind,
+                expected=expected,
+                status=status,
+                record=records.get(kind),
+                url=url,
+                summary=summaries.get(kind) or _form_summary(kind, records.get(kind)),
+            )
+        )
+    essdai = records[CrfKind.ESSDAI]
+    return {
+        "visit": visit,
+        "participant": visit.participant,
+        "forms": forms,
+        "form_rows": rows,
+        "entry_due_by": entry_due_by(visit.visit_date),
+        "lab_rows": rows_of_labs,
+        "labs_entered": bool(labs),
+        "b_cells": [(r, schedule.b_cell_depleted(_schedule_b_cell(r))) for r in b_cells],
+        "essdai": essdai,
+        "essdai_score": essdai.score if essdai else None,
+        "deviations": list(
+            Deviation.objects.active().filter(
+                participant=visit.participant, visit_code=visit.visit_code
+            )
+        ),
+        "can_write": access.can_write(user),
+    }
+
+
+def _schedule_b_cell(result: BCellResult) -> schedule.BCellResult:
+    return schedule.BCellResult(
+        taken_on=result.taken_on,
+        cd19_percent=result.cd19_percent,
+        cd19_absolute_10e6_l=result.cd19_absolute,
+        lymphocytes_10e9_l=result.lymphocytes_10e9_l,
+    )
+
+
+# --- Form status across participants ------------------------------------------------------
+
+_EVENT_CELL = {
+    schedule.EventStatus.PLANNED: CellStatus.NOT_YET,
+    schedule.EventStatus.DUE: CellStatus.VISIT_DUE,
+    schedule.EventStatus.OVERDUE: CellStatus.VISIT_OVERDUE,
+    schedule.EventStatus.MISSED: CellStatus.VISIT_MISSED,
+    schedule.EventStatus.NOT_NEEDED: CellStatus.NOT_APPLICABLE,
+}
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    code: str
+    status: CellStatus
+    visit: Visit | None
+    n_complete: int = 0
+    n_expected: int = 0
+    missing: tuple[CrfKind, ...] = ()
+    target: date | None = None
+
+    @property
+    def url(self) -> str | None:
+        return reverse("crf:visit", args=[self.visit.pk]) if self.visit else None
+
+    @property
+    def title(self) -> str:
+        if self.missing:
+            return _("Missing: %(forms)s") % {
+                "forms": ", ".join(str(kind.label) for kind in self.missing)
+            }
+        if self.target and self.visit is None:
+            return _("Target %(date)s") % {"date": self.target.isoformat()}
+        return str(self.status.label)
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    participant: Participant
+    cells: tuple[MatrixCell | None, ...]  # one per column; None: not in this schedule
+
+
+@dataclass(frozen=True)
+class FormStatusMatrix:
+    columns: tuple[str, ...]
+    rows: tuple[MatrixRow, ...]
+    counts: dict[str, int]  # CellStatus value -> number of cells
+
+    @property
+    def attention(self) -> list[tuple[Participant, MatrixCell]]:
+        """Visits whose forms are overdue, then those with forms to enter."""
+        cells = [
+            (row.participant, cell)
+            for row in self.rows
+            for cell in row.cells
+            if cell is not None and cell.status in (CellStatus.OVERDUE, CellStatus.MISSING)
+        ]
+        return sorted(
+            cells, key=lambda pc: (pc[1].status != CellStatus.OVERDUE, pc[1].visit.visit_date)
+        )
+
+
+def _column_order(schedules: Iterable[schedule.Schedule]) -> tuple[str, ...]:
+    first_day: dict[str, tuple[int, int]] = {}
+    for sched in schedules:
+        for event in sched.events:
+            kind_order = 0 if event.kind is schedule.EventKind.ASSESSMENT else 1
+            key = (event.target_day, kind_order)
+            if event.visit_code not in first_day or key < first_day[event.visit_code]:
+                first_day[event.visit_code] = key
+    return tuple(sorted(first_day, key=lambda code: (first_day[code], code)))
+
+
+def _entry_closed(participant: Participant) -> bool:
+    return participant.status == ParticipantStatus.WITHDRAWN
+
+
+def participants_for(user: User, *, site_code: str = "") -> QuerySet[Participant]:
+    participants = access.scoped(
+        Participant.objects.active().select_related("site"), user
+    ).order_by("site__code", "sequence")
+    if site_code:
+        participants = participants.filter(site__code=site_code)
+    return participants
+
+
+def _visit_cell(
+    participant: Participant, code: str, visit: Visit, forms: VisitForms, today: date
+) -> MatrixCell:
+    """The cell of a visit that took place: the status of its forms."""
+    return MatrixCell(
+        code=code,
+        status=forms.status(today, closed=_entry_closed(participant)),
+        visit=visit,
+        n_complete=forms.n_complete,
+        n_expected=len(forms.expected),
+        missing=forms.missing,
+    )
+
+
+def form_status_matrix(user: User, today: date, *, site_code: str = "") -> FormStatusMatrix:
+    """Participants × scheduled visits: whether each visit's expected forms are entered."""
+    participants = participants_for(user, site_code=site_code)
+    pairs = schedules_for(participants, today)
+    visits = list(
+        Visit.objects.active().filter(participant__in=participants).order_by("visit_date", "pk")
+    )
+    by_code = {(v.participant_id, v.visit_code): v for v in visits}
+    forms = visit_forms(visits, of_participants=participants)
+    columns = _column_order(s for _p, s in pairs)
+    counts: dict[str, int] = defaultdict(int)
+    rows = []
+    for participant, sched in pairs:
+        events = {e.visit_code: e for e in sched.events}
+        cells: list[MatrixCell | None] = []
+        for code in columns:
+            event = events.get(code)
+            visit = by_code.get((participant.pk, code))
+            if event is None and visit is None:
+                cells.append(None)
+                continue
+            if visit is not None:
+                cell = _visit_cell(participant, code, visit, forms[visit.pk], today)
+            elif participant.status not in ACTIVE_STATUSES:
+                cell = MatrixCell(code=code, status=CellStatus.NOT_APPLICABLE, visit=None)
+            else:
+                cell = MatrixCell(
+                    code=code,
+                    status=_EVENT_CELL.get(event.status, CellStatus.NOT_APPLICABLE),
+                    visit=None,
+                    target=event.target,
+                )
+            counts[cell.status.value] += 1
+            cells.append(cell)
+        rows.append(MatrixRow(participant=participant, cells=tuple(cells)))
+    return FormStatusMatrix(columns=columns, rows=tuple(rows), counts=dict(counts))
+
+
+def visit_cells(user: User, today: date) -> FormStatusMatrix:
+    """The matrix's cells of the visits that took place, without its other cells.
+
+    What the dashboard counts and lists (overdue, to enter, complete) are these cells
+    only; they need no schedule, and computing every participant's schedule was most of
+    the dashboard's time at 20,000 participants (issue 10).  Unscheduled visits are no
+    column of the matrix, so they are not counted here either.
+    """
+    participants = participants_for(user)
+    by_pk = {p.pk: p for p in participants}
+    visits = list(
+        Visit.objects.active()
+        .filter(participant__in=participants)
+        .exclude(kind=VisitKind.UNSCHEDULED)
+        .only("pk", "participant_id", "visit_code", "visit_date")
+        .order_by("visit_date", "pk")
+    )
+    forms = visit_forms(visits, of_participants=participants)
+    counts: dict[str, int] = defaultdict(int)
+    rows = []
+    for visit in visits:
+        participant = by_pk[visit.participant_id]
+        cell = _visit_cell(participant, visit.visit_code, visit, forms[visit.pk], today)
+        counts[cell.status.value] += 1
+        rows.append(MatrixRow(participant=participant, cells=(cell,)))
+    return FormStatusMatrix(columns=(), rows=tuple(rows), counts=dict(counts))
+
+
+# --- Serious AE alerts ---------------------------------------------------------------------
+
+
+def open_alerts(user: User) -> QuerySet[SeriousAeAlert]:
+    """Serious-AE alerts sent to ``user`` that they have not acknowledged yet."""
+    return (
+        access.scoped(SeriousAeAlert.objects.all(), user)
+        .filter(recipients=user, adverse_event__voided_at__isnull=True)
+        .exclude(acknowledgements__user=user)
+        .select_related("adverse_event__participant__site", "raised_by")
+        .order_by("-raised_at")
+    )
+
+
+# --- Weights and glucocorticoids -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Weight:
+    on: date
+    kg: Decimal
+    source: str
+
+
+def weights_for(participant_ids: Iterable[int]) -> dict[int, list[Weight]]:
+    """Every weight measured (vitals and infusion records), per participant, oldest first."""
+    ids = list(participant_ids)
+    weights: dict[int, list[Weight]] = defaultdict(list)
+    for pid, on, kg in (
+        Vitals.objects.active()
+        .filter(visit__participant_id__in=ids)
+        .values_list("visit__participant_id", "visit__visit_date", "weight_kg")
+    ):
+        weights[pid].append(Weight(on, kg, _("vitals")))
+    for pid, on, kg in (
+        Infusion.objects.active()
+        .filter(participant_id__in=ids)
+        .values_list("participant_id", "anthropometry_measured_on", "weight_kg")
+    ):
+        weights[pid].append(Weight(on, kg, _("infusion record")))
+    for rows in weights.values():
+        rows.sort(key=lambda w: w.on)
+    return weights
+
+
+def weight_on(weights: list[Weight], day: date) -> Weight | None:
+    """The latest weight measured on or before ``day``."""
+    before = [w for w in weights if w.on <= day]
+    return before[-1] if before else None
+
+
+@dataclass(frozen=True)
+class ConMedRow:
+    medication: ConcomitantMedication
+    glucocorticoid: bool
+    mg_per_day: Decimal | None
+    mg_per_kg_per_day: Decimal | None
+    weight: Weight | None
+    reference_day: date
+
+
+def con_med_row(med: ConcomitantMedication, weights: list[Weight], today: date) -> ConMedRow:
+    """A con-med with its prednisone equivalent (glucocorticoids; weight of the latest day)."""
+    reference_day = min(med.stop_date or today, today)
+    gc = is_glucocorticoid(med.drug)
+    mg_day = mg_kg_day = None
+    weight = weight_on(weights, reference_day) if gc else None
+    if gc and med.dose_mg is not None and med.frequency in _regular_frequencies():
+        mg_day = prednisone_equivalent_mg_per_day(med.drug, med.dose_mg, med.frequency)
+        if weight is not None:
+            mg_kg_day = prednisone_equivalent_mg_per_kg_per_day(
+                med.drug, med.dose_mg, med.frequency, weight.kg
+            )
+    return ConMedRow(med, gc, mg_day, mg_kg_day, weight, reference_day)
+
+
+def _regular_frequencies() -> frozenset[str]:
+    from crf.glucocorticoids import FREQUENCIES
+
+    return frozenset(FREQUENCIES)
+
+
+def glucocorticoid_mg_per_kg_on(
+    meds: Iterable[ConcomitantMedication], weights: list[Weight], day: date
+) -> Decimal | None:
+    """Total prednisone-equivalent mg/kg/day of the glucocorticoids taken on ``day``.
+
+    0 when none is taken; None when one is taken but no weight was measured by then.
+    """
+    weight = weight_on(weights, day)
+    total = Decimal(0)
+    for med in meds:
+        if not (is_glucocorticoid(med.drug) and med.taken_on(day)):
+            continue
+        if weight is None or med.dose_mg is None or med.frequency not in _regular_frequencies():
+            return None
+        total += prednisone_equivalent_mg_per_kg_per_day(
+            med.drug, med.dose_mg, med.frequency, weight.kg
+        )
+    return total
+
+
+def con_med_rows(participant: Participant, today: date) -> list[ConMedRow]:
+    weights = weights_for([participant.pk]).get(participant.pk, [])
+    meds = ConcomitantMedication.objects.filter(participant=participant).order_by(
+        "voided_at", "-start_date", "pk"
+    )
+    return [con_med_row(med, weights, today) for med in meds]
+
+
+# --- Participant page panel ---------------------------------------------------------------------
+
+
+def participant_context(participant: Participant, user: User, today: date) -> dict[str, Any]:
+    """Context for templates/crf/participant_panel.html on the participant page."""
+    visits = list(
+        Visit.objects.active().filter(participant=participant).order_by("visit_date", "pk")
+    )
+    forms = visit_forms(visits)
+    events = AdverseEvent.objects.active().filter(participant=participant)
+    meds = ConcomitantMedication.objects.active().filter(participant=participant)
+    return {
+        "crf": {
+            "visits": [
+                (v, forms[v.pk], forms[v.pk].status(today, closed=_entry_closed(participant)))
+                for v in visits
+            ],
+            "n_adverse_events": events.count(),
+            "n_serious": events.filter(serious=True).count(),
+            "n_ongoing_meds": meds.filter(
+                Q(stop_date__isnull=True) | Q(stop_date__gte=today)
+            ).count(),
+            "can_write": access.can_write(user),
+        }
+    }
+
+
+def dashboard_context(user: User, today: date) -> dict[str, Any]:
+    """Context for templates/crf/dashboard_panel.html on the dashboard."""
+    if not user.has_perm(roles.VIEW):
+        return {}
+    matrix = visit_cells(user, today)
+    return {
+        "crf_alerts": list(open_alerts(user)),
+        "crf_counts": matrix.counts,
+        "crf_attention": matrix.attention[:8],
+        "crf_can_review_outcomes": can_review_outcomes(user),
+    }
+
+
+# --- Outcome review ---------------------------------------------------------------------
+
+
+@dataclass
+class TimePoint:
+    """One participant's values at baseline, week 12 or week 28."""
+
+    visit: Visit | None = None
+    essdai: EssdaiScore | None = None
+    esspri: EsspriScore | None = None
+    physician_global: Decimal | None = None
+    schirmer: Decimal | None = None
+    saliva: Decimal | None = None
+    labs: dict[str, Decimal] = field(default_factory=dict)
+    glucocorticoid: Decimal | None = None
+
+    def composite(self) -> CompositeMeasurements:
+        return CompositeMeasurements(
+            physician_global=self.physician_global,
+            esr=self.labs.get("esr"),
+            igg=self.labs.get("igg"),
+            rf=self.labs.get("rf"),
+            schirmer_mm=self.schirmer,
+            salivary_flow=self.saliva,
+        )
+
+
+@dataclass
+class OutcomeRow:
+    participant: Participant
+    points: dict[str, TimePoint]
+    essdai_w12: EssdaiChange | None = None
+    essdai_w28: EssdaiChange | None = None
+    esspri_w12: EsspriChange | None = None
+    esspri_w28: EsspriChange | None = None
+    composite: CompositeResponse | None = None
+
+    @property
+    def baseline(self) -> TimePoint:
+        return self.points[BASELINE]
+
+    @property
+    def week12(self) -> TimePoint:
+        return self.points[WEEK_12]
+
+    @property
+    def week28(self) -> TimePoint:
+        return self.points[WEEK_28]
+
+
+@dataclass(frozen=True)
+class OutcomeReview:
+    rows: tuple[OutcomeRow, ...]
+    essdai_w28: ChangeSummary
+    essdai_w12: ChangeSummary
+    esspri_w28: ChangeSummary
+    esspri_w12: ChangeSummary
+    n_responders: int
+    n_composite_assessed: int
+    paired_plot: charts.PairedPlot
+    b_cell_plot: charts.TrendPlot
+    esr_upper_limit: Decimal
+
+
+def _scores(rows: list[OutcomeRow], follow_up: str, *, essdai: bool) -> list[ParticipantScores]:
+    scores = []
+    for row in rows:
+        base, follow = row.points[BASELINE], row.points[follow_up]
+        if essdai:
+            b = base.essdai.total if base.essdai else None
+            f = follow.essdai.total if follow.essdai else None
+        else:
+            b = base.esspri.score if base.esspri else None
+            f = follow.esspri.score if follow.esspri else None
+        scores.append(ParticipantScores(row.participant.subject_id, b, f))
+    return scores
+
+
+def outcome_review(user: User, today: date) -> OutcomeReview:
+    """ESSDAI/ESSPRI before and after, the composite response and the trial summary.
+
+    Only participants at the user's sites; every participant is listed, those without a
+    time point as such (never silently dropped).
+    """
+    participants = list(participants_for(user))
+    ids = [p.pk for p in participants]
+    visits = list(
+        Visit.objects.active()
+        .filter(participant_id__in=ids, visit_code__in=OUTCOME_TIME_POINTS)
+        .order_by("visit_date", "pk")
+    )
+    points: dict[int, dict[str, TimePoint]] = {
+        p.pk: {code: TimePoint() for code in OUTCOME_TIME_POINTS} for p in participants
+    }
+    by_pk = {}
+    for visit in visits:
+        points[visit.participant_id][visit.visit_code].visit = visit
+        by_pk[visit.pk] = points[visit.participant_id][visit.visit_code]
+    for record in EssdaiAssessment.objects.active().filter(visit__in=visits):
+        by_pk[record.visit_id].essdai = record.score
+    for record in EsspriAssessment.objects.active().filter(visit__in=visits):
+        by_pk[record.visit_id].esspri = record.score
+    for visit_id, score in (
+        PhysicianGlobal.objects.active().filter(visit__in=visits).values_list("visit_id", "score")
+    ):
+        by_pk[visit_id].physician_global = score
+    for visit_id, schirmer, saliva in (
+        GlandFunction.objects.active()
+        .filter(visit__in=visits)
+        .values_list("visit_id", "schirmer_mm_5min", "unstimulated_saliva_ml_15min")
+    ):
+        by_pk[visit_id].schirmer, by_pk[visit_id].saliva = schirmer, saliva
+    for visit_id, analyte, value in (
+        LabResult.objects.active()
+        .filter(visit__in=visits, analyte__in=["esr", "igg", "rf", "c4"])
+        .order_by("taken_on", "pk")
+        .values_list("visit_id", "analyte", "value")
+    ):
+        by_pk[visit_id].labs[analyte] = value
+
+    weights = weights_for(ids)
+    meds: dict[int, list[ConcomitantMedication]] = defaultdict(list)
+    for med in ConcomitantMedication.objects.active().filter(participant_id__in=ids):
+        meds[med.participant_id].append(med)
+    for pid, by_code in points.items():
+        for point in by_code.values():
+            if point.visit is not None:
+                point.glucocorticoid = glucocorticoid_mg_per_kg_on(
+                    meds[pid], weights.get(pid, []), point.visit.visit_date
+                )
+
+    esr_upper = reference_ranges.REFERENCE_RANGES["esr"].upper
+    rows = []
+    for participant in participants:
+        row = OutcomeRow(participant=participant, points=points[participant.pk])
+        base = row.baseline
+        for code, essdai_attr, esspri_attr in (
+            (WEEK_12, "essdai_w12", "esspri_w12"),
+            (WEEK_28, "essdai_w28", "esspri_w28"),
+        ):
+            follow = row.points[code]
+            if base.essdai and follow.essdai:
+                setattr(row, essdai_attr, essdai_change(base.essdai.total, follow.essdai.total))
+            if base.esspri and follow.esspri:
+                setattr(row, esspri_attr, esspri_change(base.esspri.score, follow.esspri.score))
+        if base.visit is not None and row.week28.visit is not None:
+            row.composite = composite_response(
+                baseline=base.composite(), week28=row.week28.composite(), esr_upper_limit=esr_upper
+            )
+        rows.append(row)
+
+    composites = [r.composite for r in rows if r.composite is not None]
+    return OutcomeReview(
+        rows=tuple(rows),
+        essdai_w28=summarise_essdai_change(_scores(rows, WEEK_28, essdai=True)),
+        essdai_w12=summarise_essdai_change(_scores(rows, WEEK_12, essdai=True)),
+        esspri_w28=summarise_esspri_change(_scores(rows, WEEK_28, essdai=False)),
+        esspri_w12=summarise_esspri_change(_scores(rows, WEEK_12, essdai=False)),
+        n_responders=sum(1 for c in composites if c.outcome == "responder"),
+        n_composite_assessed=len(composites),
+        paired_plot=charts.paired_plot(
+            [
+                charts.PairedSeries(
+                    label=row.participant.subject_id,
+                    values=tuple(
+                        row.points[code].essdai.total if row.points[code].essdai else None
+                        for code in OUTCOME_TIME_POINTS
+                    ),
+                    improved=row.essdai_w28.mcii if row.essdai_w28 else None,
+                )
+                for row in rows
+            ],
+            time_points=(_("Baseline"), _("Week 12"), _("Week 28")),
+        ),
+        b_cell_plot=_b_cell_plot(participants),
+        esr_upper_limit=esr_upper,
+    )
+
+
+def _b_cell_plot(participants: list[Participant]) -> charts.TrendPlot:
+    """CD19⁺ absolute counts over study days, one line per participant (SCH2 line at 20)."""
+    ids = [p.pk for p in participants]
+    day_0 = {p.pk: p.planned_day_0 for p in participants}
+    for pid, given_on in (
+        Infusion.objects.active()
+        .filter(participant_id__in=ids, drug=Drug.RITUXIMAB)
+        .order_by("-given_on")
+        .values_list("participant_id", "given_on")
+    ):
+        day_0[pid] = given_on  # ordered newest first: the first rituximab wins (Day 0)
+    series: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    for result in BCellResult.objects.active().filter(participant_id__in=ids).order_by("taken_on"):
+        depletion = schedule.b_cell_depleted(_schedule_b_cell(result))
+        if depletion.absolute_10e6_l is not None:
+            series[result.participant_id].append(
+                (
+                    study_day(result.taken_on, day_0[result.participant_id]),
+                    depletion.absolute_10e6_l,
+                )
+            )
+    return charts.trend_plot(
+        [
+            charts.TrendSeries(label=p.subject_id, points=tuple(series[p.pk]))
+            for p in participants
+            if series[p.pk]
+        ]
+    )

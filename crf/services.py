@@ -1,0 +1,292 @@
+"""CRF writes: each one transaction, audited with who and why.
+
+Visit CRFs need a participant whose consent stands; adverse events and concomitant
+medication are safety data and may still be recorded after consent withdrawal
+(``enrollment.services.data_entry_refusal``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from crf.forms import (
+    AdverseEventForm,
+    AdverseEventUpdateForm,
+    ConMedForm,
+    VisitCrfForm,
+    VisitLabsForm,
+    labs_fingerprint,
+)
+from crf.models import (
+    AdverseEvent,
+    AdverseEventUpdate,
+    ConcomitantMedication,
+    LabResult,
+    SaeAcknowledgement,
+    SeriousAeAlert,
+    VisitCrf,
+)
+from crf.selectors import visit_labs
+from dosing.models import Visit
+from enrollment.models import Participant
+from enrollment.services import data_entry_refusal
+from trialsite import protocol
+from trialsite.audit import audit_context
+from trialsite.models import ClinicalRecord, User
+from trialsite.roles import Role
+from trialsite.services import record_save, record_void
+
+logger = logging.getLogger(__name__)
+
+# Messages the tests import.
+ALREADY_ENTERED = _(
+    "This form was entered for this visit by someone else meanwhile: reload the page."
+)
+LABS_CHANGED = _(
+    "Someone else saved labs of this visit while you were editing them: nothing was saved, "
+    "reload the page to see their change."
+)
+VISIT_VOIDED = _("This visit is voided: its forms cannot be changed.")
+NOT_A_RECIPIENT = _("This alert was not sent to you.")
+
+
+def _require_entry(participant: Participant, *, safety: bool = False) -> None:
+    refusal = data_entry_refusal(participant, safety=safety)
+    if refusal:
+        raise ValidationError(refusal, code="entry_refused")
+
+
+def _require_visit(visit: Visit) -> None:
+    if visit.is_voided:
+        raise ValidationError(VISIT_VOIDED, code="visit_voided")
+    _require_entry(visit.participant)
+
+
+# --- Visit CRFs ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def visit_crf_save(*, form: VisitCrfForm, user: User) -> VisitCrf:
+    """Save one visit form (ESSDAI, ESSPRI, physician global, glands, vitals, review).
+
+    The instrument version the rater saw is stored with ESSDAI and ESSPRI.
+    """
+    visit = Visit.objects.select_related("participant").get(pk=form.visit.pk)
+    _require_visit(visit)
+    assign: dict[str, object] = {"visit": visit}
+    if hasattr(form.instance, "instrument_version"):
+        assign["instrument_version"] = _instrument_version(form.instance)
+    try:
+        with transaction.atomic():
+            return record_save(form=form, user=user, **assign)
+    except IntegrityError as exc:
+        # Two people entering the same form of the same visit at once: one wins.
+        raise ValidationError(ALREADY_ENTERED, code="already_entered") from exc
+
+
+def _instrument_version(record: VisitCrf) -> str:
+    from crf.models import EssdaiAssessment
+
+    if isinstance(record, EssdaiAssessment):
+        return protocol.ESSDAI_VERSION
+    return protocol.ESSPRI_VERSION
+
+
+@transaction.atomic
+def visit_labs_save(*, form: VisitLabsForm, user: User) -> list[LabResult]:
+    """Upsert the visit's lab panel from a valid form; a cleared value is voided."""
+    visit = Visit.objects.select_related("participant").select_for_update().get(pk=form.visit.pk)
+    _require_visit(visit)
+    current = visit_labs(visit, lock=True)
+    if labs_fingerprint(current.values()) != form.cleaned_data.get("fingerprint"):
+        raise ValidationError(LABS_CHANGED, code="conflict")
+    taken_on = form.cleaned_data.get("taken_on")
+    date_changed = "taken_on" in form.changed_data
+    reason = form.reason or _("initial entry")
+    saved: list[LabResult] = []
+    with audit_context(user, reason):
+        for analyte, entered in form.lab_values.items():
+            lab = current.get(analyte)
+            if entered is None:
+                if lab is not None:
+                    lab.voided_at, lab.voided_by, lab.void_reason = timezone.now(), user, reason
+                    lab.version += 1
+                    lab.updated_by = user
+                    lab.save()
+                continue
+            value, unit, canonical = entered
+            if lab is None:
+                lab = LabResult(participant=visit.participant, visit=visit, created_by=user)
+            elif lab.value_entered == value and lab.unit_entered == unit and not date_changed:
+                saved.append(lab)
+                continue
+            else:
+                lab.version += 1
+            lab.analyte = analyte
+            lab.value_entered, lab.unit_entered, lab.value = value, unit, canonical
+            lab.taken_on = taken_on
+            lab.updated_by = user
+            lab.full_clean()
+            lab.save()
+            saved.append(lab)
+    return saved
+
+
+# --- Adverse events ------------------------------------------------------------------
+
+
+def alert_recipients(participant: Participant) -> list[User]:
+    """The site's investigators and every data manager (PROTOCOL.md "Safety")."""
+    return list(
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(groups__name=Role.INVESTIGATOR.group_name, sites=participant.site_id)
+            | Q(groups__name=Role.DATA_MANAGER.group_name)
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
+@transaction.atomic
+def adverse_event_save(
+    *, form: AdverseEventForm, user: User, participant: Participant
+) -> AdverseEvent:
+    """Record or correct an adverse event; the first time it is serious, raise the alert."""
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    _require_entry(participant, safety=True)
+    event = record_save(form=form, user=user, participant=participant)
+    if event.serious and not SeriousAeAlert.objects.filter(adverse_event=event).exists():
+        _raise_alert(event, user)
+    return event
+
+
+def _raise_alert(event: AdverseEvent, user: User) -> SeriousAeAlert:
+    recipients = alert_recipients(event.participant)
+    with audit_context(user, _("serious adverse event alert")):
+        alert = SeriousAeAlert.objects.create(adverse_event=event, raised_by=user)
+        alert.recipients.set(recipients)
+    # After the commit: no e-mail for an event whose save was rolled back.
+    transaction.on_commit(lambda: _send_alert(alert.pk))
+    return alert
+
+
+def _alert_message(alert: SeriousAeAlert) -> EmailMessage:
+    event = alert.adverse_event
+    participant = event.participant
+    values = {
+        "registry_id": protocol.REGISTRY_ID,
+        "subject": participant.subject_id,
+        "site": participant.site.code,
+        "term": event.term,
+        "onset": event.onset_date.isoformat(),
+        "entered_by": alert.raised_by.printed_name if alert.raised_by else "—",
+        "path": event.get_absolute_url(),
+    }
+    # Recipients have no stored language and read the interface in either one, so the
+    # alert carries each interface language in turn (settings.LANGUAGES), whoever saved it.
+    subjects, bodies = [], []
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            subject, body = _alert_text(event, values)
+        if subject not in subjects:
+            subjects.append(subject)
+            bodies.append(body)
+    recipients = [u.email for u in alert.recipients.all() if u.email]
+    return EmailMessage(
+        " / ".join(subjects), "\n\n----\n\n".join(bodies), settings.DEFAULT_FROM_EMAIL, recipients
+    )
+
+
+def _alert_text(event: AdverseEvent, values: dict[str, str]) -> tuple[str, str]:
+    """The alert's subject and body in the active language."""
+    values = {
+        **values,
+        "grade": event.get_grade_display(),
+        "criteria": "; ".join(str(c) for c in event.get_serious_criteria_display()),
+        "rituximab": event.get_related_rituximab_display(),
+        "belimumab": event.get_related_belimumab_display(),
+    }
+    subject = _("[%(registry_id)s] Serious adverse event: %(subject)s (%(site)s)") % values
+    body = (
+        _(
+            "A serious adverse event was recorded.\n\n"
+            "Participant: %(subject)s (site %(site)s)\n"
+            "Event: %(term)s\n"
+            "CTCAE grade: %(grade)s\n"
+            "Onset: %(onset)s\n"
+            "Seriousness criteria: %(criteria)s\n"
+            "Relatedness to rituximab: %(rituximab)s; to belimumab: %(belimumab)s\n"
+            "Entered by: %(entered_by)s\n\n"
+            "Open it in the EDC (%(path)s) and acknowledge it on your dashboard."
+        )
+        % values
+    )
+    return subject, body
+
+
+def _send_alert(alert_pk: int) -> None:
+    alert = SeriousAeAlert.objects.select_related(
+        "adverse_event__participant__site", "raised_by"
+    ).get(pk=alert_pk)
+    message = _alert_message(alert)
+    if not message.to:
+        logger.warning("serious AE alert %s: no recipient has an e-mail address", alert.pk)
+        return
+    try:
+        message.send()
+    except Exception:  # the alert stays on the dashboards; the failure is logged
+        logger.exception("serious AE alert %s could not be e-mailed", alert.pk)
+        return
+    with audit_context(alert.raised_by, _("serious adverse event alert e-mailed")):
+        SeriousAeAlert.objects.filter(pk=alert.pk).update(emailed_at=timezone.now())
+
+
+@transaction.atomic
+def adverse_event_update_add(*, form: AdverseEventUpdateForm, user: User) -> AdverseEventUpdate:
+    """Add a follow-up to an adverse event (or correct one)."""
+    event = AdverseEvent.objects.select_related("participant").get(pk=form.adverse_event.pk)
+    if event.is_voided:
+        raise ValidationError(_("This adverse event is voided."), code="voided")
+    _require_entry(event.participant, safety=True)
+    return record_save(form=form, user=user, adverse_event=event)
+
+
+@transaction.atomic
+def sae_alert_acknowledge(*, alert: SeriousAeAlert, user: User) -> SaeAcknowledgement:
+    """The recipient has seen the alert: it leaves their dashboard (idempotent)."""
+    if not alert.recipients.filter(pk=user.pk).exists():
+        raise ValidationError(NOT_A_RECIPIENT, code="not_recipient")
+    with audit_context(user, _("serious adverse event alert acknowledged")):
+        acknowledgement, _created = SaeAcknowledgement.objects.get_or_create(alert=alert, user=user)
+    return acknowledgement
+
+
+# --- Concomitant medication ---------------------------------------------------------------
+
+
+@transaction.atomic
+def con_med_save(
+    *, form: ConMedForm, user: User, participant: Participant
+) -> ConcomitantMedication:
+    """Record or correct a concomitant medication (safety data: allowed after withdrawal)."""
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    _require_entry(participant, safety=True)
+    return record_save(form=form, user=user, participant=participant)
+
+
+# --- Voiding ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def crf_void(*, record: ClinicalRecord, user: User, reason: str) -> ClinicalRecord:
+    """Void a CRF record entered in error (it stays, marked, with who, when and why)."""
+    return record_void(record=record, user=user, reason=reason)
