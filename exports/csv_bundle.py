@@ -1,0 +1,112 @@
+"""The CSV bundle: one CSV per form, data_dictionary.csv and README.txt, in a .zip.
+
+Written entry by entry straight into the zip file: rows come from a
+server-side cursor and go out as they arrive, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from exports.dictionary import dictionary_rows
+from exports.registry import export_forms
+from exports.rows import ExportFilters, ExportOptions, columns, rows
+
+Progress = Callable[[int], None]
+
+
+def _csv_entry(archive: zipfile.ZipFile, name: str):
+    raw = archive.open(name, "w", force_zip64=True)
+    return raw, io.TextIOWrapper(raw, encoding="utf-8", newline="")
+
+
+def write_bundle(
+    path: Path,
+    *,
+    filters: ExportFilters,
+    options: ExportOptions,
+    started_at: datetime,
+    software_version: str,
+    progress: Progress = lambda rows_done: None,
+) -> tuple[dict[str, int], set[str]]:
+    """Write the bundle; returns rows per form and the subject IDs it contains."""
+    counts: dict[str, int] = {}
+    subjects: set[str] = set()
+    done = 0
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for form in export_forms():
+            raw, text = _csv_entry(archive, f"{form.code}.csv")
+            writer = csv.DictWriter(text, fieldnames=columns(form, options))
+            writer.writeheader()
+            count = 0
+            for row in rows(form, filters, options):
+                writer.writerow(row)
+                if row["subject_id"]:
+                    subjects.add(row["subject_id"])
+                count += 1
+                if count % 5000 == 0:
+                    progress(done + count)
+            text.close()
+            raw.close()
+            counts[form.code] = count
+            done += count
+            progress(done)
+        raw, text = _csv_entry(archive, "data_dictionary.csv")
+        csv.writer(text).writerows(dictionary_rows(options))
+        text.close()
+        raw.close()
+        archive.writestr(
+            "README.txt",
+            readme(
+                counts=counts,
+                filters=filters,
+                options=options,
+                started_at=started_at,
+                software_version=software_version,
+            ),
+        )
+    return counts, subjects
+
+
+def readme(
+    *,
+    counts: dict[str, int],
+    filters: ExportFilters,
+    options: ExportOptions,
+    started_at: datetime,
+    software_version: str,
+) -> str:
+    from trialsite import protocol
+
+    lines = [
+        f"{protocol.REGISTRY_ID} ({protocol.ORG_STUDY_ID}) - {protocol.STUDY_TITLE}",
+        "CSV export of the case report forms",
+        "",
+        f"Exported at: {started_at.isoformat()} (UTC)",
+        f"Software version: {software_version}",
+        "",
+        "Filters:",
+        f"  sites: {', '.join(filters.site_codes) or 'all the exporting user may see'}",
+        f"  participants: {', '.join(filters.subject_ids) or 'all'}",
+        f"  date from: {filters.date_from or '-'}",
+        f"  date to: {filters.date_to or '-'}",
+        "Options:",
+        f"  coded values with labels: {'yes' if options.labels else 'no (codes only)'}",
+        f"  date of birth removed: {'yes' if options.drop_date_of_birth else 'no'}",
+        "  dates shifted by a secret per-participant offset (de-identified): "
+        f"{'yes' if options.shift_dates else 'no'}",
+        "",
+        "Files and row counts:",
+        *[f"  {code}.csv: {n} rows" for code, n in counts.items()],
+        "  data_dictionary.csv: every column of every file (type, unit, codes, derivation)",
+        "",
+        "One row per form instance. Coded values are codes (see data_dictionary.csv).",
+        "Dates are ISO 8601; date-times are UTC. Decimal values use a point.",
+        "Voided records are kept and marked record_status=voided: nothing is ever deleted.",
+    ]
+    return "\n".join(lines) + "\n"

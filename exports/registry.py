@@ -1,0 +1,232 @@
+"""Which clinical forms are exported and how: discovered from the models.
+
+Every concrete ``ClinicalRecord`` of the clinical apps is a form; its path to
+the participant, the site and the visit is derived from ``site_field`` and its
+foreign keys, so a CRF added later is exported without touching this module
+(``tests/test_exports.py`` checks that none is missed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from django.apps import apps
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from trialsite.models import ClinicalRecord
+
+CLINICAL_APPS = ("eligibility", "enrollment", "dosing", "crf")
+# Bookkeeping kept once, at the end of every row, rather than as data fields.
+BOOKKEEPING = {
+    "id",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "updated_by",
+    "version",
+    "voided_at",
+    "voided_by",
+    "void_reason",
+}
+# The date a form's date-range filter looks at, in order of preference.
+DATE_FIELDS = (
+    "visit_date",
+    "given_on",
+    "taken_on",
+    "planned_on",
+    "onset_date",
+    "start_date",
+    "start",
+    "signed_on",
+    "occurred_on",
+    "changed_on",
+    "confirmed_on",
+    "withdrawn_on",
+    "enrolled_on",
+    "report_date",
+    "screening_date",
+)
+
+KEY_COLUMNS = ("subject_id", "screening_number", "site", "visit_code", "visit_date", "record_id")
+TRAILER_COLUMNS = ("record_status", "void_reason", "version", "last_changed_at", "last_changed_by")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One exported data field of a form."""
+
+    name: str
+    field: models.Field
+    lookup: str  # what ``values()`` reads
+
+    @property
+    def label(self) -> str:
+        return str(self.field.verbose_name)
+
+    @property
+    def choices(self) -> list[tuple[object, str]]:
+        base = self.field.base_field if isinstance(self.field, ArrayField) else self.field
+        return [(code, str(label)) for code, label in base.flatchoices] if base.choices else []
+
+    @property
+    def is_date(self) -> bool:
+        return isinstance(self.field, models.DateField | models.DateTimeField)
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A column computed from the row's stored values (scores are never stored)."""
+
+    name: str
+    label: object
+    derivation: str
+    compute: Callable[[dict], object]
+
+
+def _essdai(row: dict):
+    from crf import essdai
+
+    return essdai.score_essdai({code: row[code] for code in essdai.DOMAIN_CODES})
+
+
+def _esspri(row: dict):
+    from crf.outcomes import esspri_score
+
+    return esspri_score(dryness=row["dryness"], fatigue=row["fatigue"], pain=row["pain"])
+
+
+# Derived columns, by model label: recomputed by the same pure scorers the pages use.
+COMPUTED: dict[str, tuple[Computed, ...]] = {
+    "crf.EssdaiAssessment": (
+        Computed(
+            "essdai_total",
+            _("ESSDAI total"),
+            "sum over the 12 domains of weight x level (crf/essdai.py)",
+            lambda row: _essdai(row).total,
+        ),
+        Computed(
+            "essdai_category",
+            _("ESSDAI activity category"),
+            "low < 5, moderate 5-13, high >= 14 (Seror 2016)",
+            lambda row: _essdai(row).category.value,
+        ),
+    ),
+    "crf.EsspriAssessment": (
+        Computed(
+            "esspri_score",
+            _("ESSPRI score"),
+            "mean of dryness, fatigue and pain, 2 decimals (crf/outcomes.py)",
+            lambda row: _esspri(row).score,
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ExportForm:
+    code: str  # file name and OID part, e.g. "crf_essdaiassessment"
+    model: type[ClinicalRecord]
+    participant_path: str | None  # None: the model is Participant itself
+    screening_path: str | None
+    visit_path: str | None  # None: no visit (logs, screening, Visit itself handled apart)
+    date_field: str | None
+    items: tuple[Item, ...]
+    computed: tuple[Computed, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return str(self.model._meta.verbose_name).capitalize()
+
+    @property
+    def is_visit_model(self) -> bool:
+        return self.model._meta.label == "dosing.Visit"
+
+    def lookup(self, path: str | None, leaf: str) -> str:
+        return f"{path}__{leaf}" if path else leaf
+
+
+def _participant_path(model: type[models.Model]) -> str | None:
+    if model._meta.label == "enrollment.Participant":
+        return None
+    site_field = model.site_field
+    prefix = site_field[: -len("__site")] if site_field.endswith("__site") else ""
+    target = model
+    for part in prefix.split("__") if prefix else []:
+        target = target._meta.get_field(part).related_model
+    if target._meta.label == "enrollment.Participant":
+        return prefix
+    # Screening-side records reach the participant through the screening (if enrolled).
+    return f"{prefix}__participant" if prefix else "participant"
+
+
+def _screening_path(model: type[models.Model], participant_path: str | None) -> str | None:
+    if model._meta.label == "eligibility.Screening":
+        return ""
+    names = {f.name for f in model._meta.get_fields()}
+    if "screening" in names:
+        return "screening"
+    if participant_path is None:
+        return "screening"
+    return f"{participant_path}__screening"
+
+
+def _items(model: type[models.Model]) -> tuple[Item, ...]:
+    items = []
+    for field in model._meta.concrete_fields:
+        if field.name in BOOKKEEPING:
+            continue
+        related = field.related_model
+        if related is not None:
+            label = related._meta.label
+            if label in ("enrollment.Participant", "dosing.Visit", "eligibility.Screening"):
+                continue  # represented by the key columns
+            if label == "trialsite.User":
+                items.append(Item(field.name, field, f"{field.name}__username"))
+                continue
+            if label == "trialsite.Site":
+                continue
+            items.append(Item(field.name, field, field.attname))
+            continue
+        items.append(Item(field.name, field, field.name))
+    return tuple(items)
+
+
+def _date_field(model: type[models.Model]) -> str | None:
+    names = {f.name for f in model._meta.concrete_fields}
+    return next((name for name in DATE_FIELDS if name in names), None)
+
+
+@cache
+def export_forms() -> tuple[ExportForm, ...]:
+    """Every exported form, in a stable order (app, then model definition order)."""
+    forms = []
+    for app_label in CLINICAL_APPS:
+        for model in apps.get_app_config(app_label).get_models():
+            if not issubclass(model, ClinicalRecord):
+                continue
+            participant_path = _participant_path(model)
+            names = {f.name for f in model._meta.concrete_fields}
+            forms.append(
+                ExportForm(
+                    code=f"{app_label}_{model._meta.model_name}",
+                    model=model,
+                    participant_path=participant_path,
+                    screening_path=_screening_path(model, participant_path),
+                    visit_path="visit" if "visit" in names else None,
+                    date_field=_date_field(model),
+                    items=_items(model),
+                    computed=COMPUTED.get(model._meta.label, ()),
+                )
+            )
+    return tuple(forms)
+
+
+def form_by_code(code: str) -> ExportForm:
+    return next(form for form in export_forms() if form.code == code)
+
+
+DERIVED_TEXT = _("computed by the application, not entered")

@@ -1,0 +1,196 @@
+"""Export jobs: each one an audited event, written to a file under var/exports/."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import subprocess
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone, translation
+
+from enrollment.models import Participant
+from exports.casebook import build_casebook
+from exports.csv_bundle import write_bundle
+from exports.models import DateShift, Export, ExportKind, ExportStatus
+from exports.odm import write_odm
+from exports.rows import ExportFilters, ExportOptions
+from trialsite.audit import audit_context
+from trialsite.models import User
+
+logger = logging.getLogger(__name__)
+
+# Every export file (CSV, ODM, casebook) is written in English, whatever the language
+# the exporting user reads the interface in: sponsors, statisticians and archives get one
+# set of labels. Free text entered in Chinese stays as entered.
+EXPORT_LANGUAGE = "en"
+# De-identified exports shift each participant's dates by up to this many days.
+MAX_DATE_SHIFT_DAYS = 180
+
+
+def software_version() -> str:
+    """The app's version and, when run from a git checkout, the commit."""
+    from trialsite import __version__
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{__version__}+{commit}" if commit else __version__
+
+
+def export_dir() -> Path:
+    path = Path(settings.EXPORT_ROOT)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def date_offsets(filters: ExportFilters) -> dict[int, int]:
+    """The secret offset of every participant, created on first use and then kept."""
+    participants = Participant.objects.all()
+    if filters.site_codes:
+        participants = participants.filter(site__code__in=filters.site_codes)
+    if filters.subject_ids:
+        participants = participants.filter(subject_id__in=filters.subject_ids)
+    missing = participants.filter(export_date_shift__isnull=True).values_list("pk", flat=True)
+    DateShift.objects.bulk_create(
+        [
+            DateShift(
+                participant_id=pk,
+                # Never 0: a shifted export must not leak real dates by chance.
+                offset_days=(secrets.randbelow(MAX_DATE_SHIFT_DAYS) + 1) * secrets.choice((-1, 1)),
+            )
+            for pk in missing
+        ],
+        ignore_conflicts=True,
+    )
+    return dict(
+        DateShift.objects.filter(participant__in=participants).values_list(
+            "participant_id", "offset_days"
+        )
+    )
+
+
+@transaction.atomic
+def export_create(
+    *, user: User, kind: str, filters: ExportFilters, options: ExportOptions
+) -> Export:
+    """Record the export request (the audited event) before any data is read."""
+    with audit_context(user, f"export: {kind}"):
+        return Export.objects.create(
+            kind=kind,
+            created_by=user,
+            filters=filters.as_json(),
+            options=options.as_json(),
+        )
+
+
+def export_run(export: Export) -> Export:
+    """Write the export file and record its outcome (rows, participants, size)."""
+    filters = ExportFilters(
+        site_codes=tuple(export.filters.get("sites") or ()),
+        subject_ids=tuple(export.filters.get("participants") or ()),
+        date_from=_date(export.filters.get("date_from")),
+        date_to=_date(export.filters.get("date_to")),
+    )
+    options = ExportOptions(
+        labels=export.options.get("labels", False),
+        drop_date_of_birth=export.options.get("drop_date_of_birth", False),
+        shift_dates=export.options.get("shift_dates", False),
+    )
+    if options.shift_dates:
+        options = ExportOptions(
+            labels=options.labels,
+            drop_date_of_birth=options.drop_date_of_birth,
+            shift_dates=True,
+            offsets=date_offsets(filters),
+        )
+    suffix = {"csv": "zip", "odm": "xml"}[export.kind]
+    name = f"{export.created_at:%Y%m%d-%H%M%S}-{export.kind}-{export.pk}.{suffix}"
+    path = export_dir() / name
+    writer = write_bundle if export.kind == ExportKind.CSV else write_odm
+
+    def progress(rows_done: int) -> None:
+        Export.objects.filter(pk=export.pk).update(rows_done=rows_done)
+
+    try:
+        # Exports are in English codes and labels whatever the exporting user's language.
+        with translation.override(EXPORT_LANGUAGE):
+            counts, subjects = writer(
+                path,
+                filters=filters,
+                options=options,
+                started_at=export.created_at,
+                software_version=software_version(),
+                progress=progress,
+            )
+    except Exception as exc:  # the job must record its failure, whatever it was
+        logger.exception("export %s failed", export.pk)
+        Export.objects.filter(pk=export.pk).update(
+            status=ExportStatus.FAILED, error=str(exc), finished_at=timezone.now()
+        )
+        path.unlink(missing_ok=True)
+        export.refresh_from_db()
+        return export
+    with audit_context(export.created_by, "export finished"):
+        Export.objects.filter(pk=export.pk).update(
+            status=ExportStatus.DONE,
+            finished_at=timezone.now(),
+            row_counts=counts,
+            rows_done=sum(counts.values()),
+            participants=sorted(subjects),
+            file_name=name,
+            size_bytes=path.stat().st_size,
+        )
+    export.refresh_from_db()
+    return export
+
+
+def export_start(export: Export) -> None:
+    """Run the export in the background (or at once when EXPORTS_RUN_INLINE is set)."""
+    if settings.EXPORTS_RUN_INLINE:
+        export_run(export)
+        return
+
+    def job() -> None:
+        close_old_connections()
+        try:
+            export_run(export)
+        finally:
+            close_old_connections()
+
+    threading.Thread(target=job, name=f"export-{export.pk}", daemon=True).start()
+
+
+def casebook_pdf(*, participant: Participant, user: User) -> bytes:
+    """Build a participant's casebook; the download itself is an audited export."""
+    with audit_context(user, "export: casebook"):
+        export = Export.objects.create(
+            kind=ExportKind.CASEBOOK,
+            created_by=user,
+            filters={"participants": [participant.subject_id]},
+            participants=[participant.subject_id],
+        )
+    with translation.override(EXPORT_LANGUAGE):
+        pdf = build_casebook(participant, generated_by=user.printed_name)
+    with audit_context(user, "export finished"):
+        Export.objects.filter(pk=export.pk).update(
+            status=ExportStatus.DONE, finished_at=timezone.now(), size_bytes=len(pdf)
+        )
+    return pdf
+
+
+def _date(value: str | None):
+    from datetime import date
+
+    return date.fromisoformat(value) if value else None
