@@ -1,0 +1,210 @@
+"""Adverse events: the log, ICH E2A seriousness, one alert per serious event, acknowledgement."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from crf.forms import SERIOUS_NEEDS_CRITERION
+from crf.models import AdverseEvent, AdverseEventUpdate, SaeAcknowledgement, SeriousAeAlert
+from enrollment.services import withdraw_consent
+from tests.factories.crf import ae_data, make_participant, record_ae, today
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def participant(site_pumch, coordinator_pumch, investigator_pumch):
+    return make_participant(
+        site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
+    )
+
+
+@pytest.fixture
+def staff(coordinator_pumch, investigator_pumch, data_manager, investigator_chcmu, monitor_pumch):
+    """Everyone who could be alerted, so the test sees who is not."""
+    return locals()
+
+
+def add_url(participant) -> str:
+    return reverse("crf:ae_add", args=[participant.subject_id])
+
+
+def test_saving_a_serious_ae_sends_exactly_one_alert_to_the_site_investigators_and_data_managers(
+    client_for, coordinator_pumch, participant, staff, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(coordinator_pumch).post(add_url(participant), ae_data())
+
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert sorted(message.to) == ["dana@example.org", "ivan@example.org"]
+    assert participant.subject_id in message.subject and "Pneumonia" in message.body
+    alert = SeriousAeAlert.objects.get()
+    assert {u.username for u in alert.recipients.all()} == {"ivan", "dana"}
+    assert alert.emailed_at is not None
+
+
+def test_editing_a_serious_ae_again_does_not_send_the_alert_again(
+    client_for, coordinator_pumch, participant, staff, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        event = record_ae(participant, coordinator_pumch)
+    assert len(mail.outbox) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(coordinator_pumch).post(
+            reverse("crf:ae_edit", args=[participant.subject_id, event.pk]),
+            ae_data(grade="4", version=event.version, reason_for_change="worsened")
+            | {"serious_criteria": ["hospitalisation", "life_threatening"]},
+        )
+
+    assert response.status_code == 302
+    assert AdverseEvent.objects.get().grade == 4
+    assert len(mail.outbox) == 1
+    assert SeriousAeAlert.objects.count() == 1
+
+
+def test_an_event_that_becomes_serious_raises_the_alert_then(
+    coordinator_pumch, participant, staff, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        event = record_ae(participant, coordinator_pumch, serious="False", serious_criteria=[])
+    assert mail.outbox == [] and not SeriousAeAlert.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record_ae(participant, coordinator_pumch, instance=event, reason_for_change="admitted")
+
+    assert len(mail.outbox) == 1
+    assert SeriousAeAlert.objects.get().adverse_event == event
+
+
+def test_a_serious_event_without_a_criterion_is_refused_and_stores_nothing(
+    client_for, coordinator_pumch, participant, staff
+):
+    response = client_for(coordinator_pumch).post(
+        add_url(participant), ae_data(serious_criteria=[])
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["serious_criteria"] == [str(SERIOUS_NEEDS_CRITERION)]
+    assert not AdverseEvent.objects.exists()
+    assert mail.outbox == []
+
+
+def test_the_database_refuses_a_serious_event_without_criteria(participant):
+    with pytest.raises(IntegrityError, match="ae_serious_iff_criteria"), transaction.atomic():
+        AdverseEvent.objects.create(
+            participant=participant,
+            term="x",
+            onset_date=today(),
+            grade=3,
+            serious=True,
+            serious_criteria=[],
+            related_rituximab="possible",
+            related_belimumab="possible",
+            action_taken="none",
+            outcome="recovering",
+        )
+
+
+def test_grade_5_goes_with_a_fatal_outcome_and_the_death_criterion(
+    client_for, coordinator_pumch, participant
+):
+    response = client_for(coordinator_pumch).post(add_url(participant), ae_data(grade="5"))
+
+    errors = response.context["form"].errors
+    assert "outcome" in errors
+    assert not AdverseEvent.objects.exists()
+
+
+def test_the_alert_stays_on_the_dashboard_until_the_recipient_acknowledges_it(
+    client_for, coordinator_pumch, investigator_pumch, data_manager, participant
+):
+    event = record_ae(participant, coordinator_pumch, term="Febrile neutropenia")
+    alert = SeriousAeAlert.objects.get()
+    shown = f'data-alert="{alert.pk}"'
+    client = client_for(investigator_pumch)
+    assert shown in client.get(reverse("dashboard")).content.decode()
+
+    response = client.post(reverse("crf:alert_acknowledge", args=[alert.pk]))
+
+    assert response.status_code == 302
+    assert SaeAcknowledgement.objects.filter(alert=alert, user=investigator_pumch).exists()
+    assert shown not in client.get(reverse("dashboard")).content.decode()
+    # The data manager has not acknowledged it yet: it stays on their dashboard.
+    other = client_for(data_manager).get(reverse("dashboard")).content.decode()
+    assert shown in other and event.term in other
+
+
+def test_only_a_recipient_can_acknowledge_an_alert(
+    client, coordinator_pumch, investigator_chcmu, investigator_pumch, participant
+):
+    record_ae(participant, coordinator_pumch)
+    alert = SeriousAeAlert.objects.get()
+    url = reverse("crf:alert_acknowledge", args=[alert.pk])
+
+    client.force_login(coordinator_pumch)
+    assert client.post(url).status_code == 403
+    client.force_login(investigator_chcmu)
+    assert client.post(url).status_code == 404
+    assert not SaeAcknowledgement.objects.exists()
+
+
+def test_adverse_events_are_still_recorded_after_consent_withdrawal(
+    client_for, coordinator_pumch, participant
+):
+    withdraw_consent(
+        participant=participant,
+        user=coordinator_pumch,
+        withdrawn_on=today(),
+        data_may_be_kept=True,
+        notes="",
+    )
+
+    response = client_for(coordinator_pumch).post(
+        add_url(participant), ae_data(serious="False", serious_criteria=[])
+    )
+
+    assert response.status_code == 302
+    assert AdverseEvent.objects.filter(participant=participant).count() == 1
+
+
+def test_follow_ups_are_child_rows_of_the_event(client_for, coordinator_pumch, participant):
+    event = record_ae(participant, coordinator_pumch)
+    client = client_for(coordinator_pumch)
+
+    response = client.post(
+        reverse("crf:ae_update_add", args=[event.pk]),
+        {
+            "reported_on": today().isoformat(),
+            "grade": "2",
+            "outcome": "recovering",
+            "notes": "Better",
+        },
+    )
+
+    assert response.status_code == 302
+    update = AdverseEventUpdate.objects.get()
+    assert update.adverse_event == event and update.grade == 2
+    assert "Better" in client.get(event.get_absolute_url()).content.decode()
+
+
+def test_an_event_entered_in_error_is_voided_not_deleted_and_leaves_the_dashboards(
+    client, coordinator_pumch, investigator_pumch, participant
+):
+    event = record_ae(participant, coordinator_pumch)
+    shown = f'data-alert="{SeriousAeAlert.objects.get().pk}"'
+    client.force_login(investigator_pumch)
+    assert shown in client.get(reverse("dashboard")).content.decode()
+
+    client.force_login(coordinator_pumch)
+    client.post(reverse("crf:ae_void", args=[event.pk]), {"reason": "wrong participant"})
+
+    event.refresh_from_db()
+    assert event.is_voided and event.void_reason == "wrong participant"
+    client.force_login(investigator_pumch)
+    assert shown not in client.get(reverse("dashboard")).content.decode()

@@ -1,0 +1,157 @@
+"""The application's database role owns nothing and cannot touch the audit trail.
+
+Runs on whichever server the suite uses (the embedded one, or DATABASE_URL), so CI
+proves it on both. The test connects as the app role exactly as the web app does.
+"""
+
+from __future__ import annotations
+
+import psycopg2
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.factories.eligibility import make_screening
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def app_db():
+    params = connection.settings_dict
+    conn = psycopg2.connect(
+        dbname=params["NAME"],
+        host=params.get("HOST") or None,
+        port=params.get("PORT") or None,
+        user=settings.DATABASE_APP_ROLE,
+    )
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
+def refused(conn, sql: str, params=()) -> str:
+    """Run ``sql`` as the app role; return the error class name (fails if it succeeds)."""
+    with conn.cursor() as cursor:
+        try:
+            cursor.execute(sql, params)
+        except psycopg2.Error as exc:
+            return type(exc).__name__
+    raise AssertionError(f"the app role was allowed to run: {sql}")
+
+
+def test_the_app_role_owns_no_table_and_is_no_superuser(app_db):
+    with app_db.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_tables WHERE tableowner = current_user")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute(
+            "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+        )
+        assert cursor.fetchone() == (False, False, False)
+
+
+def test_the_app_role_changes_data_and_every_change_is_still_audited(app_db, site_pumch):
+    screening = make_screening(site=site_pumch, sex="F")
+    with app_db.cursor() as cursor:
+        cursor.execute("UPDATE eligibility_screening SET sex = 'M' WHERE id = %s", [screening.pk])
+        cursor.execute(
+            "SELECT sex, audit_db_user FROM eligibility_screeningauditevent "
+            "WHERE pgh_obj_id = %s ORDER BY pgh_id DESC LIMIT 1",
+            [screening.pk],
+        )
+        assert cursor.fetchone() == ("M", settings.DATABASE_APP_ROLE)
+
+
+def test_the_app_role_cannot_delete_truncate_or_forge_audit_events(app_db, site_pumch, figure):
+    screening = make_screening(site=site_pumch)
+    checks = {
+        "delete a clinical record": (
+            "DELETE FROM eligibility_screening WHERE id = %s",
+            [screening.pk],
+        ),
+        "truncate a clinical table": ("TRUNCATE eligibility_screening CASCADE", []),
+        "update an audit event": ("UPDATE eligibility_screeningauditevent SET sex = 'M'", []),
+        "delete an audit event": ("DELETE FROM eligibility_screeningauditevent", []),
+        "forge an audit event": (
+            "INSERT INTO eligibility_screeningauditevent (pgh_created_at, pgh_label) "
+            "VALUES (now(), 'insert')",
+            [],
+        ),
+        "rewrite who did it": ("UPDATE pghistory_context SET metadata = '{}'::jsonb", []),
+        "disable the audit triggers": ("ALTER TABLE eligibility_screening DISABLE TRIGGER ALL", []),
+        "drop a trigger": (
+            "DROP TRIGGER IF EXISTS pgtrigger_forbid_delete_7ccc7 ON eligibility_screening",
+            [],
+        ),
+        "turn triggers off for the session": ("SET session_replication_role = replica", []),
+        "create a table": ("CREATE TABLE sneaky (id int)", []),
+        "fake a migration": (
+            "INSERT INTO django_migrations (app, name, applied) VALUES ('x', 'y', now())",
+            [],
+        ),
+    }
+    results = {name: refused(app_db, sql, params) for name, (sql, params) in checks.items()}
+    figure(
+        f"audit integrity ({connection.vendor} {connection.pg_version // 10000})",
+        f"{len(results)} forbidden operations refused to the app role",
+    )
+    assert all(results.values())
+    assert results["delete a clinical record"] == "InsufficientPrivilege"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM eligibility_screening WHERE id = %s", [screening.pk])
+        assert cursor.fetchone()[0] == 1
+
+
+def test_a_session_setting_cannot_switch_the_audit_trigger_off(app_db, site_pumch):
+    screening = make_screening(site=site_pumch, sex="F")
+    with app_db.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'eligibility_screening'::regclass "
+            "AND tgname LIKE 'pgtrigger_update_update_%%'"
+        )
+        audit_trigger = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, false)", [f"{{{audit_trigger}}}"])
+        cursor.execute("UPDATE eligibility_screening SET sex = 'M' WHERE id = %s", [screening.pk])
+        cursor.execute(
+            "SELECT count(*) FROM eligibility_screeningauditevent "
+            "WHERE pgh_obj_id = %s AND sex = 'M'",
+            [screening.pk],
+        )
+        assert cursor.fetchone()[0] == 1
+        cursor.execute(
+            "SELECT set_config('pgtrigger.ignore', %s, false)", ["{pgtrigger_forbid_delete_7ccc7}"]
+        )
+    assert refused(app_db, "DELETE FROM eligibility_screening WHERE id = %s", [screening.pk])
+
+
+def test_an_old_context_cannot_be_rewritten_by_reusing_its_id(
+    app_db, site_pumch, coordinator_pumch
+):
+    from trialsite.audit import audit_context
+
+    with audit_context(coordinator_pumch, "genuine reason"):
+        screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pgh_context_id FROM eligibility_screeningauditevent WHERE pgh_obj_id = %s "
+            "ORDER BY pgh_id LIMIT 1",
+            [screening.pk],
+        )
+        context_id = cursor.fetchone()[0]
+        # Age the context as if it were written yesterday.
+        cursor.execute(
+            "UPDATE pghistory_context SET created_at = now() - interval '1 day' WHERE id = %s",
+            [context_id],
+        )
+    with app_db.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pghistory.context_id', %s, false), "
+            "set_config('pghistory.context_metadata', %s, false)",
+            [str(context_id), '{"username": "someone_else", "reason": "forged"}'],
+        )
+        cursor.execute("UPDATE eligibility_screening SET sex = 'M' WHERE id = %s", [screening.pk])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT metadata->>'username' FROM pghistory_context WHERE id = %s", [context_id]
+        )
+        assert cursor.fetchone()[0] == coordinator_pumch.username

@@ -1,0 +1,69 @@
+"""The demo data: each demo participant is where its key says (issue 5, "Demo data")."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from dosing import demo as dosing_demo
+from dosing import schedule
+from dosing.models import Deviation, Visit
+from dosing.selectors import schedule_for
+from enrollment.demo import seed_participants
+from enrollment.rules import DiscontinuationReason, ParticipantStatus
+from trialsite import demo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded():
+    demo.seed_sites_and_users()
+    today = timezone.localdate()
+    participants = seed_participants(today, demo.DEMO_PASSWORD)
+    dosing_demo.seed(today, participants)
+    for participant in participants.values():
+        participant.refresh_from_db()
+    return today, participants
+
+
+def rituximab_count(participant) -> int:
+    return participant.infusions.active().filter(drug="rituximab").count()
+
+
+def test_each_demo_participant_is_in_the_phase_its_key_says(seeded):
+    today, p = seeded
+    assert p["enrolled"].status == ParticipantStatus.ENROLLED
+    assert not p["enrolled"].infusions.exists()
+
+    assert p["rituximab"].status == ParticipantStatus.RITUXIMAB
+    assert 1 <= rituximab_count(p["rituximab"]) <= 2
+    assert p["rituximab"].day_0_confirmations.get().passed
+
+    assert p["belimumab"].status == ParticipantStatus.BELIMUMAB
+    assert schedule_for(p["belimumab"], today).phase is schedule.Phase.BELIMUMAB
+    assert 1 <= p["belimumab"].infusions.filter(drug="belimumab").count() <= 3
+    assert Visit.objects.filter(participant=p["belimumab"], visit_code="BASELINE").exists()
+
+    assert p["completed"].status == ParticipantStatus.COMPLETED
+    assert set(
+        Visit.objects.filter(participant=p["completed"], visit_code__in=["W12", "W28"]).values_list(
+            "visit_code", flat=True
+        )
+    ) == {"W12", "W28"}
+
+    assert p["discontinued_gate"].status == ParticipantStatus.DISCONTINUED
+    change = p["discontinued_gate"].status_changes.latest("pk")
+    assert change.discontinuation_reason == DiscontinuationReason.LAB_GATE
+
+    assert p["withdrawn"].status == ParticipantStatus.WITHDRAWN
+    assert 1 <= rituximab_count(p["withdrawn"]) <= 2
+
+
+def test_the_late_first_belimumab_of_the_demo_has_its_automatic_deviation(seeded):
+    _today, p = seeded
+    deviation = Deviation.objects.active().get(participant=p["belimumab_deviation"])
+    assert deviation.automatic
+    assert (deviation.category, deviation.visit_code) == ("infusion_out_of_window", "BEL1")
+    # Nobody else has one: the demo timelines are otherwise on schedule.
+    assert Deviation.objects.active().count() == 1

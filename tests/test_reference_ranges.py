@@ -1,0 +1,108 @@
+"""Laboratory reference ranges and flags; no database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from crf.reference_ranges import (
+    REFERENCE_RANGES,
+    LabCode,
+    ReferenceRange,
+    UnknownLabCode,
+    flag,
+)
+
+D = Decimal
+
+REQUIRED_CODES = {
+    "wbc",
+    "neutrophils",
+    "lymphocytes",
+    "haemoglobin",
+    "platelets",
+    "igg",
+    "iga",
+    "igm",
+    "c3",
+    "c4",
+    "beta2_microglobulin",
+    "esr",
+    "crp",
+    "rf",
+    "creatinine",
+    "cd19_percent",
+    "cd19_absolute",
+}
+
+
+def test_every_protocol_lab_has_a_range_and_a_unit():
+    assert set(REFERENCE_RANGES) == REQUIRED_CODES
+    assert {code.value for code in LabCode} == REQUIRED_CODES
+    assert all(r.unit for r in REFERENCE_RANGES.values())
+
+
+@pytest.mark.parametrize("code", sorted(REQUIRED_CODES))
+def test_ranges_have_lower_below_upper(code):
+    reference = REFERENCE_RANGES[code]
+
+    assert reference.upper is not None
+    assert reference.lower is None or reference.lower < reference.upper
+
+
+def test_a_value_at_the_lower_limit_is_not_flagged():
+    lower = REFERENCE_RANGES["platelets"].lower
+
+    assert flag("platelets", lower).flag is None
+
+
+def test_a_value_just_below_the_lower_limit_is_flagged_low_with_a_reason():
+    lower = REFERENCE_RANGES["neutrophils"].lower
+
+    result = flag("neutrophils", lower - D("0.01"))
+
+    assert result.flag == "L"
+    assert "below the lower limit" in result.reason
+
+
+def test_a_value_at_the_upper_limit_is_not_flagged():
+    upper = REFERENCE_RANGES["igg"].upper
+
+    assert flag("igg", upper).flag is None
+
+
+def test_a_value_just_above_the_upper_limit_is_flagged_high_with_a_reason():
+    upper = REFERENCE_RANGES["esr"].upper
+
+    result = flag("esr", upper + 1)
+
+    assert result.flag == "H"
+    assert "above the upper limit" in result.reason
+    assert "mm/h" in result.reason
+
+
+def test_a_test_without_a_lower_limit_is_never_flagged_low():
+    assert flag("crp", D("0")).flag is None
+
+
+def test_a_site_table_replaces_the_default_limits():
+    site = {"igg": ReferenceRange("igg", D("6.0"), D("14.0"))}
+
+    assert flag("igg", D("15"), ranges=site).flag == "H"
+    assert flag("igg", D("15")).flag is None
+
+
+def test_an_unknown_lab_code_is_refused():
+    with pytest.raises(UnknownLabCode):
+        flag("ferritin", D("10"))
+
+
+def test_a_float_value_is_refused():
+    with pytest.raises(TypeError):
+        flag("wbc", 4.5)
+
+
+def test_a_negative_value_is_refused():
+    with pytest.raises(ValueError):
+        flag("wbc", D("-1"))
