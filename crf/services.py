@@ -189,7 +189,7 @@ def _alert_message(alert: SeriousAeAlert) -> EmailMessage:
         "term": event.term,
         "onset": event.onset_date.isoformat(),
         "entered_by": alert.raised_by.printed_name if alert.raised_by else "—",
-        "path": event.get_absolute_url(),
+        "path": settings.SITE_URL + event.get_absolute_url(),
     }
     # Recipients have no stored language and read the interface in either one, so the
     # alert carries each interface language in turn (settings.LANGUAGES), whoever saved it.

@@ -44,6 +44,8 @@ def test_saving_a_serious_ae_sends_exactly_one_alert_to_the_site_investigators_a
     assert sorted(message.to) == ["dana@example.org", "ivan@example.org"]
     assert participant.subject_id in message.subject and "Pneumonia" in message.body
     alert = SeriousAeAlert.objects.get()
+    # The link opens the event from a mail client: the full address, not a bare path.
+    assert f"http://127.0.0.1:8000{alert.adverse_event.get_absolute_url()}" in message.body
     assert {u.username for u in alert.recipients.all()} == {"ivan", "dana"}
     assert alert.emailed_at is not None
 
