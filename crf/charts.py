@@ -189,14 +189,14 @@ def trend_plot(series: list[TrendSeries], *, last_day: int = 196) -> TrendPlot:
         log = math.log10(float(max(value, _LOG_FLOOR)))
         return round(bottom - log * (bottom - TOP) / decades, 1)
 
+    title = _("%(label)s · day %(day)s: %(value)s ×10⁶/L")  # translated once, not per point
     drawn = []
     for index, s in enumerate(series):
         points = tuple(
             Point(
                 x(day),
                 y(value),
-                _("%(label)s · day %(day)s: %(value)s ×10⁶/L")
-                % {"label": s.label, "day": day, "value": value.normalize()},
+                title % {"label": s.label, "day": day, "value": value.normalize()},
             )
             for day, value in s.points
         )

@@ -122,7 +122,7 @@ class VisitForms:
         """``closed``: no more data may be entered for the participant (consent withdrawn)."""
         if not self.expected:
             return CellStatus.NOTHING_EXPECTED
-        if not self.missing:
+        if all(kind in self.complete for kind in self.expected):
             return CellStatus.COMPLETE
         if closed:
             return CellStatus.CLOSED

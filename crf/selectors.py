@@ -8,11 +8,11 @@ review are checked with query-count tests.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
@@ -91,6 +91,19 @@ WEEK_28 = "W28"
 OUTCOME_TIME_POINTS: tuple[str, ...] = (BASELINE, WEEK_12, WEEK_28)
 
 
+class _VisitFacts(NamedTuple):
+    """The four columns of a visit that its forms' status needs (no model instance)."""
+
+    pk: int
+    participant_id: int
+    visit_code: str
+    visit_date: date
+
+
+# Where only these columns are read: a visit or its facts.
+VisitLike = Visit | _VisitFacts
+
+
 def can_review_outcomes(user: User) -> bool:
     """Outcome review is for investigators and data managers (issue 6).
 
@@ -129,29 +142,60 @@ def _b_cells_at(
     if not visits:
         return {}
     by_pk = {v.pk for v in visits}
-    by_day: dict[tuple[int, date], set[int]] = defaultdict(set)
-    for v in visits:
-        by_day[(v.participant_id, v.visit_date)].add(v.pk)
-    if of_participants is not None:
-        results = BCellResult.objects.active().filter(participant__in=of_participants)
-    else:
-        results = BCellResult.objects.active().filter(
-            Q(visit__in=visits)
-            | Q(
-                participant__in={v.participant_id for v in visits},
-                taken_on__in={v.visit_date for v in visits},
-            )
-        )
+    by_day = _visits_by_day(visits)
     by_visit: dict[int, list[BCellResult]] = defaultdict(list)
-    for result in results.order_by("taken_on", "pk"):
+    for result in _b_cell_results(visits, of_participants).order_by("taken_on", "pk"):
         pks = by_day.get((result.participant_id, result.taken_on), set()) | {result.visit_id}
         for pk in sorted(pks & by_pk):
             by_visit[pk].append(result)
     return by_visit
 
 
+def _visits_by_day(visits: Sequence[VisitLike]) -> dict[tuple[int, date], set[int]]:
+    by_day: dict[tuple[int, date], set[int]] = defaultdict(set)
+    for v in visits:
+        by_day[(v.participant_id, v.visit_date)].add(v.pk)
+    return by_day
+
+
+def _b_cell_results(
+    visits: Sequence[VisitLike], of_participants: QuerySet[Participant] | None
+) -> QuerySet[BCellResult]:
+    """The B-cell results that may belong to ``visits`` (see ``_b_cells_at``)."""
+    if of_participants is not None:
+        return BCellResult.objects.active().filter(participant__in=of_participants)
+    return BCellResult.objects.active().filter(
+        Q(visit_id__in=[v.pk for v in visits])
+        | Q(
+            participant__in={v.participant_id for v in visits},
+            taken_on__in={v.visit_date for v in visits},
+        )
+    )
+
+
+def _visits_with_b_cells(
+    visits: Sequence[VisitLike], of_participants: QuerySet[Participant] | None = None
+) -> set[int]:
+    """The pks of ``visits`` that have a B-cell result (as ``_b_cells_at`` pairs them:
+    linked to the visit, or of the same participant that day), reading three columns
+    rather than whole results."""
+    if not visits:
+        return set()
+    by_pk = {v.pk for v in visits}
+    found: set[int] = set()
+    days: set[tuple[int, date]] = set()
+    for pid, taken_on, visit_id in _b_cell_results(visits, of_participants).values_list(
+        "participant_id", "taken_on", "visit_id"
+    ):
+        days.add((pid, taken_on))
+        if visit_id in by_pk:
+            found.add(visit_id)
+    found.update(v.pk for v in visits if (v.participant_id, v.visit_date) in days)
+    return found
+
+
 def visit_forms(
-    visits: list[Visit], *, of_participants: QuerySet[Participant] | None = None
+    visits: Sequence[VisitLike], *, of_participants: QuerySet[Participant] | None = None
 ) -> dict[int, VisitForms]:
     """What each visit expects and has, in one query per form table.
 
@@ -164,11 +208,13 @@ def visit_forms(
     else:
         scope = {"visit__participant__in": of_participants}
         lab_scope = {"participant__in": of_participants, "visit__isnull": False}
-    complete: dict[int, set[CrfKind]] = defaultdict(set)
-    partial: dict[int, set[CrfKind]] = defaultdict(set)
+    # Plain dicts, not defaultdicts: reading one for each of thousands of visits must not
+    # create an empty set for every visit without forms.
+    complete: dict[int, set[CrfKind]] = {}
+    partial: dict[int, set[CrfKind]] = {}
     for kind, model in VISIT_CRF_MODELS.items():
         for visit_id in model.objects.active().filter(**scope).values_list("visit_id", flat=True):
-            complete[visit_id].add(kind)
+            complete.setdefault(visit_id, set()).add(kind)
     # How many of the panel's tests each visit has, counted by the database (a visit has
     # 15 lab rows: reading them all for thousands of visits was the slow part).
     for visit_id, found in (
@@ -179,15 +225,21 @@ def visit_forms(
         .values_list("visit_id", "tests")
         .order_by()
     ):
-        (complete if found >= len(LAB_PANEL) else partial)[visit_id].add(CrfKind.LABS)
-    for visit_id, results in _b_cells_at(visits, of_participants).items():
-        if results:
-            complete[visit_id].add(CrfKind.B_CELLS)
+        (complete if found >= len(LAB_PANEL) else partial).setdefault(visit_id, set()).add(
+            CrfKind.LABS
+        )
+    for visit_id in _visits_with_b_cells(visits, of_participants):
+        complete.setdefault(visit_id, set()).add(CrfKind.B_CELLS)
+    expected: dict[str, tuple[CrfKind, ...]] = {}  # per visit code, not per visit
+    for v in visits:
+        if v.visit_code not in expected:
+            expected[v.visit_code] = expected_crfs(v.visit_code)
+    none: frozenset[CrfKind] = frozenset()
     return {
         v.pk: VisitForms(
-            expected=expected_crfs(v.visit_code),
-            complete=frozenset(complete[v.pk]),
-            partial=frozenset(partial[v.pk]),
+            expected=expected[v.visit_code],
+            complete=frozenset(complete.get(v.pk, none)),
+            partial=frozenset(partial.get(v.pk, none)),
             visit_date=v.visit_date,
         )
         for v in visits
@@ -532,30 +584,43 @@ def form_status_matrix(user: User, today: date, *, site_code: str = "") -> FormS
 
 
 def visit_cells(user: User, today: date) -> FormStatusMatrix:
-    """The matrix's cells of the visits that took place, without its other cells.
+    """The matrix's counts of the visits that took place, and the cells to act on.
 
     What the dashboard counts and lists (overdue, to enter, complete) are these cells
     only; they need no schedule, and computing every participant's schedule was most of
     the dashboard's time at 20,000 participants (issue 10).  Unscheduled visits are no
-    column of the matrix, so they are not counted here either.
+    column of the matrix, so they are not counted here either.  Every visit is counted,
+    but only those whose forms are overdue or to enter (``FormStatusMatrix.attention``)
+    become rows: the visits are read as four columns and the cells of the others, most
+    of them complete, are never built.
     """
     participants = participants_for(user)
     by_pk = {p.pk: p for p in participants}
-    visits = list(
-        Visit.objects.active()
+    visits = [
+        _VisitFacts(*row)
+        for row in Visit.objects.active()
         .filter(participant__in=participants)
         .exclude(kind=VisitKind.UNSCHEDULED)
-        .only("pk", "participant_id", "visit_code", "visit_date")
         .order_by("visit_date", "pk")
-    )
+        .values_list("pk", "participant_id", "visit_code", "visit_date")
+    ]
     forms = visit_forms(visits, of_participants=participants)
     counts: dict[str, int] = defaultdict(int)
     rows = []
-    for visit in visits:
-        participant = by_pk[visit.participant_id]
-        cell = _visit_cell(participant, visit.visit_code, visit, forms[visit.pk], today)
-        counts[cell.status.value] += 1
-        rows.append(MatrixRow(participant=participant, cells=(cell,)))
+    for facts in visits:
+        participant = by_pk[facts.participant_id]
+        visit_forms_ = forms[facts.pk]
+        status = visit_forms_.status(today, closed=_entry_closed(participant))
+        counts[status.value] += 1
+        if status in (CellStatus.OVERDUE, CellStatus.MISSING):
+            visit = Visit(
+                pk=facts.pk,
+                participant=participant,
+                visit_code=facts.visit_code,
+                visit_date=facts.visit_date,
+            )
+            cell = _visit_cell(participant, facts.visit_code, visit, visit_forms_, today)
+            rows.append(MatrixRow(participant=participant, cells=(cell,)))
     return FormStatusMatrix(columns=(), rows=tuple(rows), counts=dict(counts))
 
 
@@ -583,22 +648,28 @@ class Weight:
     source: str
 
 
-def weights_for(participant_ids: Iterable[int]) -> dict[int, list[Weight]]:
-    """Every weight measured (vitals and infusion records), per participant, oldest first."""
-    ids = list(participant_ids)
+def weights_for(
+    participant_ids: Iterable[int] | QuerySet[Participant],
+) -> dict[int, list[Weight]]:
+    """Every weight measured (vitals and infusion records), per participant, oldest first.
+
+    ``participant_ids``: ids, or a queryset of participants (selected by a subquery)."""
+    ids = participant_ids if isinstance(participant_ids, QuerySet) else list(participant_ids)
     weights: dict[int, list[Weight]] = defaultdict(list)
+    # Translated once, not per row (tens of thousands of rows on the outcome review).
+    from_vitals, from_infusion = _("vitals"), _("infusion record")
     for pid, on, kg in (
         Vitals.objects.active()
         .filter(visit__participant_id__in=ids)
         .values_list("visit__participant_id", "visit__visit_date", "weight_kg")
     ):
-        weights[pid].append(Weight(on, kg, _("vitals")))
+        weights[pid].append(Weight(on, kg, from_vitals))
     for pid, on, kg in (
         Infusion.objects.active()
         .filter(participant_id__in=ids)
         .values_list("participant_id", "anthropometry_measured_on", "weight_kg")
     ):
-        weights[pid].append(Weight(on, kg, _("infusion record")))
+        weights[pid].append(Weight(on, kg, from_infusion))
     for rows in weights.values():
         rows.sort(key=lambda w: w.on)
     return weights
@@ -793,12 +864,18 @@ def outcome_review(user: User, today: date) -> OutcomeReview:
     Only participants at the user's sites; every participant is listed, those without a
     time point as such (never silently dropped).
     """
-    participants = list(participants_for(user))
-    ids = [p.pk for p in participants]
+    scope = participants_for(user)
+    participants = list(scope)
+    # The queries below select by a subquery on ``scope``, not by lists of thousands of
+    # ids: the same rows, without building and sending the lists (issue 10).
     visits = list(
         Visit.objects.active()
-        .filter(participant_id__in=ids, visit_code__in=OUTCOME_TIME_POINTS)
+        .filter(participant__in=scope, visit_code__in=OUTCOME_TIME_POINTS)
+        .only("pk", "participant_id", "visit_code", "visit_date")
         .order_by("visit_date", "pk")
+    )
+    visit_scope = Visit.objects.active().filter(
+        participant__in=scope, visit_code__in=OUTCOME_TIME_POINTS
     )
     points: dict[int, dict[str, TimePoint]] = {
         p.pk: {code: TimePoint() for code in OUTCOME_TIME_POINTS} for p in participants
@@ -807,31 +884,33 @@ def outcome_review(user: User, today: date) -> OutcomeReview:
     for visit in visits:
         points[visit.participant_id][visit.visit_code].visit = visit
         by_pk[visit.pk] = points[visit.participant_id][visit.visit_code]
-    for record in EssdaiAssessment.objects.active().filter(visit__in=visits):
+    for record in EssdaiAssessment.objects.active().filter(visit__in=visit_scope):
         by_pk[record.visit_id].essdai = record.score
-    for record in EsspriAssessment.objects.active().filter(visit__in=visits):
+    for record in EsspriAssessment.objects.active().filter(visit__in=visit_scope):
         by_pk[record.visit_id].esspri = record.score
     for visit_id, score in (
-        PhysicianGlobal.objects.active().filter(visit__in=visits).values_list("visit_id", "score")
+        PhysicianGlobal.objects.active()
+        .filter(visit__in=visit_scope)
+        .values_list("visit_id", "score")
     ):
         by_pk[visit_id].physician_global = score
     for visit_id, schirmer, saliva in (
         GlandFunction.objects.active()
-        .filter(visit__in=visits)
+        .filter(visit__in=visit_scope)
         .values_list("visit_id", "schirmer_mm_5min", "unstimulated_saliva_ml_15min")
     ):
         by_pk[visit_id].schirmer, by_pk[visit_id].saliva = schirmer, saliva
     for visit_id, analyte, value in (
         LabResult.objects.active()
-        .filter(visit__in=visits, analyte__in=["esr", "igg", "rf", "c4"])
+        .filter(visit__in=visit_scope, analyte__in=["esr", "igg", "rf", "c4"])
         .order_by("taken_on", "pk")
         .values_list("visit_id", "analyte", "value")
     ):
         by_pk[visit_id].labs[analyte] = value
 
-    weights = weights_for(ids)
+    weights = weights_for(scope)
     meds: dict[int, list[ConcomitantMedication]] = defaultdict(list)
-    for med in ConcomitantMedication.objects.active().filter(participant_id__in=ids):
+    for med in ConcomitantMedication.objects.active().filter(participant__in=scope):
         meds[med.participant_id].append(med)
     for pid, by_code in points.items():
         for point in by_code.values():
@@ -883,32 +962,42 @@ def outcome_review(user: User, today: date) -> OutcomeReview:
             ],
             time_points=(_("Baseline"), _("Week 12"), _("Week 28")),
         ),
-        b_cell_plot=_b_cell_plot(participants),
+        b_cell_plot=_b_cell_plot(participants, scope),
         esr_upper_limit=esr_upper,
     )
 
 
-def _b_cell_plot(participants: list[Participant]) -> charts.TrendPlot:
-    """CD19⁺ absolute counts over study days, one line per participant (SCH2 line at 20)."""
-    ids = [p.pk for p in participants]
+def _b_cell_plot(participants: list[Participant], scope: QuerySet[Participant]) -> charts.TrendPlot:
+    """CD19⁺ absolute counts over study days, one line per participant (SCH2 line at 20).
+
+    ``scope``: the queryset ``participants`` were read from (selected by a subquery)."""
     day_0 = {p.pk: p.planned_day_0 for p in participants}
     for pid, given_on in (
         Infusion.objects.active()
-        .filter(participant_id__in=ids, drug=Drug.RITUXIMAB)
+        .filter(participant__in=scope, drug=Drug.RITUXIMAB)
         .order_by("-given_on")
         .values_list("participant_id", "given_on")
     ):
         day_0[pid] = given_on  # ordered newest first: the first rituximab wins (Day 0)
     series: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
-    for result in BCellResult.objects.active().filter(participant_id__in=ids).order_by("taken_on"):
-        depletion = schedule.b_cell_depleted(_schedule_b_cell(result))
-        if depletion.absolute_10e6_l is not None:
-            series[result.participant_id].append(
-                (
-                    study_day(result.taken_on, day_0[result.participant_id]),
-                    depletion.absolute_10e6_l,
-                )
+    for pid, taken_on, percent, absolute, lymphocytes in (
+        BCellResult.objects.active()
+        .filter(participant__in=scope)
+        .order_by("taken_on")
+        .values_list(
+            "participant_id", "taken_on", "cd19_percent", "cd19_absolute", "lymphocytes_10e9_l"
+        )
+    ):
+        count, _derived = schedule.b_cell_absolute(
+            schedule.BCellResult(
+                taken_on=taken_on,
+                cd19_percent=percent,
+                cd19_absolute_10e6_l=absolute,
+                lymphocytes_10e9_l=lymphocytes,
             )
+        )
+        if count is not None:
+            series[pid].append((study_day(taken_on, day_0[pid]), count))
     return charts.trend_plot(
         [
             charts.TrendSeries(label=p.subject_id, points=tuple(series[p.pk]))

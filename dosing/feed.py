@@ -14,6 +14,7 @@ import icalendar
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from dosing import schedule, selectors
 from trialsite import protocol
@@ -24,17 +25,22 @@ def feed_path(token: str) -> str:
     return reverse("dosing:feed_ics", kwargs={"token": token})
 
 
+_STATUS_LABELS = {
+    schedule.EventStatus.DONE_IN_WINDOW: gettext_lazy("done"),
+    schedule.EventStatus.DONE_OUT_OF_WINDOW: gettext_lazy("done out of window"),
+    schedule.EventStatus.DONE_NOT_PLANNED: gettext_lazy("done (not planned)"),
+    schedule.EventStatus.DUE: gettext_lazy("due"),
+    schedule.EventStatus.OVERDUE: gettext_lazy("overdue"),
+    schedule.EventStatus.MISSED: gettext_lazy("missed"),
+}
+
+
 def status_label(event: schedule.Event) -> str:
-    labels = {
-        schedule.EventStatus.DONE_IN_WINDOW: _("done"),
-        schedule.EventStatus.DONE_OUT_OF_WINDOW: _("done out of window"),
-        schedule.EventStatus.DONE_NOT_PLANNED: _("done (not planned)"),
-        schedule.EventStatus.DUE: _("due"),
-        schedule.EventStatus.OVERDUE: _("overdue"),
-        schedule.EventStatus.MISSED: _("missed"),
-        schedule.EventStatus.PLANNED: _("projected") if event.projected else _("planned"),
-    }
-    return labels.get(event.status, event.status.value)
+    # Only the label needed is translated (the month calendar asks for hundreds).
+    if event.status is schedule.EventStatus.PLANNED:
+        return _("projected") if event.projected else _("planned")
+    label = _STATUS_LABELS.get(event.status)
+    return event.status.value if label is None else str(label)
 
 
 def ics_for(user: User, today: date) -> bytes:

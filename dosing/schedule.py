@@ -25,6 +25,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from trialsite.dates import study_day, within_days_before
 from trialsite.protocol import (
@@ -382,20 +383,31 @@ def cd19_absolute_in_canonical(value: Decimal, unit: AbsoluteUnit) -> Decimal:
     return value * _TO_10E6_L[unit]
 
 
+def b_cell_absolute(result: BCellResult) -> tuple[Decimal | None, bool]:
+    """The absolute CD19+ count (x10^6/L) SCH2 judges, and whether it is derived.
+
+    The measured count; without it, % x lymphocytes when both are known (a measured count
+    beats a derived one).  The number alone, without the texts of ``b_cell_depleted``
+    (the B-cell chart plots thousands of them).
+    """
+    if result.cd19_absolute_10e6_l is not None:
+        return result.cd19_absolute_10e6_l, False
+    if result.cd19_percent is not None and result.lymphocytes_10e9_l is not None:
+        derived = result.cd19_percent * result.lymphocytes_10e9_l * _PERCENT_TIMES_10E9_L_TO_10E6_L
+        return derived, True
+    return None, False
+
+
 def b_cell_depleted(result: BCellResult) -> Depletion:
     """SCH2: depleted when CD19+ < 0.5 % OR absolute < 20 x10^6/L (strict on both).
 
     The absolute count is the measured one; without it, % x lymphocytes when both are
-    known (a measured count beats a derived one).  SCH2 is an OR of two measures, so one
+    known (``b_cell_absolute``).  SCH2 is an OR of two measures, so one
     measure below its threshold decides "depleted" alone, but "not depleted" needs both
     measures known and at or above their thresholds: a missing measure could be the low one.
     """
     percent = result.cd19_percent
-    absolute = result.cd19_absolute_10e6_l
-    derived = False
-    if absolute is None and percent is not None and result.lymphocytes_10e9_l is not None:
-        absolute = percent * result.lymphocytes_10e9_l * _PERCENT_TIMES_10E9_L_TO_10E6_L
-        derived = True
+    absolute, derived = b_cell_absolute(result)
 
     below: list[str] = []
     at_or_above: list[str] = []
@@ -979,6 +991,8 @@ def _visit_events(plan: _Plan, inputs: ScheduleInputs) -> list[Event]:
 def _event_deviations(events: list[Event]) -> list[Deviation]:
     deviations: list[Deviation] = []
     for event in events:
+        if event.status not in (EventStatus.DONE_OUT_OF_WINDOW, EventStatus.MISSED):
+            continue  # no deviation: no text to build (most events)
         values = {
             "label": event.label,
             "target": event.target.isoformat(),
@@ -1014,7 +1028,7 @@ def _unplanned_deviations(plan: _Plan, events: list[Event]) -> list[Deviation]:
         (
             phase.after_depletion,
             DeviationCode.RITUXIMAB_AFTER_DEPLETION,
-            _(
+            gettext_noop(
                 "%(label)s given on %(date)s after B-cell depletion had ended the rituximab "
                 "phase (SCH2)."
             ),
@@ -1022,7 +1036,7 @@ def _unplanned_deviations(plan: _Plan, events: list[Event]) -> list[Deviation]:
         (
             phase.beyond_maximum,
             DeviationCode.RITUXIMAB_BEYOND_MAXIMUM,
-            _(
+            gettext_noop(
                 "%(label)s given on %(date)s beyond the maximum of %(maximum)s rituximab "
                 "infusions (SCH1)."
             ),
@@ -1030,14 +1044,16 @@ def _unplanned_deviations(plan: _Plan, events: list[Event]) -> list[Deviation]:
         (
             phase.after_belimumab,
             DeviationCode.RITUXIMAB_AFTER_BELIMUMAB,
-            _("%(label)s given on %(date)s after belimumab had started (SCH1/SCH3)."),
+            gettext_noop("%(label)s given on %(date)s after belimumab had started (SCH1/SCH3)."),
         ),
         (
             plan.belimumab_extra,
             DeviationCode.BELIMUMAB_BEYOND_PLAN,
-            _("%(label)s given on %(date)s beyond the last planned belimumab infusion (SCH3)."),
+            gettext_noop(
+                "%(label)s given on %(date)s beyond the last planned belimumab infusion (SCH3)."
+            ),
         ),
-    )
+    )  # translated only when a deviation is found (rare), not for every schedule
     unplanned = {(e.drug, e.actual): e for e in events if e.status is EventStatus.DONE_NOT_PLANNED}
     for dates, code, template in reasons:
         if code is DeviationCode.BELIMUMAB_BEYOND_PLAN and phase.last_before_belimumab is None:
@@ -1045,7 +1061,7 @@ def _unplanned_deviations(plan: _Plan, events: list[Event]) -> list[Deviation]:
         drug = Drug.BELIMUMAB if code is DeviationCode.BELIMUMAB_BEYOND_PLAN else Drug.RITUXIMAB
         for given_on in dates:
             event = unplanned[(drug, given_on)]
-            text = template % {
+            text = _(template) % {
                 "label": event.label,
                 "date": given_on.isoformat(),
                 "maximum": RITUXIMAB_MAX_INFUSIONS,

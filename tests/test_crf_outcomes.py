@@ -240,3 +240,24 @@ def test_the_b_cell_plot_is_logarithmic_with_the_depletion_line():
     assert line.points[2].y == floor_y  # below 1 ×10⁶/L: drawn on the floor
     assert [t.label for t in plot.y_ticks] == ["1", "10", "100", "1000"]
     assert plot.bands[0].y < floor_y
+
+
+def test_the_plot_lines_are_drawn_as_svg_with_every_text_escaped():
+    from django.template import Context, Template
+
+    plot = charts.paired_plot(
+        [
+            charts.PairedSeries("P<1>", (17, 11, 3), improved=True),
+            charts.PairedSeries("P-2", (9, None, None), improved=None),
+        ],
+        time_points=("Baseline", "Week 12", "Week 28"),
+    )
+    html = Template("{% load crf_plots %}{% plot_lines plot %}").render(Context({"plot": plot}))
+
+    first, second = plot.lines
+    assert html.count("<g class=") == 2
+    assert 'data-series="P&lt;1&gt;"' in html and "P<1>" not in html
+    assert f'<polyline points="{first.polyline}"/>' in html
+    assert html.count("<polyline") == 1  # a single point draws no line
+    assert f'x="{int(second.end.x) + 8}" y="{second.label_y}"' in html
+    assert html.count("<circle") == 4

@@ -30,6 +30,7 @@ from dosing.schedule import (
     Schedule,
     ScheduleInputs,
     VisitDone,
+    b_cell_absolute,
     b_cell_depleted,
     belimumab_lab_gate,
     build_schedule,
@@ -235,6 +236,22 @@ def test_one_measure_at_or_above_its_threshold_alone_cannot_decide():
 
 def test_a_result_without_values_cannot_decide():
     assert b_cell_depleted(bcells()).depleted is None
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        bcells(absolute="25"),
+        bcells(percent="1.0", lymphocytes="1.5"),
+        bcells(percent="1.0", absolute="25", lymphocytes="1.5"),
+        bcells(percent="2.1"),
+        bcells(),
+    ],
+)
+def test_the_absolute_count_alone_is_the_one_depletion_judges(result):
+    # The B-cell chart plots b_cell_absolute (no texts); it must be the count SCH2 uses.
+    depletion = b_cell_depleted(result)
+    assert b_cell_absolute(result) == (depletion.absolute_10e6_l, depletion.absolute_derived)
 
 
 def test_absolute_counts_in_other_units_convert_to_the_canonical_unit():
