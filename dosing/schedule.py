@@ -146,6 +146,7 @@ class RefusalCode(StrEnum):
     RITUXIMAB_AFTER_BELIMUMAB = "rituximab_after_belimumab"
     BELIMUMAB_BEFORE_RITUXIMAB_COMPLETE = "belimumab_before_rituximab_complete"
     BELIMUMAB_BEYOND_PLAN = "belimumab_beyond_plan"
+    BEFORE_WINDOW = "before_window"
     PRE_BELIMUMAB_LABS_FAIL = "pre_belimumab_labs_fail"
     PRE_BELIMUMAB_LABS_MISSING = "pre_belimumab_labs_missing"
 
@@ -1226,8 +1227,11 @@ def check_infusion_allowed(inputs: ScheduleInputs, drug: Drug, on_date: date) ->
     """Why an infusion of ``drug`` on ``on_date`` cannot be recorded, or None if it can.
 
     A late infusion is allowed (it is recorded and becomes an out-of-window deviation);
-    refused are only infusions the protocol has no place for.  The first belimumab also
-    needs the EXC10/EXC11 gate to pass on ``inputs.labs``.
+    refused are infusions the protocol has no place for, and infusions dated before the
+    window of the event they would become opens (safety decision: SCH1/SCH3 windows are
+    minimum intervals between doses, so an early dose is refused rather than recorded as
+    a deviation; a late one can only be recorded).  The first belimumab also needs the
+    EXC10/EXC11 gate to pass on ``inputs.labs``.
     """
     values = {"date": on_date.isoformat(), "drug": drug_label(drug)}
     if on_date > inputs.today:
@@ -1293,7 +1297,7 @@ def check_infusion_allowed(inputs: ScheduleInputs, drug: Drug, on_date: date) ->
                 _("Rituximab on %(date)s is not needed: %(decision)s")
                 % (values | {"decision": depleted.text}),
             )
-        return None
+        return _before_window(trial, drug, on_date)
 
     first_belimumab = not plan.belimumab_given
     if first_belimumab and trial.belimumab_early:
@@ -1314,6 +1318,9 @@ def check_infusion_allowed(inputs: ScheduleInputs, drug: Drug, on_date: date) ->
             )
             % (values | {"count": len(plan.belimumab_targets)}),
         )
+    early = _before_window(trial, drug, on_date)
+    if early is not None:
+        return early
     if first_belimumab:
         gate = belimumab_lab_gate(on_date, inputs.labs)
         if gate.outcome is GateOutcome.FAIL:
@@ -1321,6 +1328,50 @@ def check_infusion_allowed(inputs: ScheduleInputs, drug: Drug, on_date: date) ->
         if gate.outcome is GateOutcome.MISSING:
             return Refusal(RefusalCode.PRE_BELIMUMAB_LABS_MISSING, gate.reason, gate)
     return None
+
+
+def _before_window(trial: _Plan, drug: Drug, on_date: date) -> Refusal | None:
+    """A refusal when ``on_date`` is before the window of the event it would become.
+
+    ``trial`` is the plan with the infusion already added, so the event is the one
+    build_schedule will number it as (rituximab n: previous + 7 +-2, SCH1; belimumab 1:
+    last rituximab + 28 +-3, later ones the nearest open target +-3, SCH3).  Rituximab 1
+    defines Day 0 and has no window of its own (the planned Day 0 check covers it).
+    """
+    if drug is Drug.RITUXIMAB:
+        counted = trial.rituximab.counted
+        if on_date not in counted or counted.index(on_date) == 0:
+            return None
+        number = counted.index(on_date) + 1
+        target = counted[number - 2] + _days(RITUXIMAB_INTERVAL_DAYS)
+        start, end = _window(target, RITUXIMAB_WINDOW_DAYS)
+        clause = "SCH1"
+    else:
+        slot = next((i for i, d in trial.belimumab_assigned.items() if d == on_date), None)
+        if slot is None:
+            return None
+        number = slot + 1
+        target = trial.belimumab_targets[slot]
+        start, end = _window(target, BELIMUMAB_WINDOW_DAYS)
+        clause = "SCH3"
+    if on_date >= start:
+        return None
+    return Refusal(
+        RefusalCode.BEFORE_WINDOW,
+        _(
+            "%(label)s on %(date)s is too early: target %(target)s, %(window)s "
+            "(%(clause)s). An infusion cannot be given before its window opens (not "
+            "before %(start)s)."
+        )
+        % {
+            "label": _infusion_label(drug, number),
+            "date": on_date.isoformat(),
+            "target": target.isoformat(),
+            "window": _window_text(start, end),
+            "clause": clause,
+            "start": start.isoformat(),
+        },
+    )
 
 
 # --- EXC10/EXC11: the gate before the first belimumab --------------------------------

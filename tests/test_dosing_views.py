@@ -24,14 +24,20 @@ def today():
     return timezone.localdate()
 
 
+TODAY = 12  # the study day that is today for the ``course`` fixture
+
+
 @pytest.fixture
 def course(site_pumch, coordinator_pumch, investigator_pumch) -> Course:
-    """A PUMCH participant given rituximab 10 and 3 days ago (B-cell result awaited)."""
+    """A PUMCH participant given rituximab 12 and 5 days ago (B-cell result awaited).
+
+    Today is day 12, the first day of rituximab 3's window (target day 14, +-2, SCH1).
+    """
     course = make_course(
         site=site_pumch,
         coordinator=coordinator_pumch,
         investigator=investigator_pumch,
-        day_0=today() - timedelta(days=10),
+        day_0=today() - timedelta(days=TODAY),
     )
     return course.day_0().rituximab(0, 7)
 
@@ -163,8 +169,8 @@ def test_an_infusion_the_engine_refuses_shows_its_reason_on_the_form(
     client_for, investigator_pumch, coordinator_pumch, course, password
 ):
     # Rituximab 3 prescribed, then B cells turn out depleted: rituximab 3 is not needed.
-    prescription = course.prescribe(Drug.RITUXIMAB, 10)
-    course.depleted(10)
+    prescription = course.prescribe(Drug.RITUXIMAB, TODAY)
+    course.depleted(TODAY)
 
     response = client_for(coordinator_pumch).post(
         url("infusion", course),
@@ -181,10 +187,76 @@ def test_an_infusion_the_engine_refuses_shows_its_reason_on_the_form(
     assert Infusion.objects.count() == 2
 
 
+def early_course(site, coordinator, investigator) -> Course:
+    """Rituximab 8 and 1 days ago: today is day 8, rituximab 3's window opens in 4 days.
+
+    Rituximab 2 on day 7 puts rituximab 3 on target day 14, window days 12 to 16 (SCH1).
+    """
+    course = make_course(
+        site=site,
+        coordinator=coordinator,
+        investigator=investigator,
+        day_0=today() - timedelta(days=8),
+    )
+    return course.day_0().rituximab(0, 7)
+
+
+def test_a_prescription_dated_before_the_window_shows_the_reason_and_saves_nothing(
+    client_for, investigator_pumch, coordinator_pumch, site_pumch, password
+):
+    course = early_course(site_pumch, coordinator_pumch, investigator_pumch)
+    response = client_for(investigator_pumch).post(
+        url("prescribe", course),
+        {
+            "drug": "rituximab",
+            "planned_on": today(),
+            "weight_kg": "32",
+            "height_cm": "138",
+            "anthropometry_measured_on": today(),
+            "prescribed_dose_mg": "416",
+            "password": password,
+        },
+    )
+
+    assert response.status_code == 200
+    errors = response.context["form"].non_field_errors()
+    assert len(errors) == 1
+    assert "Rituximab infusion 3" in errors[0] and "too early" in errors[0]
+    assert f"target {course.day(14):%Y-%m-%d}" in errors[0]
+    assert f"window {course.day(12):%Y-%m-%d} to {course.day(16):%Y-%m-%d}" in errors[0]
+    assert "too early" in response.content.decode()
+    assert not Prescription.objects.filter(participant=course.participant, infusion=None).exists()
+
+
+def test_an_infusion_dated_before_the_window_shows_the_reason_and_saves_nothing(
+    client_for, coordinator_pumch, investigator_pumch, site_pumch
+):
+    course = early_course(site_pumch, coordinator_pumch, investigator_pumch)
+    # Prescribed today for day 14, its target; then the nurse records it as given today.
+    prescription = course.prescribe(Drug.RITUXIMAB, 14, today=8, measured=8)
+
+    response = client_for(coordinator_pumch).post(
+        url("infusion", course),
+        {
+            "given_on": today(),
+            "administered_dose_mg": str(prescription.prescribed_dose_mg),
+            "lot_number": "L1",
+            "infusion_reaction": "no",
+        },
+    )
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Rituximab infusion 3" in content and "too early" in content
+    assert f"target {course.day(14):%Y-%m-%d}" in content
+    assert Infusion.objects.filter(participant=course.participant).count() == 2
+    assert course.participant.visits.filter(visit_code="RTX3").count() == 0
+
+
 def test_an_infusion_reaction_without_grade_shows_form_errors(
     client_for, coordinator_pumch, course
 ):
-    course.prescribe(Drug.RITUXIMAB, 10)
+    course.prescribe(Drug.RITUXIMAB, TODAY)
     response = client_for(coordinator_pumch).post(
         url("infusion", course),
         {
@@ -312,8 +384,14 @@ def test_the_ics_feed_parses_and_holds_no_clinical_value_nor_other_sites(
     assert all(s.startswith(course.participant.subject_id) for s in summaries)
     text = response.content.decode()
     assert other_site_course.participant.subject_id not in text
-    for clinical in (" mg", "%", "×10", "10^", "CD19", "IgG", "depleted", "kg", "416"):
+    for clinical in (" mg", "%", "×10", "10^", "CD19", "IgG", "depleted", "kg"):
         assert clinical not in text, clinical
+    # The dose (416 mg) is digits a date can also hold (20270416): look for it everywhere
+    # but in the date properties.
+    undated = [
+        line for line in text.splitlines() if not line.startswith(("DTSTART", "DTEND", "DTSTAMP"))
+    ]
+    assert undated and all("416" not in line for line in undated)
 
 
 def test_a_revoked_or_unknown_feed_token_is_404(client, coordinator_pumch, course):
@@ -339,7 +417,7 @@ def test_the_feed_page_shows_the_address_once_and_revokes_it(client_for, coordin
 def test_only_an_investigator_voids_a_prescription(
     client_for, coordinator_pumch, investigator_pumch, course
 ):
-    prescription = course.prescribe(Drug.RITUXIMAB, 10)
+    prescription = course.prescribe(Drug.RITUXIMAB, TODAY)
     void_url = url("prescription_void", course, pk=prescription.pk)
 
     assert client_for(coordinator_pumch).post(void_url, {"reason": "x"}).status_code == 403

@@ -769,6 +769,82 @@ def test_later_belimumab_infusions_do_not_need_the_lab_gate():
     assert depleted_after_two().belimumab(35).check(Drug.BELIMUMAB, 63) is None
 
 
+# --- check_infusion_allowed: early infusions (before the window opens) ---------------
+
+
+def test_a_second_rituximab_one_day_after_the_first_is_refused_as_too_early():
+    refusal = Participant().rituximab(0).check(Drug.RITUXIMAB, 1)
+    assert refusal is not None
+    assert refusal.code is RefusalCode.BEFORE_WINDOW
+    assert "Rituximab infusion 2" in refusal.message
+    assert "target 2026-03-09" in refusal.message  # day 7
+    assert "window 2026-03-07 to 2026-03-11" in refusal.message
+    assert "SCH1" in refusal.message
+
+
+def test_a_rituximab_one_day_before_its_window_is_refused_and_on_its_first_day_allowed():
+    # Rituximab 2: target day 7, window days 5 to 9.
+    refusal = Participant().rituximab(0).check(Drug.RITUXIMAB, 4)
+    assert refusal is not None
+    assert refusal.code is RefusalCode.BEFORE_WINDOW
+    assert Participant().rituximab(0).check(Drug.RITUXIMAB, 5) is None
+
+
+def test_a_third_rituximab_is_judged_against_the_second_actually_given():
+    # Rituximab 2 late on day 9: rituximab 3 targets day 16, window days 14 to 18.
+    participant = Participant().rituximab(0, 9).not_depleted(13)
+    refusal = participant.check(Drug.RITUXIMAB, 13, today=14)
+    assert refusal is not None
+    assert refusal.code is RefusalCode.BEFORE_WINDOW
+    assert "Rituximab infusion 3" in refusal.message
+    assert participant.check(Drug.RITUXIMAB, 14) is None
+
+
+def test_a_first_belimumab_four_days_after_the_last_rituximab_is_refused_as_too_early():
+    refusal = depleted_after_two().passing_labs(11).check(Drug.BELIMUMAB, 11)
+    assert refusal is not None
+    assert refusal.code is RefusalCode.BEFORE_WINDOW
+    assert "Belimumab infusion 1" in refusal.message
+    assert "target 2026-04-06" in refusal.message  # day 35
+    assert "window 2026-04-03 to 2026-04-09" in refusal.message
+    assert "SCH3" in refusal.message
+
+
+def test_a_first_belimumab_one_day_before_its_window_is_refused_and_on_its_first_day_allowed():
+    # Belimumab 1: last rituximab (day 7) + 28 = day 35, window days 32 to 38.
+    refusal = depleted_after_two().passing_labs(30).check(Drug.BELIMUMAB, 31)
+    assert refusal is not None
+    assert refusal.code is RefusalCode.BEFORE_WINDOW
+    assert depleted_after_two().passing_labs(30).check(Drug.BELIMUMAB, 32) is None
+
+
+def test_an_early_first_belimumab_is_refused_for_its_date_before_its_labs_are_judged():
+    refusal = depleted_after_two().check(Drug.BELIMUMAB, 31)
+    assert refusal is not None
+    assert refusal.code is RefusalCode.BEFORE_WINDOW
+
+
+def test_a_second_belimumab_five_days_after_the_first_is_refused_as_too_early():
+    refusal = depleted_after_two().belimumab(35).check(Drug.BELIMUMAB, 40)
+    assert refusal is not None
+    assert refusal.code is RefusalCode.BEFORE_WINDOW
+    assert "Belimumab infusion 2" in refusal.message
+    assert "target 2026-05-04" in refusal.message  # day 63
+
+
+def test_a_later_belimumab_one_day_before_its_window_is_refused_and_on_its_first_day_allowed():
+    # Belimumab 2: first belimumab (day 35) + 28 = day 63, window days 60 to 66.
+    refusal = depleted_after_two().belimumab(35).check(Drug.BELIMUMAB, 59)
+    assert refusal is not None
+    assert refusal.code is RefusalCode.BEFORE_WINDOW
+    assert depleted_after_two().belimumab(35).check(Drug.BELIMUMAB, 60) is None
+
+
+def test_a_late_belimumab_after_a_missed_one_is_allowed_as_the_missed_one():
+    # Belimumab 2 (target day 63) not given; day 77 is nearer 63 than 91: a late BEL2.
+    assert depleted_after_two().belimumab(35).check(Drug.BELIMUMAB, 77) is None
+
+
 # --- EXC10/EXC11 gate ---------------------------------------------------------------
 
 
@@ -797,10 +873,33 @@ def test_gate_accepts_labs_exactly_10_days_old():
     assert belimumab_lab_gate(day(35), labs).outcome is GateOutcome.PASS
 
 
-def test_gate_does_not_accept_a_lab_11_days_old():
-    gate = belimumab_lab_gate(day(35), gate_labs(wbc=(24, "4")))
+@pytest.mark.parametrize("analyte", list(Analyte))
+def test_gate_accepts_each_lab_exactly_10_days_old(analyte):
+    gate = belimumab_lab_gate(day(35), gate_labs(**{analyte.value: (25, "6")}))
+    assert gate.outcome is GateOutcome.PASS
+    used = [lab for lab in gate.used if lab.analyte is analyte]
+    assert [(lab.taken_on, lab.value) for lab in used] == [(day(25), Decimal("6"))]
+
+
+@pytest.mark.parametrize("analyte", list(Analyte))
+def test_gate_does_not_accept_a_lab_11_days_old(analyte):
+    gate = belimumab_lab_gate(day(35), gate_labs(**{analyte.value: (24, "6")}))
     assert gate.outcome is GateOutcome.MISSING
-    assert gate.missing == (Analyte.WBC,)
+    assert gate.missing == (analyte,)
+
+
+@pytest.mark.parametrize("analyte", list(Analyte))
+def test_the_first_belimumab_is_refused_with_a_lab_11_days_old_and_allowed_with_10(analyte):
+    def participant(lab_day: int) -> Participant:
+        p = depleted_after_two().passing_labs(33)
+        p.labs = [lab for lab in p.labs if lab.analyte is not analyte]
+        return p.lab(analyte, lab_day, "6")
+
+    assert participant(25).check(Drug.BELIMUMAB, 35) is None
+    refusal = participant(24).check(Drug.BELIMUMAB, 35)
+    assert refusal is not None
+    assert refusal.code is RefusalCode.PRE_BELIMUMAB_LABS_MISSING
+    assert refusal.gate is not None and refusal.gate.missing == (analyte,)
 
 
 def test_gate_does_not_accept_a_lab_dated_after_the_infusion():
@@ -851,3 +950,42 @@ def test_gate_uses_the_most_recent_qualifying_result():
     assert gate.outcome is GateOutcome.PASS
     labs = gate_labs(igg=(33, "3.5")) + [LabResult(Analyte.IGG, day(27), Decimal("4.5"))]
     assert belimumab_lab_gate(day(35), labs).outcome is GateOutcome.FAIL
+
+
+# --- The load-data generator never records an early infusion --------------------------
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_load_data_generator_records_only_infusions_the_engine_allows(seed):
+    import random
+
+    from trialsite import loaddata
+
+    today = day(400)  # every course complete
+    course = loaddata.plan_course(random.Random(seed), DAY_0, today)
+    labs = tuple(
+        LabResult(analyte, course.gate_labs_on, Decimal(value))
+        for analyte, value in (
+            (Analyte.IGG, "7.1"),
+            (Analyte.IGA, "0.9"),
+            (Analyte.WBC, "5.4"),
+            (Analyte.NEUTROPHILS, "2.8"),
+        )
+    )
+    given = sorted(
+        [Infusion(Drug.RITUXIMAB, d) for d in course.rituximab]
+        + [Infusion(Drug.BELIMUMAB, d) for d in course.belimumab],
+        key=lambda i: i.given_on,
+    )
+    assert len(given) >= 2  # fewer than 10 when the course stopped early
+    b_cells = tuple(BCellResult(on, p, a) for on, p, a in course.b_cells)
+    for index, infusion in enumerate(given):
+        inputs = ScheduleInputs(
+            planned_day_0=DAY_0,
+            today=infusion.given_on,
+            infusions=tuple(given[:index]),
+            b_cell_results=tuple(b for b in b_cells if b.taken_on <= infusion.given_on),
+            labs=labs,
+        )
+        refusal = check_infusion_allowed(inputs, infusion.drug, infusion.given_on)
+        assert refusal is None, (infusion, refusal.message)
