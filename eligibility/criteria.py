@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -19,6 +19,7 @@ from django.db.models import TextChoices
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crf.reference_ranges import REFERENCE_RANGES
 from eligibility.classification import (
     ClassificationResult,
     CriteriaSet,
@@ -56,7 +57,13 @@ from trialsite.protocol import (
     SCREENING_WINDOW_DAYS,
     WBC_MIN_10E9_L,
 )
-from trialsite.units import canonical_unit_label, format_decimal, get_analyte, schwartz_egfr
+from trialsite.units import (
+    canonical_unit_label,
+    egfr_for_display,
+    format_decimal,
+    get_analyte,
+    schwartz_egfr,
+)
 
 # --- Choices -----------------------------------------------------------------------------------
 
@@ -451,7 +458,15 @@ def immunosuppressant_days(facts: ScreeningFacts) -> dict[str, int]:
 
 
 def glucocorticoid_with_immunosuppressant_days(facts: ScreeningFacts) -> int:
-    """INC3(a)(ii): days a glucocorticoid and an immunosuppressant were taken together."""
+    """INC3(a)(ii): days a glucocorticoid and an immunosuppressant were taken together.
+
+    Reading in use (PROTOCOL.md INC3(a)(ii), "a glucocorticoid and at least one
+    immunosuppressant taken at the same time for more than 90 days"): the overlap is counted
+    between the union of all glucocorticoid periods and the union of all immunosuppressant
+    periods, so switching immunosuppressant under the same steroid keeps counting
+    (prednisone with methotrexate 60 days, then azathioprine 39 days = 99 days: resistant).
+    It is not required that one single immunosuppressant overlap for more than 90 days.
+    """
     therapies = facts.prior_therapies or ()
 
     def taken(drug_class: DrugClass) -> list[tuple[date, date]]:
@@ -511,8 +526,52 @@ def _inc3b(facts: ScreeningFacts) -> tuple[Status, str, tuple[str, ...]]:
     )
 
 
+def inc3b_igg_warnings(facts: ScreeningFacts) -> tuple[str, ...]:
+    """INC3(b): a warning when the "Elevated IgG" tick box contradicts the IgG entered.
+
+    The tick box stays the source (elevated may mean persistently, beyond one sample); the
+    screening IgG only cross-checks it against the upper limit of the project's IgG
+    reference range (crf.reference_ranges, the placeholder sites replace with their own).
+    Nothing to check until both the IgG and the B-cell activation items are entered.
+    """
+    if facts.igg is None or facts.b_cell_activation is None:
+        return ()
+    upper = REFERENCE_RANGES["igg"].upper
+    if upper is None:
+        return ()
+    elevated = facts.igg.value > upper
+    ticked = BCellActivation.ELEVATED_IGG in facts.b_cell_activation
+    values = {
+        "item": BCellActivation.ELEVATED_IGG.label,
+        "value": _measure("igg", facts.igg.value),
+        "date": _iso(facts.igg.taken_on),
+        "upper": _measure("igg", upper),
+    }
+    if ticked and not elevated:
+        return (
+            _(
+                "INC3(b): “%(item)s” is ticked, but the screening IgG %(value)s (%(date)s) is "
+                "not above the upper reference limit %(upper)s: check the tick box or the value"
+            )
+            % values,
+        )
+    if elevated and not ticked:
+        return (
+            _(
+                "INC3(b): the screening IgG %(value)s (%(date)s) is above the upper reference "
+                "limit %(upper)s, but “%(item)s” is not ticked: check the B-cell activation items"
+            )
+            % values,
+        )
+    return ()
+
+
 def inc3_resistant(facts: ScreeningFacts) -> CriterionResult:
     """INC3: resistant disease = (a) enough prior therapy AND (b) a feature still present."""
+    return replace(_inc3_verdict(facts), warnings=inc3b_igg_warnings(facts))
+
+
+def _inc3_verdict(facts: ScreeningFacts) -> CriterionResult:
     if facts.prior_therapies is None:
         a_status, a_reason, a_missing = Status.MISSING, "", (_label("prior_therapies"),)
     else:
@@ -695,6 +754,7 @@ def exc3_renal(facts: ScreeningFacts) -> CriterionResult:
     egfr, egfr_missing = _current_lab(facts, "egfr")
     if egfr is not None:
         value, source = egfr.value, _("entered, %(date)s") % {"date": _iso(egfr.taken_on)}
+        shown = value
     else:
         height, height_missing = _current_lab(facts, "height")
         creatinine, creatinine_missing = _current_lab(facts, "creatinine")
@@ -706,13 +766,15 @@ def exc3_renal(facts: ScreeningFacts) -> CriterionResult:
             )
         if creatinine.value <= 0:
             return _missing("EXC3", [_label("creatinine")])
+        # Compared unrounded (29.9985 is below 30); shown to 0.1, rounded down.
         value = schwartz_egfr(height.value, creatinine.value)
+        shown = egfr_for_display(value)
         source = _("bedside Schwartz from height %(height)s and creatinine %(creatinine)s") % {
             "height": _measure("height", height.value),
             "creatinine": _measure("creatinine", creatinine.value),
         }
     values = {
-        "egfr": _measure("egfr", value),
+        "egfr": _measure("egfr", shown),
         "source": source,
         "min": format_decimal(EGFR_MIN_ML_MIN_173),
     }

@@ -482,6 +482,8 @@ class LabsForm(ReasonForChangeMixin, forms.Form):
         serology_date = data.get("serology_date")
         if serology_date and serology_date > self.today:
             self.add_error("serology_date", _("This date is in the future."))
+        elif serology_date and serology_date < self.screening.date_of_birth:
+            self.add_error("serology_date", _("This date is before the candidate's date of birth."))
         self.check_reason()
         return data
 

@@ -232,6 +232,23 @@ def test_glucocorticoid_with_immunosuppressant_for_90_days_is_not_resistant():
     assert "together 90 days (needs more than 90)" in result.reason
 
 
+def test_glucocorticoid_overlap_counts_against_the_union_of_immunosuppressants():
+    # INC3(a)(ii) "a glucocorticoid and at least one immunosuppressant taken at the same
+    # time": prednisone throughout, methotrexate for 60 days then azathioprine for 39 days.
+    # Together 99 days (> 90) although neither immunosuppressant alone reaches 91.
+    switch = THERAPY_START + timedelta(days=60)
+    facts_ = therapies(
+        taken_for("prednisone", 200),
+        taken_for("methotrexate", 60),
+        taken_for("azathioprine", 39, start=switch),
+    )
+    assert immunosuppressant_days(facts_) == {"methotrexate": 60, "azathioprine": 39}
+    assert glucocorticoid_with_immunosuppressant_days(facts_) == 99
+    result = inc3_resistant(facts_)
+    assert result.status == Status.PASS
+    assert "taken together for 99 days" in result.reason
+
+
 def test_glucocorticoid_counts_only_while_taken_with_an_immunosuppressant():
     later = THERAPY_START + timedelta(days=100)
     facts_ = therapies(taken_for("prednisone", 300), taken_for("tacrolimus", 120, start=later))
@@ -304,6 +321,43 @@ def test_b_cell_activation_alone_is_a_feature_still_present():
     )
     assert result.status == Status.PASS
     assert "still present: Low C4" in result.reason
+
+
+def test_elevated_igg_ticked_with_a_normal_screening_igg_warns_on_the_screening():
+    result = inc3_resistant(
+        facts(b_cell_activation=frozenset({BCellActivation.ELEVATED_IGG}), igg=lab("14"))
+    )
+    assert result.status == Status.PASS  # a warning, not a verdict: the tick box stays
+    assert result.warnings == (
+        "INC3(b): “Elevated IgG” is ticked, but the screening IgG 14 g/L (2026-05-02) is not "
+        "above the upper reference limit 16 g/L: check the tick box or the value",
+    )
+
+
+def test_a_high_screening_igg_without_the_elevated_igg_tick_warns():
+    result = inc3_resistant(facts(b_cell_activation=frozenset(), igg=lab("16.1")))
+    assert result.warnings == (
+        "INC3(b): the screening IgG 16.1 g/L (2026-05-02) is above the upper reference limit "
+        "16 g/L, but “Elevated IgG” is not ticked: check the B-cell activation items",
+    )
+    assert assess(facts(b_cell_activation=frozenset(), igg=lab("16.1"))).warnings == (
+        result.warnings
+    )
+
+
+@pytest.mark.parametrize(
+    ("ticked", "igg"),
+    [(True, "16.1"), (True, "25"), (False, "16"), (False, "14"), (False, "3")],
+)
+def test_an_igg_agreeing_with_the_tick_box_does_not_warn(ticked, igg):
+    activation = frozenset({BCellActivation.ELEVATED_IGG}) if ticked else frozenset()
+    assert inc3_resistant(facts(b_cell_activation=activation, igg=lab(igg))).warnings == ()
+
+
+def test_the_igg_cross_check_waits_for_both_the_value_and_the_items():
+    ticked = frozenset({BCellActivation.ELEVATED_IGG})
+    assert inc3_resistant(facts(b_cell_activation=ticked, igg=None)).warnings == ()
+    assert inc3_resistant(facts(b_cell_activation=None, igg=lab("20"))).warnings == ()
 
 
 def test_unanswered_features_are_missing_when_none_is_present():
@@ -455,6 +509,26 @@ def test_egfr_below_30_from_height_and_creatinine_in_umol_l_is_excluded():
     result = exc3_renal(renal(D("183")))  # 29.9
     assert result.status == Status.FAIL
     assert result.reason.startswith("eGFR 29.9 mL/min/1.73 m² (bedside Schwartz")
+
+
+@pytest.mark.parametrize(
+    ("creatinine_umol_l", "shown"),
+    [
+        ("182.85", "29.9"),  # 29.9501...
+        ("182.6", "29.9"),  # 29.9911...
+        ("182.555", "29.9"),  # 29.9985...
+        ("182.552", "29.9"),  # 29.9990...
+    ],
+)
+def test_egfr_just_below_30_is_excluded_although_it_rounds_to_30(creatinine_umol_l, shown):
+    creatinine = D(creatinine_umol_l)
+    egfr = D("0.413") * 150 * D("88.4") / creatinine
+    # The case: a true value in [29.95, 30), which rounds to 30.0 at one decimal.
+    assert D("29.95") <= egfr < D("30")
+    result = exc3_renal(renal(creatinine))
+    assert result.status == Status.FAIL
+    assert result.reason.startswith(f"eGFR {shown} mL/min/1.73 m² (bedside Schwartz")
+    assert result.reason.endswith("is below 30")
 
 
 def test_egfr_of_30_from_creatinine_entered_in_mg_dl_is_not_excluded():

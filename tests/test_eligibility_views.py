@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from eligibility.demo import ELIGIBLE_LABS
 from eligibility.models import Screening, ScreeningLab
 from tests.factories.eligibility import make_eligible_screening, make_screening
 
@@ -172,6 +175,129 @@ def test_an_impossible_lab_value_is_refused_with_the_field_named(
     assert "not a possible IgG value" in errors["igg_value"][0]
     assert "wbc_value" in errors
     assert not ScreeningLab.objects.exists()
+
+
+def _post_labs(client, screening: Screening, **fields) -> object:
+    return client.post(
+        reverse("eligibility:labs", args=[screening.number]),
+        {"version": screening.version, **fields},
+    )
+
+
+def _nothing_saved(screening: Screening) -> None:
+    saved = Screening.objects.get(pk=screening.pk)
+    assert saved.version == screening.version
+    assert saved.serology_date is None and saved.hbsag is None
+    assert not ScreeningLab.objects.filter(screening=screening).exists()
+
+
+def _error_beside(content: str, error_id: str) -> str:
+    """The text of the error element ``error_id``, rendered beside its field."""
+    assert f'id="{error_id}"' in content, error_id
+    return content.split(f'id="{error_id}"', 1)[1].split("</", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ("future", "This date is in the future."),
+        ("before_birth", "This date is before the candidate&#x27;s date of birth."),
+    ],
+)
+def test_a_screening_lab_with_an_impossible_date_is_refused_with_the_field_named(
+    client_for, coordinator_pumch, site_pumch, when, message
+):
+    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    taken_on = (
+        timezone.localdate() + timedelta(days=1)
+        if when == "future"
+        else screening.date_of_birth - timedelta(days=1)
+    )
+    response = _post_labs(
+        client_for(coordinator_pumch),
+        screening,
+        igg_value="12",
+        igg_unit="g/L",
+        igg_date=taken_on.isoformat(),
+        wbc_value="5",
+        wbc_unit="10^9/L",
+        wbc_date="2026-11-01",
+    )
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert list(errors) == ["igg_date"]
+    content = response.content.decode()
+    assert 'aria-describedby="id_igg_date_error"' in content  # the input points to it
+    assert message in _error_beside(content, "id_igg_date_error")
+    _nothing_saved(screening)
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ("future", "This date is in the future."),
+        ("before_birth", "This date is before the candidate&#x27;s date of birth."),
+    ],
+)
+def test_a_serology_date_that_is_impossible_is_refused_with_the_field_named(
+    client_for, coordinator_pumch, site_pumch, when, message
+):
+    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    serology_date = (
+        timezone.localdate() + timedelta(days=1)
+        if when == "future"
+        else screening.date_of_birth - timedelta(days=1)
+    )
+    response = _post_labs(
+        client_for(coordinator_pumch),
+        screening,
+        hbsag="false",
+        serology_date=serology_date.isoformat(),
+    )
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert list(errors) == ["serology_date"]
+    assert message in _error_beside(response.content.decode(), "error_1_id_serology_date")
+    _nothing_saved(screening)
+
+
+def test_a_serology_date_on_the_date_of_birth_is_accepted(
+    client_for, coordinator_pumch, site_pumch
+):
+    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    response = _post_labs(
+        client_for(coordinator_pumch),
+        screening,
+        hbsag="false",
+        serology_date=screening.date_of_birth.isoformat(),
+    )
+    assert response.status_code == 302
+    assert Screening.objects.get(pk=screening.pk).serology_date == screening.date_of_birth
+
+
+def test_the_screening_page_warns_when_elevated_igg_contradicts_the_igg_entered(
+    client_for, coordinator_pumch, site_pumch
+):
+    normal_igg = tuple(
+        (
+            analyte,
+            Decimal("1200") if analyte == "igg" else value,
+            "mg/dL" if analyte == "igg" else unit,
+        )
+        for analyte, value, unit in ELIGIBLE_LABS
+    )
+    contradicted = make_eligible_screening(
+        site=site_pumch, user=coordinator_pumch, labs=normal_igg
+    )  # "Elevated IgG" ticked (the demo default), IgG 12 g/L entered as 1200 mg/dL
+    agreeing = make_eligible_screening(site=site_pumch, user=coordinator_pumch)  # IgG 18.5 g/L
+    client = client_for(coordinator_pumch)
+
+    page = client.get(contradicted.get_absolute_url()).content.decode()
+    assert "INC3(b): “Elevated IgG” is ticked, but the screening IgG 12 g/L" in page
+    assert 'data-outcome="eligible"' in page  # a warning only
+    assert "INC3(b):" not in client.get(agreeing.get_absolute_url()).content.decode()
 
 
 def test_changing_a_saved_lab_needs_a_reason(client_for, coordinator_pumch, site_pumch):

@@ -5,6 +5,7 @@ import pytest
 from trialsite.units import (
     ANALYTES,
     UnitError,
+    egfr_for_display,
     format_decimal,
     from_canonical,
     is_plausible,
@@ -111,11 +112,19 @@ def test_schwartz_egfr_uses_creatinine_in_mg_dl():
     assert schwartz_egfr(D("100"), D("88.4")) == D("41.3")
 
 
-def test_schwartz_egfr_is_rounded_to_one_decimal():
+def test_schwartz_egfr_is_not_rounded():
     # 0.413 × 120 / 0.5 = 99.12
-    assert schwartz_egfr(D("120"), D("44.2")) == D("99.1")
-    # 0.413 × 150 / (183 / 88.4) = 29.93...
-    assert schwartz_egfr(D("150"), D("183")) == D("29.9")
+    assert schwartz_egfr(D("120"), D("44.2")) == D("99.12")
+    # 0.413 × 150 / (182.6 / 88.4) = 29.9911...: rounding to 0.1 would make it 30.0
+    egfr = schwartz_egfr(D("150"), D("182.6"))
+    assert D("29.991") < egfr < D("29.992")
+
+
+def test_a_computed_egfr_is_shown_to_one_decimal_rounded_down():
+    assert egfr_for_display(D("99.12")) == D("99.1")
+    assert egfr_for_display(D("99.19")) == D("99.1")
+    assert egfr_for_display(schwartz_egfr(D("150"), D("182.6"))) == D("29.9")
+    assert egfr_for_display(D("30")) == D("30.0")
 
 
 def test_schwartz_egfr_refuses_a_zero_creatinine():

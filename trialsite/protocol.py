@@ -53,7 +53,10 @@ DAYS_PER_WEEK = 7
 # INC1: age 5-18 inclusive, completed years on the screening date.
 MIN_AGE_YEARS = 5
 MAX_AGE_YEARS = 18
-# INC3(a): "more than 3 months" of therapy means more than 90 days.
+# INC3(a): "more than 3 months" of therapy means more than 90 days.  INC3(a)(ii) counts
+# the days a glucocorticoid overlaps ANY immunosuppressant (the union of their periods,
+# "at least one immunosuppressant taken at the same time"), not one single drug; see
+# eligibility.criteria.glucocorticoid_with_immunosuppressant_days.
 RESISTANT_THERAPY_MIN_DAYS = 90
 # INC3(a)(i): at least two different immunosuppressants.
 RESISTANT_MIN_IMMUNOSUPPRESSANTS = 2
@@ -198,7 +201,8 @@ JAPANESE_GUM_TEST_MAX_ML_10MIN = Decimal("10")  # item 2: gum test <= 10 mL/10 m
 JAPANESE_SAXON_TEST_MAX_G_2MIN = Decimal("2")  # item 2: Saxon test <= 2 g/2 min
 JAPANESE_SCHIRMER_MAX_MM_5MIN = Decimal("5")  # item 3: Schirmer <= 5 mm/5 min
 JAPANESE_ROSE_BENGAL_MIN = 3  # item 3: rose bengal >= 3 (van Bijsterveld)
-# EXC3: a computed (bedside Schwartz) eGFR is rounded to 0.1 before it is shown and compared.
+# EXC3: a computed (bedside Schwartz) eGFR is compared with 30 unrounded and shown to 0.1,
+# rounded down (trialsite.units.egfr_for_display), so 29.9985 shows 29.9 and fails.
 EGFR_ROUNDING_STEP = Decimal("0.1")
 
 # --- Form status (crf/expected.py) ------------------------------------------------------

@@ -11,7 +11,7 @@ refuse typing errors (IgG 400 g/L, a negative count), never to judge a result cl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, Decimal
 from types import MappingProxyType
 
 from django.utils.functional import Promise
@@ -193,15 +193,24 @@ def is_plausible(code: str, canonical_value: Decimal) -> bool:
 
 
 def schwartz_egfr(height_cm: Decimal, creatinine_umol_l: Decimal) -> Decimal:
-    """Bedside Schwartz eGFR in mL/min/1.73 m², rounded to ``EGFR_ROUNDING_STEP``.
+    """Bedside Schwartz eGFR in mL/min/1.73 m², unrounded (EXC3 compares this value).
 
     EXC3: 0.413 × height (cm) / creatinine (mg/dL), creatinine µmol/L ÷ 88.4 → mg/dL.
+    Rounding first would let a true 29.9985 pass as 30.0; show it with ``egfr_for_display``.
     """
     creatinine_mg_dl = from_canonical("creatinine", creatinine_umol_l, "mg/dL")
     if creatinine_mg_dl <= 0 or _checked(height_cm) <= 0:
         raise UnitError(_("Height and creatinine must be positive to compute eGFR."))
-    egfr = SCHWARTZ_K * height_cm / creatinine_mg_dl
-    return egfr.quantize(EGFR_ROUNDING_STEP, rounding=ROUND_HALF_UP)
+    return SCHWARTZ_K * height_cm / creatinine_mg_dl
+
+
+def egfr_for_display(egfr: Decimal) -> Decimal:
+    """A computed eGFR as shown: to ``EGFR_ROUNDING_STEP``, rounded down.
+
+    Down, so the number shown never contradicts the EXC3 verdict on the unrounded value:
+    29.9985 shows as 29.9 ("below 30"), never as 30.0; 30 and above never show below 30.
+    """
+    return egfr.quantize(EGFR_ROUNDING_STEP, rounding=ROUND_FLOOR)
 
 
 def format_decimal(value: Decimal) -> str:
