@@ -217,6 +217,13 @@ def seed(today: date, participants: dict[str, Any], password: str | None = None)
     _gate_labs(c, 38, "3.2", "0.5", "4.0", "1.9")
     services.gate_failure_confirm(participant=c.participant, user=c.staff.investigator, today=today)
 
+    # awaiting_first_belimumab: depleted after 2; today is day 30, the first belimumab is
+    # due on day 35 (window 32-38) and its EXC10/EXC11 labs are not taken yet (gate pending).
+    c = child("awaiting_first_belimumab", "27.0", "131.0")
+    _day_0(c)
+    _rituximab(c, 0, 7)
+    _b_cells(c, 11, "0.2", "4")
+
     # withdrawn: two rituximab, not depleted, then the guardian withdrew consent.
     c = child("withdrawn", "48.0", "160.0")
     _day_0(c)

@@ -136,7 +136,12 @@ def build_screening(
 
 
 def seed_screenings(today: date) -> dict[str, Screening]:
-    """Screenings in each state at PUMCH and CHCMU (only when none exist yet)."""
+    """Screenings in each state at PUMCH and CHCMU (only when none exist yet).
+
+    In progress, eligible (not yet signed), not eligible and screen failed at both sites;
+    the enrolment demo adds the signed and enrolled ones.  New screenings go at the end, so
+    the numbers of the earlier ones (which tests and the README use) do not move.
+    """
     if Screening.objects.exists():
         return {}
     pumch, chcmu = Site.objects.get(code="PUMCH"), Site.objects.get(code="CHCMU")
@@ -181,5 +186,34 @@ def seed_screenings(today: date) -> dict[str, Screening]:
         date_of_birth=date(2012, 2, 29),
         sex="F",
         planned_day_0=None,
+    )
+    built["chcmu_eligible_unsigned"] = build_screening(
+        site=chcmu,
+        user=coordinator_chcmu,
+        screening_date=screened,
+        planned_day_0=day_0,
+        date_of_birth=date(2010, 11, 23),
+        sex="M",
+    )
+    built["chcmu_not_eligible"] = build_screening(
+        site=chcmu,
+        user=coordinator_chcmu,
+        screening_date=screened,
+        planned_day_0=day_0,
+        date_of_birth=date(2013, 6, 8),
+        therapies=False,  # INC3(a): no prior therapy, so not resistant
+    )
+    other_trial = build_screening(
+        site=pumch,
+        user=coordinator,
+        screening_date=screened,
+        planned_day_0=day_0,
+        date_of_birth=date(2011, 1, 17),
+        items={"other_trial": True, "other_trial_last_date": screened - timedelta(days=60)},
+    )
+    built["pumch_screen_failed"] = services.screening_mark_failed(
+        screening=other_trial,
+        user=coordinator,
+        reason="In another clinical trial until 2 months ago (EXC2).",
     )
     return built

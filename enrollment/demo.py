@@ -41,6 +41,8 @@ DEMO_PARTICIPANTS: tuple[tuple[str, str, int, date, str], ...] = (
     ("belimumab_deviation", "CHCMU", -70, date(2014, 11, 3), "F"),
     ("discontinued_gate", "CHCMU", -40, date(2015, 2, 14), "F"),
     ("withdrawn", "CHCMU", -30, date(2009, 12, 30), "M"),
+    # Last, so the subject IDs of the others stay what tests and the README use.
+    ("awaiting_first_belimumab", "CHCMU", -30, date(2012, 9, 21), "F"),
 )
 
 

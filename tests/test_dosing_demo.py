@@ -8,7 +8,7 @@ from django.utils import timezone
 from dosing import demo as dosing_demo
 from dosing import schedule
 from dosing.models import Deviation, Visit
-from dosing.selectors import schedule_for
+from dosing.selectors import gate_view, schedule_for, schedule_inputs
 from enrollment.demo import seed_participants
 from enrollment.rules import DiscontinuationReason, ParticipantStatus
 from trialsite import demo
@@ -56,6 +56,18 @@ def test_each_demo_participant_is_in_the_phase_its_key_says(seeded):
     change = p["discontinued_gate"].status_changes.latest("pk")
     assert change.discontinuation_reason == DiscontinuationReason.LAB_GATE
 
+    awaiting = schedule_for(p["awaiting_first_belimumab"], today)
+    assert p["awaiting_first_belimumab"].status == ParticipantStatus.RITUXIMAB
+    assert awaiting.phase is schedule.Phase.AWAITING_FIRST_BELIMUMAB
+    assert awaiting.rituximab_complete_after == 2
+    assert awaiting.next_infusion is not None
+    assert awaiting.next_infusion.visit_code == "BEL1"
+    assert awaiting.next_infusion.target >= today  # still due, not missed
+    inputs = schedule_inputs(p["awaiting_first_belimumab"], today)
+    gate = gate_view(awaiting, inputs, today)
+    assert gate is not None
+    assert gate.result.outcome is schedule.GateOutcome.MISSING  # pending: no labs yet
+
     assert p["withdrawn"].status == ParticipantStatus.WITHDRAWN
     assert 1 <= rituximab_count(p["withdrawn"]) <= 2
 
@@ -67,3 +79,9 @@ def test_the_late_first_belimumab_of_the_demo_has_its_automatic_deviation(seeded
     assert (deviation.category, deviation.visit_code) == ("infusion_out_of_window", "BEL1")
     # Nobody else has one: the demo timelines are otherwise on schedule.
     assert Deviation.objects.active().count() == 1
+
+
+def test_the_demo_has_a_participant_in_every_phase_of_the_schedule(seeded):
+    today, p = seeded
+    phases = {schedule_for(participant, today).phase for participant in p.values()}
+    assert phases == set(schedule.Phase)

@@ -7,11 +7,14 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import timezone
 
 from eligibility import services
+from eligibility.demo import seed_screenings
 from eligibility.models import Screening, ScreeningLab, ScreeningStatus
+from enrollment.demo import seed_participants
 from tests.factories.eligibility import make_eligible_screening, make_screening
-from trialsite import signatures
+from trialsite import demo, signatures
 from trialsite.models import Signature, SignatureMeaning
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +139,17 @@ def test_a_closed_screening_refuses_further_changes(site_pumch, coordinator_pumc
     with pytest.raises(ValidationError, match="closed"):
         services.screening_mark_failed(screening=screening, user=coordinator_pumch, reason="Again.")
     assert Site.objects.get(pk=site_pumch.pk)  # nothing else touched
+
+
+def test_the_demo_has_screenings_in_each_state_at_two_sites():
+    demo.seed_sites_and_users()
+    today = timezone.localdate()
+    screenings = seed_screenings(today)
+    seed_participants(today, demo.DEMO_PASSWORD)  # the signed and enrolled ones
+
+    states = set(Screening.objects.values_list("site__code", "status"))
+    for site in ("PUMCH", "CHCMU"):
+        for status in ScreeningStatus:
+            assert (site, status.value) in states, (site, status.value)
+    assert screenings["chcmu_not_eligible"].failed_codes == ["INC3"]
+    assert screenings["pumch_screen_failed"].failed_codes == ["EXC2"]
