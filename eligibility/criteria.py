@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import TextChoices
@@ -596,7 +596,16 @@ def _inc3_verdict(facts: ScreeningFacts) -> CriterionResult:
 
 
 def inc4_agreement(facts: ScreeningFacts) -> CriterionResult:
-    """INC4: the guardian agrees, and the child assents from age 8 (on the screening date)."""
+    """INC4: the guardian agrees, and the child assents from age 8.
+
+    Whether assent is *required* is decided at enrolment by the child's age on the
+    consent date (``enrollment.rules.assent_required``, the one rule). At screening
+    the same rule is applied to the screening date: a child already 8 must agree; for
+    a younger child who turns 8 by planned Day 0 the result warns early that assent
+    will be needed if consent is dated on or after that birthday.
+    """
+    from enrollment.rules import assent_required
+
     missing: list[str] = []
     failed: list[str] = []
     if facts.guardian_agrees is None:
@@ -607,9 +616,7 @@ def inc4_agreement(facts: ScreeningFacts) -> CriterionResult:
         if facts.date_of_birth is None:
             # Whether assent is needed depends on the child's age.
             missing.append(_label("date_of_birth"))
-        elif age_in_completed_years(facts.date_of_birth, facts.screening_date) >= (
-            ASSENT_MIN_AGE_YEARS
-        ):
+        elif assent_required(facts.date_of_birth, facts.screening_date):
             if facts.child_agrees is None:
                 missing.append(_label("child_agrees"))
             else:
@@ -620,6 +627,24 @@ def inc4_agreement(facts: ScreeningFacts) -> CriterionResult:
         return _missing("INC4", missing)
     if facts.child_agrees:
         return _pass("INC4", _("Guardian agrees and child assents"))
+    birthday = add_months(facts.date_of_birth, 12 * ASSENT_MIN_AGE_YEARS)
+    if not assent_required(facts.date_of_birth, birthday):
+        birthday += timedelta(days=1)  # born on 29 February: 1 March in a common year
+    if facts.planned_day_0 is not None and birthday <= facts.planned_day_0:
+        return _pass(
+            "INC4",
+            _("Guardian agrees; the child is under %(age)s on the screening date")
+            % {"age": ASSENT_MIN_AGE_YEARS},
+            warnings=(
+                _(
+                    "INC4 early warning: the child turns %(age)s on %(birthday)s, before "
+                    "planned Day 0: "
+                    "child assent will be required if consent is dated on or after that day "
+                    "(checked at enrolment)."
+                )
+                % {"age": ASSENT_MIN_AGE_YEARS, "birthday": _iso(birthday)},
+            ),
+        )
     return _pass(
         "INC4",
         _("Guardian agrees; child assent not required under %(age)s years")

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from crispy_forms.helper import FormHelper
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import Consent, ConsentFormVersion, ConsentKind
 from enrollment.rules import DiscontinuationReason, ParticipantStatus
+from enrollment.selectors import latest_consent_form_version
+from enrollment.services import VERSION_NOT_NEWER, WITHDRAWAL_BEFORE_ENROLMENT
 from trialsite.forms import ClinicalForm
-from trialsite.models import User
+from trialsite.models import Site, User
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -129,22 +133,88 @@ class WithdrawalForm(forms.Form):
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, today: date, enrolled_on: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
+        self.enrolled_on = enrolled_on
         self.fields["withdrawn_on"].initial = today
 
     def clean_withdrawn_on(self) -> date:
         value = self.cleaned_data["withdrawn_on"]
         _not_in_future(value, self.today, _("The date of withdrawal"))
+        if value < self.enrolled_on:
+            raise forms.ValidationError(
+                WITHDRAWAL_BEFORE_ENROLMENT,
+                code="before_enrolment",
+                params={"date": self.enrolled_on},
+            )
         return value
 
 
 class ParticipantFilterForm(forms.Form):
     q = forms.CharField(label=_("Subject ID"), required=False)
-    status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("All")), *ParticipantStatus.choices]
+    site = forms.ModelChoiceField(
+        label=_("Site"),
+        queryset=Site.objects.none(),
+        to_field_name="code",
+        required=False,
+        empty_label=_("All my sites"),
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All")), *ParticipantStatus.choices],
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    reconsent = forms.BooleanField(
+        label=_("Awaiting re-consent"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+
+    def __init__(self, *args: Any, sites: QuerySet[Site], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the user's own sites are offered (all of them for data managers).
+        self.fields["site"].queryset = sites.order_by("code")
+        self.fields["site"].label_from_instance = lambda site: f"{site.code} · {site.name}"
+
+
+class ConsentFormVersionForm(forms.ModelForm):
+    """A newly approved version of the consent or assent form (data managers)."""
+
+    class Meta:
+        model = ConsentFormVersion
+        fields = ["kind", "version", "effective_from", "requires_reconsent"]
+        widgets = {"effective_from": DATE_INPUT}
+        help_texts = {
+            "requires_reconsent": _(
+                "Tick when the ethics committee requires participants to sign the new "
+                "version: every active participant whose consent (or assent) is on an older "
+                "version is then flagged until re-consent on this one is recorded."
+            )
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        kind, effective_from = data.get("kind"), data.get("effective_from")
+        if kind and effective_from:
+            latest = latest_consent_form_version(kind)
+            if latest is not None and effective_from <= latest.effective_from:
+                self.add_error(
+                    "effective_from",
+                    forms.ValidationError(
+                        VERSION_NOT_NEWER,
+                        code="not_newer",
+                        params={"version": latest.version, "date": latest.effective_from},
+                    ),
+                )
+        return data
 
 
 def staff_choices(site) -> Any:

@@ -43,6 +43,14 @@ class ConsentFormVersion(models.Model):
         help_text=_("Participants whose latest consent is on an older version are flagged."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("registered by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["kind", "effective_from"]

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy
 
 from eligibility.models import Screening, ScreeningStatus
 from enrollment.models import (
+    Consent,
+    ConsentFormVersion,
     ConsentKind,
     ConsentWithdrawal,
     Participant,
@@ -24,17 +26,28 @@ from enrollment.rules import (
     assent_required,
     transition_refusal,
 )
+from enrollment.selectors import awaiting_reconsent, latest_consent_form_version
 from trialsite import protocol, signatures
 from trialsite.audit import audit_context
 from trialsite.models import SignatureMeaning, Site, User
+from trialsite.services import record_save
 
 # Any constant shared by all enrolment transactions: they queue on this lock so
 # the ENR1 count and the insert happen as one step (see enroll_participant).
 _ENROLMENT_LOCK_KEY = 6410833
+# Registrations of a consent-form version queue on this lock (per form).
+_VERSION_LOCK_KEY = 6410834
 
 CAP_REACHED = gettext_lazy(
     "The trial has reached its enrolment target of %(cap)s participants (ENR1): "
     "this candidate cannot be enrolled. The screening is kept unchanged."
+)
+
+WITHDRAWAL_BEFORE_ENROLMENT = gettext_lazy(
+    "The withdrawal cannot be dated before the enrolment date (%(date)s)."
+)
+VERSION_NOT_NEWER = gettext_lazy(
+    "A new version must come into use after version %(version)s (in use from %(date)s)."
 )
 
 
@@ -181,6 +194,11 @@ def withdraw_consent(
     notes: str = "",
 ) -> ConsentWithdrawal:
     """Record the guardian's withdrawal and move the participant to "withdrawn"."""
+    if withdrawn_on < participant.enrolled_on:
+        raise ValidationError(
+            WITHDRAWAL_BEFORE_ENROLMENT % {"date": participant.enrolled_on},
+            code="before_enrolment",
+        )
     if participant.status not in ACTIVE_STATUSES:
         raise ValidationError(
             _("Only an active participant can withdraw; this one is “%(status)s”.")
@@ -219,10 +237,74 @@ def data_entry_refusal(participant: Participant, *, safety: bool = False) -> str
     return None
 
 
+@transaction.atomic
+def consent_record(*, form, user: User, screening: Screening) -> Consent:
+    """Save a consent or assent (first consent or re-consent) given for ``screening``.
+
+    Once the candidate is enrolled, the participant's data-entry rules apply: after
+    consent withdrawal nothing but safety follow-up may be recorded, and a consent is
+    not safety data.
+    """
+    participant = Participant.objects.select_for_update().filter(screening=screening).first()
+    if participant is not None and (refusal := data_entry_refusal(participant)):
+        raise ValidationError(refusal, code="data_entry_refused")
+    return record_save(form=form, user=user, screening=screening)
+
+
+@transaction.atomic
+def consent_form_version_register(
+    *,
+    user: User,
+    kind: str,
+    version: str,
+    effective_from: date,
+    requires_reconsent: bool,
+    today: date,
+) -> tuple[ConsentFormVersion, int]:
+    """Register a newly approved consent or assent form version.
+
+    With ``requires_reconsent`` the enrolled, still-active participants whose consent
+    (or assent) is on an older version are flagged for re-consent from now on; the
+    flag clears when they consent on this version (enrollment/selectors.py). Returns
+    the version and how many participants it flagged.
+    """
+    # One registration of a form at a time, so "newer than the latest" holds.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [_VERSION_LOCK_KEY, kind])
+    latest = latest_consent_form_version(kind)
+    if latest is not None and effective_from <= latest.effective_from:
+        raise ValidationError(
+            {
+                "effective_from": VERSION_NOT_NEWER
+                % {"version": latest.version, "date": latest.effective_from}
+            },
+        )
+    registered = ConsentFormVersion(
+        kind=kind,
+        version=version.strip(),
+        effective_from=effective_from,
+        requires_reconsent=requires_reconsent,
+        registered_by=user,
+    )
+    registered.full_clean()
+    with audit_context(user, _("new consent form version registered")):
+        registered.save()
+    flagged = 0
+    if requires_reconsent:
+        flagged = awaiting_reconsent(
+            Participant.objects.all(), today=today, versions={kind: registered}
+        ).count()
+    return registered, flagged
+
+
 __all__ = [
     "CAP_REACHED",
+    "VERSION_NOT_NEWER",
+    "WITHDRAWAL_BEFORE_ENROLMENT",
     "DiscontinuationReason",
     "EnrolmentRefused",
+    "consent_form_version_register",
+    "consent_record",
     "data_entry_refusal",
     "enroll_participant",
     "enrolment_blockers",

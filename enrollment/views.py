@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crf import selectors as crf_selectors
 from dosing import selectors as dosing_selectors
@@ -17,9 +18,8 @@ from enrollment import forms, selectors, services
 from enrollment.models import Participant
 from enrollment.rules import ALLOWED_TRANSITIONS
 from monitoring import selectors as monitoring_selectors
-from trialsite import access, signatures
+from trialsite import access, roles, signatures
 from trialsite.dates import age_in_completed_years
-from trialsite.services import record_save
 
 
 def _participant(request: HttpRequest, subject_id: str, *, write: bool = False) -> Participant:
@@ -32,17 +32,23 @@ def _participant(request: HttpRequest, subject_id: str, *, write: bool = False) 
 
 
 def participant_list(request: HttpRequest) -> HttpResponse:
-    filters = forms.ParticipantFilterForm(request.GET or None)
-    q = status = ""
-    if filters.is_valid():
-        q, status = filters.cleaned_data["q"], filters.cleaned_data["status"]
-    page = Paginator(selectors.participant_list(request.user, q=q, status=status), 25).get_page(
-        request.GET.get("page")
+    today = timezone.localdate()
+    filters = forms.ParticipantFilterForm(
+        request.GET or None, sites=access.user_sites(request.user)
     )
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    participants = selectors.participant_list(
+        request.user,
+        q=chosen.get("q", ""),
+        status=chosen.get("status", ""),
+        site=chosen.get("site"),
+        awaiting_reconsent_on=today if chosen.get("reconsent") else None,
+    )
+    page = Paginator(participants, 25).get_page(request.GET.get("page"))
     return render(
         request,
         "enrollment/participant_list.html",
-        {"filters": filters, "page": page, "today": timezone.localdate()},
+        {"filters": filters, "page": page, "today": today},
     )
 
 
@@ -61,7 +67,7 @@ def participant_detail(request: HttpRequest, subject_id: str) -> HttpResponse:
             "screening": participant.screening,
             "age": age_in_completed_years(participant.screening.date_of_birth, today),
             "consents": consents,
-            "reconsent": selectors.reconsent_needed(participant, consents),
+            "reconsent": selectors.reconsent_needed(participant, today=today),
             "status_changes": participant.status_changes.select_related("created_by"),
             "eligibility_signatures": signatures.signature_states(participant.screening),
             "withdrawal": getattr(participant, "withdrawal", None),
@@ -74,6 +80,10 @@ def participant_detail(request: HttpRequest, subject_id: str) -> HttpResponse:
 
 def consent_add(request: HttpRequest, number: str) -> HttpResponse:
     screening = access.get_for_user(Screening, request.user, write=True, number=number)
+    participant = Participant.objects.filter(screening=screening).first()
+    if participant is not None and (refusal := services.data_entry_refusal(participant)):
+        messages.error(request, refusal)
+        return redirect("enrollment:detail", subject_id=participant.subject_id)
     form = forms.ConsentForm(
         request.POST or None,
         staff=forms.staff_choices(screening.site),
@@ -82,11 +92,13 @@ def consent_add(request: HttpRequest, number: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            record_save(form=form, user=request.user, screening=screening)
+            services.consent_record(form=form, user=request.user, screening=screening)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, _("Consent recorded."))
+            if participant is not None:
+                return redirect("enrollment:detail", subject_id=participant.subject_id)
             return redirect(screening)
     return render(request, "enrollment/consent_form.html", {"screening": screening, "form": form})
 
@@ -151,7 +163,9 @@ def status_change(request: HttpRequest, subject_id: str) -> HttpResponse:
 
 def withdraw(request: HttpRequest, subject_id: str) -> HttpResponse:
     participant = _participant(request, subject_id, write=True)
-    form = forms.WithdrawalForm(request.POST or None, today=timezone.localdate())
+    form = forms.WithdrawalForm(
+        request.POST or None, today=timezone.localdate(), enrolled_on=participant.enrolled_on
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.withdraw_consent(
@@ -186,4 +200,40 @@ def reschedule(request: HttpRequest, subject_id: str) -> HttpResponse:
             return redirect("enrollment:detail", subject_id=subject_id)
     return render(
         request, "enrollment/reschedule_form.html", {"participant": participant, "form": form}
+    )
+
+
+def consent_forms(request: HttpRequest) -> HttpResponse:
+    """Data managers register a newly approved consent or assent form version."""
+    access.require(request.user, roles.CONSENT_FORMS)
+    today = timezone.localdate()
+    form = forms.ConsentFormVersionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            version, flagged = services.consent_form_version_register(
+                user=request.user, today=today, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "%(version)s registered; %(n)s participant is flagged for re-consent.",
+                    "%(version)s registered; %(n)s participants are flagged for re-consent.",
+                    flagged,
+                )
+                % {"version": version, "n": flagged},
+            )
+            return redirect("enrollment:consent_forms")
+    return render(
+        request,
+        "enrollment/consent_forms.html",
+        {
+            "form": form,
+            "versions": selectors.consent_form_versions(),
+            "awaiting": selectors.awaiting_reconsent(
+                access.scoped(Participant.objects.all(), request.user), today=today
+            ).count(),
+        },
     )

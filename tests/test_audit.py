@@ -7,7 +7,7 @@ import pytest
 from django.apps import apps
 from django.db import IntegrityError, InternalError, connection, transaction
 
-from tests.factories.eligibility import make_screening
+from tests.factories.eligibility import ScreeningFactory
 from trialsite.audit import audit_context, history_of
 from trialsite.models import ClinicalRecord
 
@@ -45,7 +45,7 @@ def test_every_clinical_table_is_tracked_and_refuses_deletes():
 
 
 def test_raw_sql_update_is_recorded_with_old_and_new_values(site_pumch):
-    screening = make_screening(site=site_pumch, sex="F")
+    screening = ScreeningFactory(site=site_pumch, sex="F")
     with connection.cursor() as cursor:
         cursor.execute("UPDATE eligibility_screening SET sex = 'M' WHERE id = %s", [screening.pk])
 
@@ -58,7 +58,7 @@ def test_raw_sql_update_is_recorded_with_old_and_new_values(site_pumch):
 
 
 def test_queryset_update_is_recorded(site_pumch, coordinator_pumch):
-    screening = make_screening(site=site_pumch)
+    screening = ScreeningFactory(site=site_pumch)
     from eligibility.models import Screening
 
     with audit_context(coordinator_pumch, "bulk correction"):
@@ -71,7 +71,7 @@ def test_queryset_update_is_recorded(site_pumch, coordinator_pumch):
 
 
 def test_raw_sql_delete_of_a_clinical_record_is_refused(site_pumch):
-    screening = make_screening(site=site_pumch)
+    screening = ScreeningFactory(site=site_pumch)
     with (
         pytest.raises(InternalError, match="Cannot delete"),
         transaction.atomic(),
@@ -84,13 +84,13 @@ def test_raw_sql_delete_of_a_clinical_record_is_refused(site_pumch):
 
 
 def test_orm_delete_is_refused_too(site_pumch):
-    screening = make_screening(site=site_pumch)
+    screening = ScreeningFactory(site=site_pumch)
     with pytest.raises(InternalError), transaction.atomic():
         screening.delete()
 
 
 def test_audit_events_cannot_be_updated_or_deleted(site_pumch):
-    screening = make_screening(site=site_pumch, sex="F")
+    screening = ScreeningFactory(site=site_pumch, sex="F")
     table = "eligibility_screeningauditevent"
     for statement in (f"UPDATE {table} SET sex = 'M'", f"DELETE FROM {table}"):
         with (
@@ -106,7 +106,7 @@ def test_audit_events_cannot_be_updated_or_deleted(site_pumch):
 
 
 def test_voiding_needs_a_reason_even_in_the_database(site_pumch):
-    screening = make_screening(site=site_pumch)
+    screening = ScreeningFactory(site=site_pumch)
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "UPDATE eligibility_screening SET voided_at = now(), void_reason = '' WHERE id = %s",
@@ -117,7 +117,7 @@ def test_voiding_needs_a_reason_even_in_the_database(site_pumch):
 def test_two_changes_in_one_request_keep_their_own_reasons(site_pumch, coordinator_pumch):
     from eligibility.models import Screening
 
-    screening = make_screening(site=site_pumch, sex="F")
+    screening = ScreeningFactory(site=site_pumch, sex="F")
     with audit_context(coordinator_pumch):  # the request (middleware) context
         with audit_context(coordinator_pumch, "first reason"):
             Screening.objects.filter(pk=screening.pk).update(sex="M")

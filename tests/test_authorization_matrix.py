@@ -51,6 +51,7 @@ KINDS = {
     "eligibility:section": "WRITE",
     "enrollment:list": "LIST",
     "enrollment:consent_add": "WRITE",
+    "enrollment:consent_forms": "CONSENT_FORMS",
     "enrollment:enrol": "WRITE",
     "enrollment:detail": "READ",
     "enrollment:status": "WRITE",
@@ -140,6 +141,7 @@ CAPABLE = {
     "VERIFY": {Role.MONITOR},
     "VERIFY_POST": {Role.MONITOR},
     "LOCK_POST": {Role.DATA_MANAGER},
+    "CONSENT_FORMS": {Role.DATA_MANAGER},
 }
 
 

@@ -388,6 +388,26 @@ def test_child_under_eight_needs_no_assent():
     assert result.status == Status.PASS
 
 
+def test_a_child_turning_eight_before_day_0_gets_an_early_warning_not_a_failure():
+    # 7 on the screening date (2026-05-02), 8 on 2026-05-10, before planned Day 0 (05-20):
+    # the consent date decides at enrolment; screening only warns.
+    result = inc4_agreement(facts(date_of_birth=date(2018, 5, 10), child_agrees=None))
+    assert result.status == Status.PASS
+    assert "under 8 on the screening date" in result.reason
+    assert result.warnings == (
+        "INC4 early warning: the child turns 8 on 2026-05-10, before planned Day 0: child "
+        "assent will be required if consent is dated on or after that day (checked at "
+        "enrolment).",
+    )
+
+
+def test_a_child_turning_eight_after_day_0_gets_no_warning():
+    result = inc4_agreement(facts(date_of_birth=date(2018, 5, 21), child_agrees=None))
+    assert result.status == Status.PASS
+    assert result.warnings == ()
+    assert "not required under 8" in result.reason
+
+
 # --- SCR1 --------------------------------------------------------------------------------
 
 

@@ -13,7 +13,10 @@ from eligibility import services
 from eligibility.demo import seed_screenings
 from eligibility.models import Screening, ScreeningLab, ScreeningStatus
 from enrollment.demo import seed_participants
-from tests.factories.eligibility import make_eligible_screening, make_screening
+from tests.factories.eligibility import (
+    EligibleScreeningFactory,
+    ScreeningFactory,
+)
 from trialsite import demo, signatures
 from trialsite.models import Signature, SignatureMeaning
 
@@ -21,9 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_screening_numbers_are_sequential_per_site(site_pumch, site_chcmu, coordinator_pumch):
-    first = make_screening(site=site_pumch, user=coordinator_pumch)
-    second = make_screening(site=site_pumch, user=coordinator_pumch)
-    other = make_screening(site=site_chcmu)
+    first = ScreeningFactory(site=site_pumch, user=coordinator_pumch)
+    second = ScreeningFactory(site=site_pumch, user=coordinator_pumch)
+    other = ScreeningFactory(site=site_chcmu)
     assert [first.number, second.number, other.number] == [
         "PUMCH-S001",
         "PUMCH-S002",
@@ -32,28 +35,26 @@ def test_screening_numbers_are_sequential_per_site(site_pumch, site_chcmu, coord
 
 
 def test_a_new_screening_is_in_progress_with_its_missing_items_listed(site_pumch):
-    screening = make_screening(site=site_pumch)
+    screening = ScreeningFactory(site=site_pumch)
     assert screening.status == ScreeningStatus.IN_PROGRESS
     assert "Daily dry eyes for more than 3 months" in screening.missing_items
 
 
 def test_a_fully_entered_eligible_candidate_is_eligible(site_pumch, coordinator_pumch):
-    screening = make_eligible_screening(site=site_pumch, user=coordinator_pumch)
+    screening = EligibleScreeningFactory(site=site_pumch, user=coordinator_pumch)
     assert screening.status == ScreeningStatus.ELIGIBLE
     assert screening.failed_codes == []
     assert screening.criteria_sets_met == ["aecg_2002", "japanese_1999"]
 
 
 def test_a_failing_item_makes_the_stored_status_not_eligible_with_every_code(site_pumch):
-    screening = make_eligible_screening(
-        site=site_pumch, items={"hbsag": True, "primary_immunodeficiency": True}
-    )
+    screening = EligibleScreeningFactory(site=site_pumch, hbsag=True, primary_immunodeficiency=True)
     assert screening.status == ScreeningStatus.NOT_ELIGIBLE
     assert screening.failed_codes == ["EXC4", "EXC6"]
 
 
 def test_signing_needs_the_right_password(site_pumch, investigator_pumch, password):
-    screening = make_eligible_screening(site=site_pumch)
+    screening = EligibleScreeningFactory(site=site_pumch)
     with pytest.raises(ValidationError, match="password is not correct"):
         services.screening_sign_eligibility(
             screening=screening, user=investigator_pumch, password="guess"
@@ -69,7 +70,7 @@ def test_signing_needs_the_right_password(site_pumch, investigator_pumch, passwo
 def test_a_coordinator_cannot_sign(site_pumch, coordinator_pumch, password):
     from django.core.exceptions import PermissionDenied
 
-    screening = make_eligible_screening(site=site_pumch)
+    screening = EligibleScreeningFactory(site=site_pumch)
     with pytest.raises(PermissionDenied):
         services.screening_sign_eligibility(
             screening=screening, user=coordinator_pumch, password=password
@@ -77,7 +78,7 @@ def test_a_coordinator_cannot_sign(site_pumch, coordinator_pumch, password):
 
 
 def test_an_incomplete_assessment_cannot_be_signed(site_pumch, investigator_pumch, password):
-    screening = make_screening(site=site_pumch)
+    screening = ScreeningFactory(site=site_pumch)
     with pytest.raises(ValidationError, match="eligible"):
         services.screening_sign_eligibility(
             screening=screening, user=investigator_pumch, password=password
@@ -88,7 +89,7 @@ def test_an_incomplete_assessment_cannot_be_signed(site_pumch, investigator_pumc
 def test_changing_signed_data_voids_the_signature_and_records_why(
     site_pumch, coordinator_pumch, investigator_pumch, password
 ):
-    screening = make_eligible_screening(site=site_pumch, user=coordinator_pumch)
+    screening = EligibleScreeningFactory(site=site_pumch, user=coordinator_pumch)
     services.screening_sign_eligibility(
         screening=screening, user=investigator_pumch, password=password
     )
@@ -106,7 +107,7 @@ def test_changing_signed_data_voids_the_signature_and_records_why(
 def test_the_signature_hash_detects_a_change_made_by_raw_sql(
     site_pumch, investigator_pumch, password
 ):
-    screening = make_eligible_screening(site=site_pumch)
+    screening = EligibleScreeningFactory(site=site_pumch)
     services.screening_sign_eligibility(
         screening=screening, user=investigator_pumch, password=password
     )
@@ -121,7 +122,7 @@ def test_the_signature_hash_detects_a_change_made_by_raw_sql(
 
 
 def test_a_screen_failure_stays_in_the_log_with_its_reasons(site_pumch, coordinator_pumch):
-    screening = make_eligible_screening(site=site_pumch, items={"live_vaccine": True})
+    screening = EligibleScreeningFactory(site=site_pumch, live_vaccine=True)
     services.screening_mark_failed(
         screening=screening, user=coordinator_pumch, reason="Family declined."
     )
@@ -134,7 +135,7 @@ def test_a_screen_failure_stays_in_the_log_with_its_reasons(site_pumch, coordina
 def test_a_closed_screening_refuses_further_changes(site_pumch, coordinator_pumch):
     from trialsite.models import Site
 
-    screening = make_screening(site=site_pumch)
+    screening = ScreeningFactory(site=site_pumch)
     services.screening_mark_failed(screening=screening, user=coordinator_pumch, reason="Moved.")
     with pytest.raises(ValidationError, match="closed"):
         services.screening_mark_failed(screening=screening, user=coordinator_pumch, reason="Again.")

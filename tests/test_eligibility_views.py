@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from eligibility.demo import ELIGIBLE_LABS
 from eligibility.models import Screening, ScreeningLab
-from tests.factories.eligibility import make_eligible_screening, make_screening
+from tests.factories.eligibility import EligibleScreeningFactory, ScreeningFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,7 @@ def test_a_birth_date_in_the_future_is_a_form_error_naming_the_field(client_for,
 
 
 def test_first_entry_of_a_section_needs_no_reason(client_for, coordinator_pumch, site_pumch):
-    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    screening = ScreeningFactory(site=site_pumch, user=coordinator_pumch)
     client = client_for(coordinator_pumch)
     response = client.post(
         section_url(screening, "agreement"),
@@ -81,7 +81,7 @@ def test_first_entry_of_a_section_needs_no_reason(client_for, coordinator_pumch,
 def test_an_edit_without_a_reason_is_rejected_and_changes_nothing(
     client_for, coordinator_pumch, site_pumch
 ):
-    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    screening = ScreeningFactory(site=site_pumch, user=coordinator_pumch)
     client = client_for(coordinator_pumch)
     response = client.post(section_url(screening, "candidate"), candidate_data(screening, sex="M"))
     assert response.status_code == 200
@@ -93,7 +93,7 @@ def test_an_edit_without_a_reason_is_rejected_and_changes_nothing(
 def test_an_edit_with_a_reason_is_saved_and_the_reason_is_in_the_history(
     client_for, coordinator_pumch, site_pumch
 ):
-    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    screening = ScreeningFactory(site=site_pumch, user=coordinator_pumch)
     client = client_for(coordinator_pumch)
     response = client.post(
         section_url(screening, "candidate"),
@@ -109,7 +109,7 @@ def test_an_edit_with_a_reason_is_saved_and_the_reason_is_in_the_history(
 
 
 def test_a_stale_form_is_refused_instead_of_overwriting(client_for, coordinator_pumch, site_pumch):
-    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    screening = ScreeningFactory(site=site_pumch, user=coordinator_pumch)
     client = client_for(coordinator_pumch)
     stale = candidate_data(screening, sex="M", reason_for_change="mine")
     client.post(
@@ -127,7 +127,7 @@ def test_a_stale_form_is_refused_instead_of_overwriting(client_for, coordinator_
 def test_labs_in_mg_dl_are_stored_canonically_and_shown_both_ways(
     client_for, coordinator_pumch, site_pumch
 ):
-    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    screening = ScreeningFactory(site=site_pumch, user=coordinator_pumch)
     client = client_for(coordinator_pumch)
     response = client.post(
         reverse("eligibility:labs", args=[screening.number]),
@@ -156,7 +156,7 @@ def test_labs_in_mg_dl_are_stored_canonically_and_shown_both_ways(
 def test_an_impossible_lab_value_is_refused_with_the_field_named(
     client_for, coordinator_pumch, site_pumch
 ):
-    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    screening = ScreeningFactory(site=site_pumch, user=coordinator_pumch)
     client = client_for(coordinator_pumch)
     response = client.post(
         reverse("eligibility:labs", args=[screening.number]),
@@ -301,7 +301,7 @@ def test_the_screening_page_warns_when_elevated_igg_contradicts_the_igg_entered(
 
 
 def test_changing_a_saved_lab_needs_a_reason(client_for, coordinator_pumch, site_pumch):
-    screening = make_eligible_screening(site=site_pumch, user=coordinator_pumch)
+    screening = EligibleScreeningFactory(site=site_pumch, user=coordinator_pumch)
     client = client_for(coordinator_pumch)
     form = client.get(reverse("eligibility:labs", args=[screening.number])).context["form"]
     data = {name: value for name, value in form.initial.items() if value is not None}
@@ -315,7 +315,7 @@ def test_changing_a_saved_lab_needs_a_reason(client_for, coordinator_pumch, site
 
 
 def test_a_coordinator_of_another_site_gets_404(client_for, coordinator_chcmu, site_pumch):
-    screening = make_screening(site=site_pumch)
+    screening = ScreeningFactory(site=site_pumch)
     client = client_for(coordinator_chcmu)
     assert client.get(screening.get_absolute_url()).status_code == 404
     assert client.post(section_url(screening, "candidate"), {}).status_code == 404
@@ -328,7 +328,7 @@ def test_a_coordinator_of_another_site_gets_404(client_for, coordinator_chcmu, s
 
 
 def test_a_monitor_reads_but_gets_403_on_a_write(client_for, monitor_pumch, site_pumch):
-    screening = make_screening(site=site_pumch)
+    screening = ScreeningFactory(site=site_pumch)
     client = client_for(monitor_pumch)
     assert client.get(screening.get_absolute_url()).status_code == 200
     response = client.post(section_url(screening, "candidate"), candidate_data(screening, sex="M"))
@@ -341,9 +341,9 @@ def test_a_monitor_reads_but_gets_403_on_a_write(client_for, monitor_pumch, site
 def test_the_screening_log_counts_and_filters_by_status(
     client_for, coordinator_pumch, site_pumch, site_chcmu
 ):
-    make_screening(site=site_pumch)
-    make_eligible_screening(site=site_pumch)
-    make_eligible_screening(site=site_chcmu)
+    ScreeningFactory(site=site_pumch)
+    EligibleScreeningFactory(site=site_pumch)
+    EligibleScreeningFactory(site=site_chcmu)
     client = client_for(coordinator_pumch)
     response = client.get(reverse("eligibility:log"), {"status": "eligible"})
     assert response.context["counts"]["total"] == 2
@@ -354,8 +354,8 @@ def test_the_screening_log_counts_and_filters_by_status(
 def test_a_data_manager_sees_every_site_in_the_log(
     client_for, data_manager, site_pumch, site_chcmu
 ):
-    make_screening(site=site_pumch)
-    make_screening(site=site_chcmu)
+    ScreeningFactory(site=site_pumch)
+    ScreeningFactory(site=site_chcmu)
     response = client_for(data_manager).get(reverse("eligibility:log"))
     assert response.context["counts"]["total"] == 2
 
@@ -383,7 +383,7 @@ def test_wrong_passwords_when_signing_count_towards_the_lockout(
 ):
     from axes.models import AccessAttempt
 
-    screening = make_eligible_screening(site=site_pumch)
+    screening = EligibleScreeningFactory(site=site_pumch)
     client = client_for(investigator_pumch)
     for _ in range(5):
         client.post(reverse("eligibility:sign", args=[screening.number]), {"password": "wrong"})

@@ -12,11 +12,16 @@ from django.utils import timezone
 
 from eligibility.models import Screening, ScreeningStatus
 from enrollment import services
-from enrollment.models import Consent, ConsentFormVersion, ConsentKind, Participant
+from enrollment.models import Consent, ConsentKind, Participant
 from enrollment.rules import ParticipantStatus
 from enrollment.selectors import reconsent_needed
-from tests.factories.eligibility import make_eligible_screening
-from tests.factories.enrollment import make_participant, make_ready_screening
+from tests.factories.eligibility import EligibleScreeningFactory
+from tests.factories.enrollment import (
+    ConsentFactory,
+    ConsentFormVersionFactory,
+    ParticipantFactory,
+    make_ready_screening,
+)
 from trialsite import protocol
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +55,7 @@ def test_an_eligible_signed_consented_candidate_is_enrolled(ready, coordinator_p
 def test_enrolment_is_refused_without_a_signed_eligibility(site_pumch, coordinator_pumch):
     from enrollment.demo import record_consents
 
-    screening = make_eligible_screening(site=site_pumch, user=coordinator_pumch)
+    screening = EligibleScreeningFactory(site=site_pumch, user=coordinator_pumch)
     record_consents(screening=screening, user=coordinator_pumch, signed_on=screening.screening_date)
     with pytest.raises(ValidationError, match="No investigator has signed"):
         enrol(screening, coordinator_pumch)
@@ -105,16 +110,16 @@ def test_subject_ids_are_sequential_per_site_and_never_reused(
     coordinator_chcmu,
     investigator_chcmu,
 ):
-    first = make_participant(
+    first = ParticipantFactory(
         site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
     )
     services.withdraw_consent(
         participant=first, user=coordinator_pumch, withdrawn_on=ENROL_ON, data_may_be_kept=True
     )
-    second = make_participant(
+    second = ParticipantFactory(
         site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
     )
-    other = make_participant(
+    other = ParticipantFactory(
         site=site_chcmu, coordinator=coordinator_chcmu, investigator=investigator_chcmu
     )
     assert [first.subject_id, second.subject_id, other.subject_id] == [
@@ -130,10 +135,10 @@ def test_the_database_refuses_a_duplicate_subject_id(
 ):
     from django.db import IntegrityError, transaction
 
-    participant = make_participant(
+    participant = ParticipantFactory(
         site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
     )
-    other = make_participant(
+    other = ParticipantFactory(
         site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
     )
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -153,7 +158,7 @@ def test_the_database_refuses_a_duplicate_subject_id(
 def test_illegal_status_transitions_are_refused(
     site_pumch, coordinator_pumch, investigator_pumch, start, target
 ):
-    participant = make_participant(
+    participant = ParticipantFactory(
         site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
     )
     Participant.objects.filter(pk=participant.pk).update(status=start)
@@ -172,7 +177,7 @@ def test_illegal_status_transitions_are_refused(
 def test_a_legal_transition_records_who_when_and_why(
     site_pumch, coordinator_pumch, investigator_pumch
 ):
-    participant = make_participant(
+    participant = ParticipantFactory(
         site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
     )
     services.participant_transition(
@@ -193,7 +198,7 @@ def test_a_legal_transition_records_who_when_and_why(
 
 
 def test_discontinuation_needs_its_reason(site_pumch, coordinator_pumch, investigator_pumch):
-    participant = make_participant(
+    participant = ParticipantFactory(
         site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
     )
     with pytest.raises(ValidationError, match="reason for discontinuation"):
@@ -209,7 +214,7 @@ def test_discontinuation_needs_its_reason(site_pumch, coordinator_pumch, investi
 def test_after_withdrawal_only_safety_data_may_be_entered(
     site_pumch, coordinator_pumch, investigator_pumch
 ):
-    participant = make_participant(
+    participant = ParticipantFactory(
         site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
     )
     assert services.data_entry_refusal(participant) is None
@@ -228,26 +233,25 @@ def test_after_withdrawal_only_safety_data_may_be_entered(
 def test_a_new_consent_version_flags_participants_for_re_consent(
     site_pumch, coordinator_pumch, investigator_pumch
 ):
-    participant = make_participant(
+    participant = ParticipantFactory(
         site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
     )
-    assert reconsent_needed(participant) == []
-    version = ConsentFormVersion.objects.create(
+    assert reconsent_needed(participant, today=ENROL_ON) == []
+    version = ConsentFormVersionFactory(
         kind=ConsentKind.GUARDIAN_CONSENT,
         version="2.0",
         effective_from=ENROL_ON,
         requires_reconsent=True,
     )
-    assert reconsent_needed(participant) == [str(version)]
-    Consent.objects.create(
+    assert reconsent_needed(participant, today=ENROL_ON) == [str(version)]
+    ConsentFactory(
         screening=participant.screening,
-        kind=ConsentKind.GUARDIAN_CONSENT,
         form_version=version,
         signed_on=ENROL_ON,
         guardian_relationship="father",
         obtained_by=coordinator_pumch,
     )
-    assert reconsent_needed(participant) == []
+    assert reconsent_needed(participant, today=ENROL_ON) == []
 
 
 def test_no_name_of_the_child_or_guardian_is_stored():
@@ -349,7 +353,7 @@ def test_twenty_coordinators_enrolling_at_once_cannot_pass_the_cap(
 def test_planned_day_0_moves_while_the_candidate_stays_eligible(
     site_pumch, coordinator_pumch, investigator_pumch
 ):
-    participant = make_participant(
+    participant = ParticipantFactory(
         site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
     )
     services.participant_reschedule_day_0(
@@ -364,7 +368,7 @@ def test_planned_day_0_moves_while_the_candidate_stays_eligible(
 def test_planned_day_0_cannot_move_beyond_the_screening_window(
     site_pumch, coordinator_pumch, investigator_pumch
 ):
-    participant = make_participant(
+    participant = ParticipantFactory(
         site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
     )
     too_late = participant.screening.screening_date + timedelta(days=40)
@@ -373,3 +377,66 @@ def test_planned_day_0_cannot_move_beyond_the_screening_window(
             participant=participant, user=coordinator_pumch, planned_day_0=too_late, reason="x"
         )
     assert Participant.objects.get(pk=participant.pk).planned_day_0 == DAY_0
+
+
+# --- INC4: the consent date decides whether assent is needed ---------------------------
+
+
+def test_assent_birth_date_limit_is_the_assent_rule_as_a_date_comparison():
+    from enrollment.rules import assent_birth_date_limit, assent_required
+
+    days = [date(2024, 2, 26) + timedelta(days=n) for n in range(8)]  # across 29 February
+    days += [date(2025, 2, 26) + timedelta(days=n) for n in range(6)]
+    births = [date(2016, 2, 25) + timedelta(days=n) for n in range(8)]
+    births += [date(2017, 2, 25) + timedelta(days=n) for n in range(6)]
+    for on in days:
+        for born in births:
+            assert (born <= assent_birth_date_limit(on)) == assent_required(born, on), (born, on)
+
+
+@pytest.fixture
+def turns_eight_after_screening(site_pumch, coordinator_pumch, investigator_pumch):
+    """Screened on 2026-11-02 at 7; 8 on 2026-11-06; eligible and signed, no consent yet."""
+    from eligibility.services import screening_sign_eligibility
+    from tests.factories.trialsite import PASSWORD
+
+    screening = EligibleScreeningFactory(
+        site=site_pumch,
+        user=coordinator_pumch,
+        screening_date=date(2026, 11, 2),
+        planned_day_0=DAY_0,
+        date_of_birth=date(2018, 11, 6),
+        child_agrees=None,  # not asked: 7 on the screening date
+    )
+    assert screening.status == ScreeningStatus.ELIGIBLE
+    screening_sign_eligibility(screening=screening, user=investigator_pumch, password=PASSWORD)
+    return screening
+
+
+def test_a_child_who_turns_eight_between_screening_and_consent_needs_assent(
+    turns_eight_after_screening, coordinator_pumch
+):
+    from eligibility.selectors import assessment_for
+
+    screening = turns_eight_after_screening
+    warnings = assessment_for(screening).warnings
+    assert any("turns 8 on 2026-11-06" in w for w in warnings)
+    ConsentFactory(screening=screening, signed_on=date(2026, 11, 6), obtained_by=coordinator_pumch)
+    with pytest.raises(ValidationError, match="child assent"):
+        enrol(screening, coordinator_pumch)
+    ConsentFactory(
+        screening=screening,
+        kind=ConsentKind.CHILD_ASSENT,
+        signed_on=date(2026, 11, 6),
+        obtained_by=coordinator_pumch,
+    )
+    assert enrol(screening, coordinator_pumch).subject_id == "PUMCH-001"
+
+
+def test_consent_given_the_day_before_the_eighth_birthday_needs_no_assent(
+    turns_eight_after_screening, coordinator_pumch
+):
+    screening = turns_eight_after_screening
+    ConsentFactory(screening=screening, signed_on=date(2026, 11, 5), obtained_by=coordinator_pumch)
+    # 8 by the enrolment date, but 7 on the consent date: the consent date decides.
+    assert enrol(screening, coordinator_pumch).subject_id == "PUMCH-001"

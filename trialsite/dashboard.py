@@ -20,7 +20,7 @@ def for_user(user: User, today: date) -> dict[str, Any]:
     return {
         "sites": access.user_sites(user),
         "screening_counts": screening_counts(user),
-        "enrolment": enrolment_summary(user),
+        "enrolment": enrolment_summary(user, today),
         **dosing_selectors.dashboard_context(user, today),
         **crf_selectors.dashboard_context(user, today),
         **monitoring_selectors.dashboard_context(user, today),

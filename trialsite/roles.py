@@ -19,6 +19,9 @@ EXPORT = "trialsite.export_data"
 QUERIES = "trialsite.manage_queries"
 VERIFY = "trialsite.verify_source"
 LOCK = "trialsite.lock_data"
+# Registering a new consent/assent form version (and so flagging participants for
+# re-consent) is trial administration: a model permission, held by data managers.
+CONSENT_FORMS = "enrollment.add_consentformversion"
 # The trial capabilities (as opposed to Django's model permissions).
 CAPABILITIES = frozenset({VIEW, ENTER, SIGN, ALL_SITES, EXPORT, QUERIES, VERIFY, LOCK})
 USER_ADMIN = (
@@ -54,15 +57,23 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.INVESTIGATOR: (VIEW, ENTER, SIGN),
     # Read-only at assigned sites; raises queries and verifies source.
     Role.MONITOR: (VIEW, QUERIES, VERIFY),
-    # Every site, exports, locking, user administration; no data entry.
-    Role.DATA_MANAGER: (VIEW, ALL_SITES, EXPORT, QUERIES, LOCK, *USER_ADMIN),
+    # Every site, exports, locking, user administration, consent-form versions; no
+    # data entry.
+    Role.DATA_MANAGER: (VIEW, ALL_SITES, EXPORT, QUERIES, LOCK, CONSENT_FORMS, *USER_ADMIN),
 }
 
 
 def sync_role_groups(using: str = "default", **kwargs: Any) -> None:
     """Create the role groups and give each exactly its permissions (post_migrate)."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Group, Permission
 
+    # post_migrate reaches this app before the apps listed after it: make sure the
+    # model permissions of every app named here exist first (idempotent).
+    labels = {perm.split(".")[0] for perms in ROLE_PERMISSIONS.values() for perm in perms}
+    for label in sorted(labels):
+        create_permissions(apps.get_app_config(label), verbosity=0, using=using)
     for role, perms in ROLE_PERMISSIONS.items():
         group, _created = Group.objects.using(using).get_or_create(name=role.group_name)
         wanted = []

@@ -1,5 +1,6 @@
 """Production: DEBUG off, HTTPS only, secrets from the environment (never defaults)."""
 
+from trialsite.security import axes_client_ip_settings
 from trialsite.settings.base import *  # noqa: F403
 from trialsite.settings.base import env
 
@@ -23,3 +24,15 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
 LANGUAGE_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
+
+# django-axes counts failed logins per username and client address. Behind reverse
+# proxies (README: gunicorn behind nginx) the connection comes from the proxy: say how
+# many proxies there are and which header they append the client's address to.
+# Default 0: no proxy, the connection's address is the client, headers are ignored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="X-Forwarded-For")
+_client_ip = axes_client_ip_settings(trusted_proxies=TRUSTED_PROXY_COUNT, header=CLIENT_IP_HEADER)
+AXES_IPWARE_PROXY_COUNT = _client_ip["AXES_IPWARE_PROXY_COUNT"]
+AXES_IPWARE_PROXY_ORDER = _client_ip["AXES_IPWARE_PROXY_ORDER"]
+AXES_IPWARE_META_PRECEDENCE_ORDER = _client_ip["AXES_IPWARE_META_PRECEDENCE_ORDER"]
+IPWARE_STRICT = _client_ip["IPWARE_STRICT"]
