@@ -212,6 +212,8 @@ STORAGES = {
 EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(VAR_DIR / "exports")))
 # Tests run exports in the request; deployments run them in a background thread.
 EXPORTS_RUN_INLINE = env.bool("EXPORTS_RUN_INLINE", default=False)
+# An export still "running" after this many minutes is shown as stopped (its worker died).
+EXPORT_STALE_MINUTES = env.int("EXPORT_STALE_MINUTES", default=120)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
