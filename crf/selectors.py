@@ -838,7 +838,9 @@ class OutcomeReview:
     esspri_w28: ChangeSummary
     esspri_w12: ChangeSummary
     n_responders: int
-    n_composite_assessed: int
+    n_composite_assessed: int  # participants with baseline and week-28 visits
+    n_composite_determined: int  # of those, responder or non-responder: the denominator
+    composite_undetermined: tuple[str, ...]  # subject IDs whose response is undetermined
     paired_plot: charts.PairedPlot
     b_cell_plot: charts.TrendPlot
     esr_upper_limit: Decimal
@@ -919,7 +921,7 @@ def outcome_review(user: User, today: date) -> OutcomeReview:
                     meds[pid], weights.get(pid, []), point.visit.visit_date
                 )
 
-    esr_upper = reference_ranges.REFERENCE_RANGES["esr"].upper
+    esr_upper = reference_ranges.reference_table()["esr"].upper
     rows = []
     for participant in participants:
         row = OutcomeRow(participant=participant, points=points[participant.pk])
@@ -948,6 +950,12 @@ def outcome_review(user: User, today: date) -> OutcomeReview:
         esspri_w12=summarise_esspri_change(_scores(rows, WEEK_12, essdai=False)),
         n_responders=sum(1 for c in composites if c.outcome == "responder"),
         n_composite_assessed=len(composites),
+        n_composite_determined=sum(1 for c in composites if c.outcome != "undetermined"),
+        composite_undetermined=tuple(
+            r.participant.subject_id
+            for r in rows
+            if r.composite is not None and r.composite.outcome == "undetermined"
+        ),
         paired_plot=charts.paired_plot(
             [
                 charts.PairedSeries(
