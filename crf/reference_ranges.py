@@ -26,6 +26,9 @@ class LabCode(TextChoices):
     WBC = "wbc", _("White blood cells")
     NEUTROPHILS = "neutrophils", _("Neutrophils")
     LYMPHOCYTES = "lymphocytes", _("Lymphocytes")
+    MONOCYTES = "monocytes", _("Monocytes")
+    EOSINOPHILS = "eosinophils", _("Eosinophils")
+    BASOPHILS = "basophils", _("Basophils")
     HAEMOGLOBIN = "haemoglobin", _("Haemoglobin")
     PLATELETS = "platelets", _("Platelets")
     IGG = "igg", _("IgG")
@@ -49,6 +52,9 @@ UNITS: Mapping[str, str] = MappingProxyType(
         LabCode.WBC: "×10⁹/L",
         LabCode.NEUTROPHILS: "×10⁹/L",
         LabCode.LYMPHOCYTES: "×10⁹/L",
+        LabCode.MONOCYTES: "×10⁹/L",
+        LabCode.EOSINOPHILS: "×10⁹/L",
+        LabCode.BASOPHILS: "×10⁹/L",
         LabCode.HAEMOGLOBIN: "g/L",
         LabCode.PLATELETS: "×10⁹/L",
         LabCode.IGG: "g/L",
@@ -103,6 +109,9 @@ REFERENCE_RANGES: Mapping[str, ReferenceRange] = MappingProxyType(
             _range(LabCode.WBC, "4.0", "12.0"),
             _range(LabCode.NEUTROPHILS, "1.5", "8.0"),
             _range(LabCode.LYMPHOCYTES, "1.0", "5.0"),
+            _range(LabCode.MONOCYTES, "0.1", "1.0"),
+            _range(LabCode.EOSINOPHILS, None, "0.5"),
+            _range(LabCode.BASOPHILS, None, "0.1"),
             _range(LabCode.HAEMOGLOBIN, "115", "155"),
             _range(LabCode.PLATELETS, "150", "450"),
             _range(LabCode.IGG, "7.0", "16.0"),

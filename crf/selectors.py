@@ -33,6 +33,7 @@ from crf.expected import (
     offered_crfs,
 )
 from crf.glucocorticoids import (
+    counts_towards_dose,
     is_glucocorticoid,
     prednisone_equivalent_mg_per_day,
     prednisone_equivalent_mg_per_kg_per_day,
@@ -689,12 +690,13 @@ class ConMedRow:
     mg_per_kg_per_day: Decimal | None
     weight: Weight | None
     reference_day: date
+    not_systemic: bool = False  # a glucocorticoid by a local route: not counted
 
 
 def con_med_row(med: ConcomitantMedication, weights: list[Weight], today: date) -> ConMedRow:
     """A con-med with its prednisone equivalent (glucocorticoids; weight of the latest day)."""
     reference_day = min(med.stop_date or today, today)
-    gc = is_glucocorticoid(med.drug)
+    gc = counts_towards_dose(med.drug, med.route)
     mg_day = mg_kg_day = None
     weight = weight_on(weights, reference_day) if gc else None
     if gc and med.dose_mg is not None and med.frequency in _regular_frequencies():
@@ -703,7 +705,8 @@ def con_med_row(med: ConcomitantMedication, weights: list[Weight], today: date) 
             mg_kg_day = prednisone_equivalent_mg_per_kg_per_day(
                 med.drug, med.dose_mg, med.frequency, weight.kg
             )
-    return ConMedRow(med, gc, mg_day, mg_kg_day, weight, reference_day)
+    not_systemic = not gc and is_glucocorticoid(med.drug)
+    return ConMedRow(med, gc, mg_day, mg_kg_day, weight, reference_day, not_systemic)
 
 
 def _regular_frequencies() -> frozenset[str]:
@@ -722,7 +725,7 @@ def glucocorticoid_mg_per_kg_on(
     weight = weight_on(weights, day)
     total = Decimal(0)
     for med in meds:
-        if not (is_glucocorticoid(med.drug) and med.taken_on(day)):
+        if not (counts_towards_dose(med.drug, med.route) and med.taken_on(day)):
             continue
         if weight is None or med.dose_mg is None or med.frequency not in _regular_frequencies():
             return None
