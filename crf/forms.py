@@ -18,7 +18,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crf import essdai
-from crf.glucocorticoids import FREQUENCIES, is_glucocorticoid
+from crf.glucocorticoids import FREQUENCIES, counts_towards_dose
 from crf.models import (
     MG_PER_UNIT,
     AdverseEvent,
@@ -49,6 +49,10 @@ IMPOSSIBLE_VALUE = _(
 )
 SERIOUS_NEEDS_CRITERION = _("A serious adverse event needs at least one ICH E2A criterion.")
 CRITERIA_ONLY_IF_SERIOUS = _("Seriousness criteria go with a serious event: answer Yes or untick.")
+GRADE_5_IFF_FATAL = _(
+    "CTCAE grade 5 is death related to the event: grade 5 goes with a fatal outcome."
+)
+FATAL_NEEDS_DEATH = _("A fatal event is serious: tick “Results in death”.")
 GLUCOCORTICOID_NEEDS_MG = _(
     "A glucocorticoid dose is converted to prednisone equivalent: give it in mg, g or µg "
     "with a regular frequency."
@@ -377,16 +381,10 @@ class AdverseEventForm(ClinicalForm):
         grade, outcome = data.get("grade"), data.get("outcome")
         fatal = outcome == AeOutcome.FATAL
         if grade is not None and outcome and (grade == CtcaeGrade.DEATH) != fatal:
-            self.add_error(
-                "outcome",
-                _(
-                    "CTCAE grade 5 is death related to the event: grade 5 goes with a fatal "
-                    "outcome."
-                ),
-            )
+            self.add_error("outcome", forms.ValidationError(GRADE_5_IFF_FATAL, code="grade_5"))
         if fatal and SeriousCriterion.DEATH not in criteria:
             self.add_error(
-                "serious_criteria", _("A fatal event is serious: tick “Results in death”.")
+                "serious_criteria", forms.ValidationError(FATAL_NEEDS_DEATH, code="fatal")
             )
         resolved = {AeOutcome.RECOVERED, AeOutcome.SEQUELAE, AeOutcome.FATAL}
         if outcome in resolved and end is None and "end_date" not in self.errors:
@@ -399,15 +397,38 @@ class AdverseEventForm(ClinicalForm):
 
 
 class AdverseEventUpdateForm(ClinicalForm):
+    """A follow-up: the grade, outcome and seriousness now, checked like the event itself
+    (grade 5 iff fatal, a fatal event is serious by the death criterion)."""
+
     class Meta:
         model = AdverseEventUpdate
-        fields = ["reported_on", "grade", "outcome", "notes"]
+        fields = ["reported_on", "grade", "outcome", "serious_criteria", "notes"]
         widgets = {"reported_on": DATE_INPUT, "notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, adverse_event: AdverseEvent, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.adverse_event = adverse_event
         self.today = today
+        met = set(adverse_event.serious_criteria)
+        self.fields["serious_criteria"] = forms.MultipleChoiceField(
+            label=_("Seriousness criteria met now (ICH E2A)"),
+            # Those the event already meets are not asked again.
+            choices=[(c, label) for c, label in SeriousCriterion.choices if c not in met],
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            help_text=_("Tick what the event now meets: it becomes serious and the alert is sent."),
+        )
+
+    def _current(self) -> tuple[int, str]:
+        """The event's grade and outcome as its earlier follow-ups left them."""
+        grade, outcome = self.adverse_event.grade, self.adverse_event.outcome
+        earlier = self.adverse_event.updates.active().order_by("reported_on", "pk")
+        if self.instance.pk:
+            earlier = earlier.exclude(pk=self.instance.pk)
+        for update in earlier:
+            grade = update.grade if update.grade is not None else grade
+            outcome = update.outcome or outcome
+        return grade, outcome
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -415,6 +436,24 @@ class AdverseEventUpdateForm(ClinicalForm):
         reported = data.get("reported_on")
         if reported and reported < self.adverse_event.onset_date:
             self.add_error("reported_on", _("The follow-up is dated before the event's onset."))
+        grade, outcome = data.get("grade"), data.get("outcome")
+        if grade is None and not outcome:
+            return data  # neither changes: nothing to reconcile
+        current_grade, current_outcome = self._current()
+        grade_now = grade if grade is not None else current_grade
+        fatal = (outcome or current_outcome) == AeOutcome.FATAL
+        if (grade_now == CtcaeGrade.DEATH) != fatal:
+            self.add_error(
+                "outcome" if outcome else "grade",
+                forms.ValidationError(GRADE_5_IFF_FATAL, code="grade_5"),
+            )
+        criteria = set(self.adverse_event.serious_criteria) | set(
+            data.get("serious_criteria") or []
+        )
+        if fatal and SeriousCriterion.DEATH not in criteria:
+            self.add_error(
+                "serious_criteria", forms.ValidationError(FATAL_NEEDS_DEATH, code="fatal")
+            )
         return data
 
 
@@ -451,7 +490,9 @@ class ConMedForm(ClinicalForm):
         if start and stop and stop < start:
             self.add_error("stop_date", _("The stop date is before the start date."))
         drug = data.get("drug") or ""
-        if is_glucocorticoid(drug) and (
+        # Only a systemic glucocorticoid is converted; eye drops or a cream are recorded in
+        # the units they come in (mL, drops: "other").
+        if counts_towards_dose(drug, data.get("route") or "") and (
             data.get("dose_unit") not in MG_PER_UNIT or data.get("frequency") not in FREQUENCIES
         ):
             self.add_error(None, forms.ValidationError(GLUCOCORTICOID_NEEDS_MG, code="gc_units"))

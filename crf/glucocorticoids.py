@@ -71,12 +71,55 @@ FREQUENCIES: Mapping[str, Frequency] = MappingProxyType(
 )
 
 
+# Routes by which a glucocorticoid acts on the whole body and counts towards the dose
+# (codes of crf.models.Route); topical, eye drops, inhaled and the others do not.
+SYSTEMIC_ROUTES: frozenset[str] = frozenset({"oral", "iv", "im"})
+
+# Salt and ester words of glucocorticoid preparations ("methylprednisolone sodium
+# succinate", "prednisolone acetate"): dropped to find the drug.  Doses of these
+# preparations are labelled as the base drug (40 mg methylprednisolone as the sodium
+# succinate is 40 mg methylprednisolone), so the factor of the base applies.
+_SALT_AND_ESTER_WORDS = frozenset(
+    {
+        "acetate",
+        "sodium",
+        "disodium",
+        "succinate",
+        "hemisuccinate",
+        "phosphate",
+        "tebutate",
+        "butyrate",
+        "valerate",
+        "propionate",
+        "dipropionate",
+        "cypionate",
+    }
+)
+
+
 def _normalise(drug: str) -> str:
     return " ".join(drug.split()).lower()
 
 
+def glucocorticoid_name(drug: str) -> str | None:
+    """The glucocorticoid a drug name is, salt or ester aside, e.g. "Methylprednisolone
+    sodium succinate" -> "methylprednisolone"; None for any other drug."""
+    words = _normalise(drug).replace("-", " ").replace(",", " ").split()
+    base = " ".join(word for word in words if word not in _SALT_AND_ESTER_WORDS)
+    return base if base in PREDNISONE_FACTORS else None
+
+
 def is_glucocorticoid(drug: str) -> bool:
-    return _normalise(drug) in PREDNISONE_FACTORS
+    return glucocorticoid_name(drug) is not None
+
+
+def is_systemic(route: str) -> bool:
+    return route in SYSTEMIC_ROUTES
+
+
+def counts_towards_dose(drug: str, route: str) -> bool:
+    """A glucocorticoid taken systemically: converted to prednisone equivalent."""
+    return is_glucocorticoid(drug) and is_systemic(route)
 
 
 def _positive(value: Decimal | int, name: str, *, allow_zero: bool) -> Decimal:
@@ -95,7 +138,8 @@ def _positive(value: Decimal | int, name: str, *, allow_zero: bool) -> Decimal:
 
 
 def _daily_prednisone_mg(drug: str, dose_mg: Decimal | int, frequency: str) -> Decimal | None:
-    factor = PREDNISONE_FACTORS.get(_normalise(drug))
+    name = glucocorticoid_name(drug)
+    factor = None if name is None else PREDNISONE_FACTORS[name]
     dose = _positive(dose_mg, "dose_mg", allow_zero=True)
     try:
         schedule = FREQUENCIES[frequency]
@@ -113,7 +157,7 @@ def prednisone_equivalent_mg_per_day(
 ) -> Decimal | None:
     """Prednisone-equivalent mg/day (2 dp); None for a drug that is not a glucocorticoid.
 
-    ``drug`` is the generic name (case and spacing ignored); ``frequency`` a
+    ``drug`` is the generic name (case, spacing, salt and ester ignored); ``frequency`` a
     ``DoseFrequency`` value; ``dose_mg`` the amount per administration.
     """
     daily = _daily_prednisone_mg(drug, dose_mg, frequency)

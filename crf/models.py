@@ -35,6 +35,9 @@ class LabAnalyte(models.TextChoices):
     WBC = "wbc", units.get_analyte("wbc").name
     NEUTROPHILS = "neutrophils", units.get_analyte("neutrophils").name
     LYMPHOCYTES = "lymphocytes", units.get_analyte("lymphocytes").name
+    MONOCYTES = "monocytes", units.get_analyte("monocytes").name
+    EOSINOPHILS = "eosinophils", units.get_analyte("eosinophils").name
+    BASOPHILS = "basophils", units.get_analyte("basophils").name
     HAEMOGLOBIN = "haemoglobin", units.get_analyte("haemoglobin").name
     PLATELETS = "platelets", units.get_analyte("platelets").name
     IGG = "igg", units.get_analyte("igg").name
@@ -506,6 +509,14 @@ class AdverseEventUpdate(ClinicalRecord):
     outcome = models.CharField(
         _("outcome now"), max_length=20, choices=AeOutcome.choices, blank=True
     )
+    # Criteria met since the event was reported: the event becomes serious (and the alert
+    # goes out) through the follow-up (crf.services.adverse_event_update_add).
+    serious_criteria = ArrayField(
+        models.CharField(max_length=30, choices=SeriousCriterion.choices),
+        verbose_name=_("seriousness criteria met now"),
+        default=list,
+        blank=True,
+    )
     notes = models.TextField(_("follow-up information"))
 
     site_field = "adverse_event__participant__site"
@@ -517,6 +528,10 @@ class AdverseEventUpdate(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.adverse_event.term} follow-up {self.reported_on}"
+
+    def get_serious_criteria_display(self) -> list[str]:
+        labels = dict(SeriousCriterion.choices)
+        return [str(labels.get(code, code)) for code in self.serious_criteria]
 
 
 @pghistory.track()
@@ -597,6 +612,7 @@ class DoseUnit(models.TextChoices):
     MICROGRAM = "ug", "µg"
     IU = "IU", _("IU")
     ML = "mL", "mL"
+    DROPS = "drops", _("drops")  # eye or ear drops: a local preparation, not converted
     OTHER = "other", _("other (say in the indication)")
 
 

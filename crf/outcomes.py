@@ -457,7 +457,7 @@ def composite_response(
     """Registry composite at week 28: >= COMPOSITE_MIN_COMPONENTS (3) of 5 improved.
 
     ``esr_upper_limit`` is the site's normal ESR upper limit (mm/h), e.g.
-    ``reference_ranges.REFERENCE_RANGES["esr"].upper``.  Responder as soon as enough
+    ``reference_ranges.reference_table()["esr"].upper``.  Responder as soon as enough
     components are met, non-responder when even every missing component turning
     positive could not reach the threshold, otherwise undetermined.
     """

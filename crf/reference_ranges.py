@@ -6,12 +6,16 @@ the range table uses the same units so a result is compared without conversion.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Literal
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import TextChoices
 from django.utils.functional import Promise
 from django.utils.translation import gettext
@@ -22,6 +26,9 @@ class LabCode(TextChoices):
     WBC = "wbc", _("White blood cells")
     NEUTROPHILS = "neutrophils", _("Neutrophils")
     LYMPHOCYTES = "lymphocytes", _("Lymphocytes")
+    MONOCYTES = "monocytes", _("Monocytes")
+    EOSINOPHILS = "eosinophils", _("Eosinophils")
+    BASOPHILS = "basophils", _("Basophils")
     HAEMOGLOBIN = "haemoglobin", _("Haemoglobin")
     PLATELETS = "platelets", _("Platelets")
     IGG = "igg", _("IgG")
@@ -45,6 +52,9 @@ UNITS: Mapping[str, str] = MappingProxyType(
         LabCode.WBC: "×10⁹/L",
         LabCode.NEUTROPHILS: "×10⁹/L",
         LabCode.LYMPHOCYTES: "×10⁹/L",
+        LabCode.MONOCYTES: "×10⁹/L",
+        LabCode.EOSINOPHILS: "×10⁹/L",
+        LabCode.BASOPHILS: "×10⁹/L",
         LabCode.HAEMOGLOBIN: "g/L",
         LabCode.PLATELETS: "×10⁹/L",
         LabCode.IGG: "g/L",
@@ -88,9 +98,10 @@ def _range(code: LabCode, lower: str | None, upper: str | None) -> ReferenceRang
 
 # *check* CONFIGURABLE PLACEHOLDERS, NOT A STANDARD: approximate paediatric ranges for ages
 # 5-18 in one band.  Each site's own laboratory ranges (and age/sex bands where the lab
-# gives them, e.g. creatinine, IgA, CD19) must replace these before release.  Sites pass
-# their table to ``flag(..., ranges=...)``.  The protocol's own limits (EXC10 IgG/IgA,
-# EXC11 WBC/neutrophils, SCH2 B-cell depletion) are in trialsite.protocol, not here.
+# gives them, e.g. creatinine, IgA, CD19) must replace these before release: the setting
+# LAB_REFERENCE_RANGES overrides any of them (``reference_table()``).  The protocol's own
+# limits (EXC10 IgG/IgA, EXC11 WBC/neutrophils, SCH2 B-cell depletion) are in
+# trialsite.protocol, not here.
 REFERENCE_RANGES: Mapping[str, ReferenceRange] = MappingProxyType(
     {
         r.code: r
@@ -98,6 +109,9 @@ REFERENCE_RANGES: Mapping[str, ReferenceRange] = MappingProxyType(
             _range(LabCode.WBC, "4.0", "12.0"),
             _range(LabCode.NEUTROPHILS, "1.5", "8.0"),
             _range(LabCode.LYMPHOCYTES, "1.0", "5.0"),
+            _range(LabCode.MONOCYTES, "0.1", "1.0"),
+            _range(LabCode.EOSINOPHILS, None, "0.5"),
+            _range(LabCode.BASOPHILS, None, "0.1"),
             _range(LabCode.HAEMOGLOBIN, "115", "155"),
             _range(LabCode.PLATELETS, "150", "450"),
             _range(LabCode.IGG, "7.0", "16.0"),
@@ -117,6 +131,37 @@ REFERENCE_RANGES: Mapping[str, ReferenceRange] = MappingProxyType(
 )
 
 Flag = Literal["L", "H"]
+
+
+def reference_table() -> Mapping[str, ReferenceRange]:
+    """The ranges in force: the defaults with ``settings.LAB_REFERENCE_RANGES`` over them.
+
+    Every reader (flags on the pages, edit checks, casebook, the composite's ESR limit)
+    goes through here, so a site's table changes them all at once.
+    """
+    overrides = getattr(settings, "LAB_REFERENCE_RANGES", None) or {}
+    key = json.dumps(overrides, sort_keys=True, default=str)
+    return _merged(key)
+
+
+@lru_cache(maxsize=8)
+def _merged(overrides_json: str) -> Mapping[str, ReferenceRange]:
+    table = dict(REFERENCE_RANGES)
+    for code, limits in json.loads(overrides_json).items():
+        if code not in UNITS:
+            raise ImproperlyConfigured(f"LAB_REFERENCE_RANGES: unknown test {code!r}.")
+        try:
+            if not isinstance(limits, list) or len(limits) != 2:
+                raise TypeError
+            lower, upper = (None if v in (None, "") else Decimal(str(v)) for v in limits)
+        except (TypeError, ValueError, ArithmeticError):
+            raise ImproperlyConfigured(
+                f"LAB_REFERENCE_RANGES[{code!r}] must be [lower, upper] numbers or null."
+            ) from None
+        if lower is not None and upper is not None and lower > upper:
+            raise ImproperlyConfigured(f"LAB_REFERENCE_RANGES[{code!r}]: lower above upper.")
+        table[code] = ReferenceRange(code=code, lower=lower, upper=upper)
+    return MappingProxyType(table)
 
 
 class UnknownLabCode(ValueError):
@@ -150,9 +195,9 @@ def flag(
 ) -> LabFlag:
     """'L' if value < lower, 'H' if value > upper, None within the range (limits inclusive).
 
-    ``ranges`` defaults to ``REFERENCE_RANGES``; pass the site's table to use its limits.
+    ``ranges`` defaults to the table in force (``reference_table()``).
     """
-    table = REFERENCE_RANGES if ranges is None else ranges
+    table = reference_table() if ranges is None else ranges
     try:
         reference = table[code]
     except KeyError:

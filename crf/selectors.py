@@ -33,6 +33,7 @@ from crf.expected import (
     offered_crfs,
 )
 from crf.glucocorticoids import (
+    counts_towards_dose,
     is_glucocorticoid,
     prednisone_equivalent_mg_per_day,
     prednisone_equivalent_mg_per_kg_per_day,
@@ -689,12 +690,13 @@ class ConMedRow:
     mg_per_kg_per_day: Decimal | None
     weight: Weight | None
     reference_day: date
+    not_systemic: bool = False  # a glucocorticoid by a local route: not counted
 
 
 def con_med_row(med: ConcomitantMedication, weights: list[Weight], today: date) -> ConMedRow:
     """A con-med with its prednisone equivalent (glucocorticoids; weight of the latest day)."""
     reference_day = min(med.stop_date or today, today)
-    gc = is_glucocorticoid(med.drug)
+    gc = counts_towards_dose(med.drug, med.route)
     mg_day = mg_kg_day = None
     weight = weight_on(weights, reference_day) if gc else None
     if gc and med.dose_mg is not None and med.frequency in _regular_frequencies():
@@ -703,7 +705,8 @@ def con_med_row(med: ConcomitantMedication, weights: list[Weight], today: date) 
             mg_kg_day = prednisone_equivalent_mg_per_kg_per_day(
                 med.drug, med.dose_mg, med.frequency, weight.kg
             )
-    return ConMedRow(med, gc, mg_day, mg_kg_day, weight, reference_day)
+    not_systemic = not gc and is_glucocorticoid(med.drug)
+    return ConMedRow(med, gc, mg_day, mg_kg_day, weight, reference_day, not_systemic)
 
 
 def _regular_frequencies() -> frozenset[str]:
@@ -722,7 +725,7 @@ def glucocorticoid_mg_per_kg_on(
     weight = weight_on(weights, day)
     total = Decimal(0)
     for med in meds:
-        if not (is_glucocorticoid(med.drug) and med.taken_on(day)):
+        if not (counts_towards_dose(med.drug, med.route) and med.taken_on(day)):
             continue
         if weight is None or med.dose_mg is None or med.frequency not in _regular_frequencies():
             return None
@@ -838,7 +841,9 @@ class OutcomeReview:
     esspri_w28: ChangeSummary
     esspri_w12: ChangeSummary
     n_responders: int
-    n_composite_assessed: int
+    n_composite_assessed: int  # participants with baseline and week-28 visits
+    n_composite_determined: int  # of those, responder or non-responder: the denominator
+    composite_undetermined: tuple[str, ...]  # subject IDs whose response is undetermined
     paired_plot: charts.PairedPlot
     b_cell_plot: charts.TrendPlot
     esr_upper_limit: Decimal
@@ -919,7 +924,7 @@ def outcome_review(user: User, today: date) -> OutcomeReview:
                     meds[pid], weights.get(pid, []), point.visit.visit_date
                 )
 
-    esr_upper = reference_ranges.REFERENCE_RANGES["esr"].upper
+    esr_upper = reference_ranges.reference_table()["esr"].upper
     rows = []
     for participant in participants:
         row = OutcomeRow(participant=participant, points=points[participant.pk])
@@ -948,6 +953,12 @@ def outcome_review(user: User, today: date) -> OutcomeReview:
         esspri_w12=summarise_esspri_change(_scores(rows, WEEK_12, essdai=False)),
         n_responders=sum(1 for c in composites if c.outcome == "responder"),
         n_composite_assessed=len(composites),
+        n_composite_determined=sum(1 for c in composites if c.outcome != "undetermined"),
+        composite_undetermined=tuple(
+            r.participant.subject_id
+            for r in rows
+            if r.composite is not None and r.composite.outcome == "undetermined"
+        ),
         paired_plot=charts.paired_plot(
             [
                 charts.PairedSeries(

@@ -32,6 +32,7 @@ from crf.models import (
     LabResult,
     SaeAcknowledgement,
     SeriousAeAlert,
+    SeriousCriterion,
     VisitCrf,
 )
 from crf.selectors import visit_labs
@@ -252,12 +253,38 @@ def _send_alert(alert_pk: int) -> None:
 
 @transaction.atomic
 def adverse_event_update_add(*, form: AdverseEventUpdateForm, user: User) -> AdverseEventUpdate:
-    """Add a follow-up to an adverse event (or correct one)."""
-    event = AdverseEvent.objects.select_related("participant").get(pk=form.adverse_event.pk)
+    """Add a follow-up to an adverse event (or correct one).
+
+    A follow-up that ticks seriousness criteria makes the event serious (its record says so,
+    with the follow-up as the reason) and raises the alert, once per event as on saving it.
+    """
+    event = (
+        AdverseEvent.objects.select_related("participant")
+        .select_for_update(of=("self",))
+        .get(pk=form.adverse_event.pk)
+    )
     if event.is_voided:
         raise ValidationError(_("This adverse event is voided."), code="voided")
     _require_entry(event.participant, safety=True)
-    return record_save(form=form, user=user, adverse_event=event)
+    update = record_save(form=form, user=user, adverse_event=event)
+    new = set(update.serious_criteria) - set(event.serious_criteria)
+    if new:
+        met = new | set(event.serious_criteria)
+        event.serious = True
+        event.serious_criteria = [c for c in SeriousCriterion.values if c in met]
+        event.version += 1
+        event.updated_by = user
+        reason = _("follow-up of %(date)s: %(criteria)s") % {
+            "date": update.reported_on.isoformat(),
+            "criteria": "; ".join(update.get_serious_criteria_display()),
+        }
+        with audit_context(user, reason):
+            event.save(
+                update_fields=["serious", "serious_criteria", "version", "updated_by", "updated_at"]
+            )
+    if event.serious and not SeriousAeAlert.objects.filter(adverse_event=event).exists():
+        _raise_alert(event, user)
+    return update
 
 
 @transaction.atomic

@@ -403,11 +403,14 @@ def form_status(request: HttpRequest) -> HttpResponse:
     if site_code and not sites.filter(code=site_code).exists():
         site_code = ""
     today = _today()
+    matrix = selectors.form_status_matrix(request.user, today, site_code=site_code)
     return render(
         request,
         "crf/form_status.html",
         {
-            "matrix": selectors.form_status_matrix(request.user, today, site_code=site_code),
+            "matrix": matrix,
+            # One row per participant: the counts above cover all, the table one page.
+            "rows": page_of(request, matrix.rows),
             "sites": sites,
             "site_code": site_code,
             "today": today,

@@ -24,7 +24,7 @@ from reportlab.pdfgen import canvas as pdf_canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from enrollment.models import Participant
-from exports.dictionary import unit_of
+from exports.dictionary import row_unit_column, unit_of
 from exports.registry import ExportForm, export_forms
 from exports.rows import ExportFilters, ExportOptions, exported_items, rows
 from trialsite import protocol, signatures
@@ -43,11 +43,19 @@ H2 = STYLES["Heading2"]
 H3 = ParagraphStyle("h3", parent=STYLES["Heading3"], spaceBefore=6, spaceAfter=2)
 
 
+# The standard PDF fonts have no superscript digits: "×10⁹/L" is drawn as ×10<super>9</super>/L.
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-")
+_SUPERSCRIPT_RUN = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻]+")
+
+
 def _p(text: object, style: ParagraphStyle = CELL) -> Paragraph:
     text = str(text)
     if _CJK.search(text):
         style = ParagraphStyle(f"{style.name}_cjk", parent=style, fontName=CJK_FONT)
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = _SUPERSCRIPT_RUN.sub(
+        lambda m: f"<super>{m.group(0).translate(_SUPERSCRIPTS)}</super>", escaped
+    )
     return Paragraph(escaped, style)
 
 
@@ -73,7 +81,9 @@ def _form_table(form: ExportForm, row: dict[str, str]) -> Table:
         flag = ""
         if form.code == "crf_labresult" and item.name == "value":
             flag = _lab_flag(row)
-        data.append([_p(item.label), _p(value or "—"), _p(unit_of(item)), _p(flag)])
+        unit_column = row_unit_column(item)
+        unit = row.get(unit_column, "") if unit_column else unit_of(item)
+        data.append([_p(item.label), _p(value or "—"), _p(unit), _p(flag)])
     for computed in form.computed:
         data.append([_p(computed.label), _p(row[computed.name] or "—"), _p(""), _p(_("computed"))])
     if row["record_status"] == "voided":

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from exports.dictionary import dictionary_rows
-from exports.registry import export_forms
+from exports.registry import ExportForm, export_forms
 from exports.rows import ExportFilters, ExportOptions, columns, rows
 
 Progress = Callable[[int], None]
@@ -73,6 +73,15 @@ def write_bundle(
     return counts, subjects
 
 
+def date_filter_text(form: ExportForm) -> str:
+    """Which column the date-range filter compares for ``form``, in words."""
+    if form.date_column is None:
+        return "no date: not filtered by date"
+    if form.date_field != form.date_column:
+        return f"{form.date_column} (the date of the visit the form belongs to)"
+    return form.date_column
+
+
 def readme(
     *,
     counts: dict[str, int],
@@ -95,6 +104,8 @@ def readme(
         f"  participants: {', '.join(filters.subject_ids) or 'all'}",
         f"  date from: {filters.date_from or '-'}",
         f"  date to: {filters.date_to or '-'}",
+        "  the date range (limits included) applies to each file's date below:",
+        *[f"    {form.code}.csv: {date_filter_text(form)}" for form in export_forms()],
         "Options:",
         f"  coded values with labels: {'yes' if options.labels else 'no (codes only)'}",
         f"  date of birth removed: {'yes' if options.drop_date_of_birth else 'no'}",

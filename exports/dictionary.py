@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from crf import essdai
 from exports.registry import ExportForm, Item, export_forms
 from exports.rows import ExportOptions, exported_items
 
@@ -29,7 +29,73 @@ TRAILER_DESCRIPTIONS = {
     "last_changed_at": ("When the record was last changed (UTC)", "datetime"),
 }
 
-_UNIT = re.compile(r"\(([^()]*(?:/|%|mg|kg|cm|mm|g|mL|×)[^()]*)\)\s*$")
+# The unit of every measured field, declared here (never guessed from its label), by model.
+# A lab value's unit depends on its test: see ROW_UNITS.
+FIELD_UNITS: dict[str, dict[str, str]] = {
+    "eligibility.Screening": {
+        "schirmer_mm_5min": "mm/5 min",
+        "focus_score_per_4mm2": "foci/4 mm²",
+        "unstimulated_saliva_ml_15min": "mL/15 min",
+        "gum_test_ml_10min": "mL/10 min",
+        "saxon_test_g_2min": "g/2 min",
+    },
+    "dosing.Prescription": {
+        "weight_kg": "kg",
+        "height_cm": "cm",
+        "bsa_m2": "m²",
+        "proposed_dose_mg": "mg",
+        "prescribed_dose_mg": "mg",
+    },
+    "dosing.Infusion": {
+        "weight_kg": "kg",
+        "height_cm": "cm",
+        "bsa_m2": "m²",
+        "proposed_dose_mg": "mg",
+        "prescribed_dose_mg": "mg",
+        "administered_dose_mg": "mg",
+    },
+    "dosing.BCellResult": {
+        "cd19_percent": "%",
+        "cd19_absolute": "×10⁶/L",
+        "lymphocytes_10e9_l": "×10⁹/L",
+    },
+    "crf.GlandFunction": {
+        "schirmer_mm_5min": "mm/5 min",
+        "unstimulated_saliva_ml_15min": "mL/15 min",
+    },
+    "crf.Vitals": {
+        "weight_kg": "kg",
+        "height_cm": "cm",
+        "temperature_c": "°C",
+        "heart_rate_bpm": "/min",
+        "respiratory_rate": "/min",
+        "systolic_mmhg": "mmHg",
+        "diastolic_mmhg": "mmHg",
+    },
+}
+# Fields whose unit is given row by row: {model: {field: (column with the unit, test column)}}.
+# The canonical unit of the row's test is exported in that column (computed, registry.py).
+ROW_UNITS: dict[str, dict[str, str]] = {
+    "crf.LabResult": {"value": "value_unit"},
+    "eligibility.ScreeningLab": {"value": "value_unit"},
+}
+# Numbers that have no unit (scores, counts, codes) or whose unit is another column of the
+# row (as entered): declared so that a new measured field cannot go out without its unit.
+UNITLESS: dict[str, set[str]] = {
+    "eligibility.Screening": {"sequence", "van_bijsterveld_score", "sialography_stage"},
+    "eligibility.ScreeningLab": {"value_entered"},  # unit_entered
+    "enrollment.Consent": {"form_version"},
+    "enrollment.Participant": {"sequence"},
+    "dosing.Infusion": {"prescription", "number", "reaction_grade"},
+    "dosing.BCellResult": {"cd19_absolute_entered"},  # cd19_absolute_unit
+    "crf.LabResult": {"value_entered"},  # unit_entered
+    "crf.EssdaiAssessment": set(essdai.DOMAIN_CODES),  # activity levels 0-3
+    "crf.EsspriAssessment": {"dryness", "fatigue", "pain"},  # 0-10 scales
+    "crf.PhysicianGlobal": {"score"},  # 0-10 scale
+    "crf.AdverseEvent": {"grade"},
+    "crf.AdverseEventUpdate": {"adverse_event", "grade"},
+    "crf.ConcomitantMedication": {"dose"},  # dose_unit
+}
 
 
 def data_type(field: models.Field) -> str:
@@ -59,9 +125,38 @@ def data_type(field: models.Field) -> str:
 
 
 def unit_of(item: Item) -> str:
-    """The unit written in the field's label, e.g. "weight (kg)" -> "kg"."""
-    match = _UNIT.search(str(item.field.verbose_name))
-    return match.group(1) if match else ""
+    """The declared unit of a field ("" when it has none, or one per row: ``row_unit_of``)."""
+    return FIELD_UNITS.get(item.field.model._meta.label, {}).get(item.name, "")
+
+
+def row_unit_column(item: Item) -> str | None:
+    """The column that holds this field's unit row by row (lab values), if any."""
+    return ROW_UNITS.get(item.field.model._meta.label, {}).get(item.name)
+
+
+def canonical_lab_unit(analyte: str) -> str:
+    """The symbol of the canonical unit a lab test is stored in, e.g. "×10⁹/L"."""
+    from trialsite import units
+
+    try:
+        unit = units.get_analyte(analyte).canonical_unit
+    except units.UnitError:
+        return ""
+    # Symbols are plain strings; a label with words in it (translatable) gives its key.
+    return unit.label if isinstance(unit.label, str) else unit.key
+
+
+def lab_units() -> list[str]:
+    """Every canonical lab unit (the MeasurementUnits a lab value can have)."""
+    from trialsite import units
+
+    return sorted({canonical_lab_unit(code) for code in units.ANALYTES})
+
+
+def unit_text(item: Item) -> str:
+    """The unit as the dictionary states it (a per-row unit names its column)."""
+    column = row_unit_column(item)
+    return f"see {column}" if column else unit_of(item)
 
 
 def derivation(form: ExportForm, item: Item) -> str:
@@ -96,7 +191,7 @@ def dictionary_rows(options: ExportOptions) -> Iterator[list[str]]:
                 item.name,
                 item.label,
                 data_type(item.field),
-                unit_of(item),
+                unit_text(item),
                 allowed_values(item),
                 derivation(form, item),
             ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pghistory
 import pgtrigger
 from django.conf import settings
@@ -53,6 +55,20 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M} ({self.created_by})"
+
+    def is_stale(self, now: datetime, limit: timedelta) -> bool:
+        """Still marked running long after it started: its worker stopped (restart, crash)."""
+        return self.status == ExportStatus.RUNNING and now - self.created_at > limit
+
+    def filter_items(self) -> list[tuple[str, str]]:
+        """The filters that were set, as (name, text): lists joined, dates as they are."""
+        items = []
+        for name, value in self.filters.items():
+            if not value:
+                continue
+            text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+            items.append((name, text))
+        return items
 
 
 class DateShift(models.Model):

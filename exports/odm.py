@@ -10,18 +10,18 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from lxml import etree
 
-from exports.dictionary import data_type, unit_of
+from exports.dictionary import data_type, lab_units, row_unit_column, unit_of
 from exports.registry import ExportForm, Item, export_forms
-from exports.rows import ExportFilters, ExportOptions, exported_items, rows
+from exports.rows import ExportFilters, ExportOptions, exported_items, rows, shift_dates_in
 from trialsite import protocol
 from trialsite.models import Signature, SignatureMeaning, Site, User
+from trialsite.signatures import latest_valid_signatures
 
 NS = "http://www.cdisc.org/ns/odm/v1.3"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -83,9 +83,7 @@ def event_of(form: ExportForm, row: dict[str, str]) -> tuple[str, str | None]:
     """(StudyEventOID, repeat key) a row belongs to."""
     code = row["visit_code"]
     if code:
-        if code.startswith("UNS"):
-            return "SE.UNS", code[3:] or "1"
-        return _oid("SE", code), None
+        return _visit_event(code)
     app = form.model._meta.app_label
     if app == "eligibility":
         return "SE.SCREENING", None
@@ -102,6 +100,14 @@ def _text(tag: str, text: str, **attrs: str) -> etree._Element:
     return element
 
 
+def item_units(item: Item) -> list[str]:
+    """The MeasurementUnits an item's values can have (declared, or per lab test)."""
+    if row_unit_column(item):
+        return lab_units()
+    unit = unit_of(item)
+    return [unit] if unit else []
+
+
 def _odm_type(item: Item) -> str:
     kind = data_type(item.field)
     return {"text": "text", "boolean": "boolean"}.get(kind, kind)
@@ -114,7 +120,7 @@ def metadata(options: ExportOptions) -> etree._Element:
     etree.SubElement(globals_, "StudyName").text = protocol.REGISTRY_ID
     etree.SubElement(globals_, "StudyDescription").text = protocol.STUDY_TITLE
     etree.SubElement(globals_, "ProtocolName").text = protocol.ORG_STUDY_ID
-    units = sorted({unit_of(i) for f in forms for i in exported_items(f, options) if unit_of(i)})
+    units = sorted({u for f in forms for i in exported_items(f, options) for u in item_units(i)})
     if units:
         basic = etree.SubElement(study, "BasicDefinitions")
         for unit in units:
@@ -169,10 +175,8 @@ def metadata(options: ExportOptions) -> etree._Element:
                 attrs["Length"] = str(max_length)
             item_def = etree.SubElement(mdv, "ItemDef", **attrs)
             item_def.append(_text("Question", item.label))
-            if unit_of(item):
-                etree.SubElement(
-                    item_def, "MeasurementUnitRef", MeasurementUnitOID=unit_oid(unit_of(item))
-                )
+            for unit in item_units(item):
+                etree.SubElement(item_def, "MeasurementUnitRef", MeasurementUnitOID=unit_oid(unit))
             if item.choices:
                 etree.SubElement(item_def, "CodeListRef", CodeListOID=codelist_oid(form, item))
     for form in forms:
@@ -235,15 +239,55 @@ def _last_changes(form: ExportForm, ids: list[int]) -> dict[int, dict[str, Any]]
 
 
 def _signatures(form: ExportForm, ids: list[int]) -> dict[int, Signature]:
-    content_type = ContentType.objects.get_for_model(form.model)
-    found = Signature.objects.filter(
-        content_type=content_type, object_id__in=ids, voided_at__isnull=True
-    ).select_related("signer")
-    return {signature.object_id: signature for signature in found.order_by("signed_at")}
+    """The latest signature over each record that still holds: one voided, or made void
+    by a later change of the data it signed, is not exported."""
+    return latest_valid_signatures(form.model, ids)
 
 
-def _stamp(moment: datetime) -> str:
+def _signoff_signatures(
+    subject_ids: list[str],
+) -> tuple[dict[str, Signature], dict[tuple[str, tuple[str, str | None]], Signature]]:
+    """The investigator sign-offs of these subjects that still hold: casebook sign-offs by
+    subject, visit sign-offs by (subject, study event)."""
+    from monitoring.models import Signoff, SignoffKind
+
+    signoffs = {
+        signoff.pk: signoff
+        for signoff in Signoff.objects.filter(
+            participant__subject_id__in=subject_ids
+        ).select_related("participant", "visit")
+    }
+    casebooks: dict[str, Signature] = {}
+    visits: dict[tuple[str, tuple[str, str | None]], Signature] = {}
+    for pk, signature in latest_valid_signatures(Signoff, signoffs).items():
+        signoff = signoffs[pk]
+        subject = signoff.participant.subject_id
+        if signoff.kind == SignoffKind.CASEBOOK:
+            casebooks[subject] = signature
+        else:
+            visits[(subject, _visit_event(signoff.visit.visit_code))] = signature
+    return casebooks, visits
+
+
+def _visit_event(visit_code: str) -> tuple[str, str | None]:
+    if visit_code.startswith("UNS"):
+        return "SE.UNS", visit_code[3:] or "1"
+    return _oid("SE", visit_code), None
+
+
+def _stamp(moment: datetime, days: int = 0) -> str:
+    """ISO 8601 UTC; ``days``: the participant's secret offset in a de-identified export."""
+    moment = moment + timedelta(days=days)
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _signature(signature: Signature, location: str, days: int) -> etree._Element:
+    signed = etree.Element("Signature")
+    etree.SubElement(signed, "UserRef", UserOID=_oid("USR", signature.signer.username))
+    etree.SubElement(signed, "LocationRef", LocationOID=location)
+    etree.SubElement(signed, "SignatureRef", SignatureOID=_oid("SD", signature.meaning))
+    etree.SubElement(signed, "DateTimeStamp").text = _stamp(signature.signed_at, days)
+    return signed
 
 
 def _form_data(
@@ -252,6 +296,7 @@ def _form_data(
     items: tuple[Item, ...],
     change: dict[str, Any] | None,
     signature: Signature | None,
+    days: int = 0,
 ) -> etree._Element:
     form_data = etree.Element("FormData", FormOID=form_oid(form), FormRepeatKey=row["record_id"])
     location = _oid("LOC", row["site"])
@@ -263,22 +308,24 @@ def _form_data(
             record, "UserRef", UserOID=_oid("USR", username) if username else DATABASE_USER_OID
         )
         etree.SubElement(record, "LocationRef", LocationOID=location)
-        etree.SubElement(record, "DateTimeStamp").text = _stamp(change["pgh_created_at"])
+        etree.SubElement(record, "DateTimeStamp").text = _stamp(change["pgh_created_at"], days)
         if context.get("reason"):
-            etree.SubElement(record, "ReasonForChange").text = context["reason"]
+            reason = shift_dates_in(context["reason"], days)
+            etree.SubElement(record, "ReasonForChange").text = reason
     if signature is not None:
-        signed = etree.SubElement(form_data, "Signature")
-        etree.SubElement(signed, "UserRef", UserOID=_oid("USR", signature.signer.username))
-        etree.SubElement(signed, "LocationRef", LocationOID=location)
-        etree.SubElement(signed, "SignatureRef", SignatureOID=_oid("SD", signature.meaning))
-        etree.SubElement(signed, "DateTimeStamp").text = _stamp(signature.signed_at)
+        form_data.append(_signature(signature, location, days))
     group = etree.SubElement(form_data, "ItemGroupData", ItemGroupOID=_oid("IG", form.code))
     if row["record_status"] == "voided":
         group.set("TransactionType", "Remove")
     for item in items:
         value = row[item.name]
         if value != "":
-            etree.SubElement(group, "ItemData", ItemOID=item_oid(form, item), Value=value)
+            data = etree.SubElement(group, "ItemData", ItemOID=item_oid(form, item), Value=value)
+            unit_column = row_unit_column(item)
+            if unit_column and row.get(unit_column):
+                etree.SubElement(
+                    data, "MeasurementUnitRef", MeasurementUnitOID=unit_oid(row[unit_column])
+                )
     return form_data
 
 
@@ -344,6 +391,8 @@ def write_odm(
                         date_from=filters.date_from,
                         date_to=filters.date_to,
                     )
+                    offsets = _subject_offsets(batch, options)
+                    casebook_signatures, visit_signatures = _signoff_signatures(batch)
                     for form in forms:
                         form_rows = list(rows(form, batch_filters, options))
                         ids = [int(row["record_id"]) for row in form_rows]
@@ -357,6 +406,7 @@ def write_odm(
                                 items,
                                 changes.get(int(row["record_id"])),
                                 signatures.get(int(row["record_id"])),
+                                offsets.get(row["subject_id"], 0),
                             )
                             by_subject[row["subject_id"]][event_of(form, row)].append(
                                 (row["site"], element)
@@ -368,15 +418,43 @@ def write_odm(
                         if not events:
                             continue
                         subjects.add(subject_id)
-                        xf.write(_in_namespace(_subject_data(subject_id, events)))
+                        subject = _subject_data(
+                            subject_id,
+                            events,
+                            casebook_signature=casebook_signatures.get(subject_id),
+                            visit_signatures=visit_signatures,
+                            days=offsets.get(subject_id, 0),
+                        )
+                        xf.write(_in_namespace(subject))
                     progress(done)
     return counts, subjects
 
 
-def _subject_data(subject_id: str, events: dict) -> etree._Element:
+def _subject_offsets(subject_ids: list[str], options: ExportOptions) -> dict[str, int]:
+    """The secret date offset of each subject (0 for all unless dates are shifted)."""
+    if not options.shift_dates:
+        return {}
+    from enrollment.models import Participant
+
+    pks = Participant.objects.filter(subject_id__in=subject_ids).values_list("subject_id", "pk")
+    return {subject_id: options.offsets.get(pk, 0) for subject_id, pk in pks}
+
+
+def _subject_data(
+    subject_id: str,
+    events: dict,
+    *,
+    casebook_signature: Signature | None = None,
+    visit_signatures: dict | None = None,
+    days: int = 0,
+) -> etree._Element:
     subject = etree.Element("SubjectData", SubjectKey=subject_id)
     site = next(iter(events.values()))[0][0]
-    etree.SubElement(subject, "SiteRef", LocationOID=_oid("LOC", site))
+    location = _oid("LOC", site)
+    # The investigator's sign-off of the whole casebook signs the subject's data.
+    if casebook_signature is not None:
+        subject.append(_signature(casebook_signature, location, days))
+    etree.SubElement(subject, "SiteRef", LocationOID=location)
     order = {f"SE.{code}": n for n, (code, *_rest) in enumerate(_EVENTS)}
     for (event_oid, repeat), form_elements in sorted(
         events.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1] or "")
@@ -384,6 +462,10 @@ def _subject_data(subject_id: str, events: dict) -> etree._Element:
         event = etree.SubElement(subject, "StudyEventData", StudyEventOID=event_oid)
         if repeat is not None:
             event.set("StudyEventRepeatKey", repeat)
+        # The investigator's sign-off of a visit signs the visit's study event.
+        signature = (visit_signatures or {}).get((subject_id, (event_oid, repeat)))
+        if signature is not None:
+            event.append(_signature(signature, location, days))
         for _site, element in form_elements:
             event.append(element)
     return subject

@@ -43,6 +43,7 @@ DATE_FIELDS = (
     "start",
     "signed_on",
     "occurred_on",
+    "reported_on",
     "changed_on",
     "confirmed_on",
     "withdrawn_on",
@@ -99,6 +100,19 @@ def _esspri(row: dict):
     return esspri_score(dryness=row["dryness"], fatigue=row["fatigue"], pain=row["pain"])
 
 
+def _lab_unit(row: dict) -> str:
+    from exports.dictionary import canonical_lab_unit
+
+    return canonical_lab_unit(row["analyte"])
+
+
+_LAB_UNIT = Computed(
+    "value_unit",
+    _("unit of the value (canonical unit of the test)"),
+    "canonical unit of the test in analyte (trialsite/units.py); value is in this unit",
+    _lab_unit,
+)
+
 # Derived columns, by model label: recomputed by the same pure scorers the pages use.
 COMPUTED: dict[str, tuple[Computed, ...]] = {
     "crf.EssdaiAssessment": (
@@ -115,6 +129,8 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             lambda row: _essdai(row).category.value,
         ),
     ),
+    "crf.LabResult": (_LAB_UNIT,),
+    "eligibility.ScreeningLab": (_LAB_UNIT,),
     "crf.EsspriAssessment": (
         Computed(
             "esspri_score",
@@ -133,13 +149,23 @@ class ExportForm:
     participant_path: str | None  # None: the model is Participant itself
     screening_path: str | None
     visit_path: str | None  # None: no visit (logs, screening, Visit itself handled apart)
+    # The lookup the date-range filter compares: the record's own date, or for a visit
+    # form without one the visit's date ("visit__visit_date").
     date_field: str | None
     items: tuple[Item, ...]
     computed: tuple[Computed, ...] = ()
 
     @property
+    def date_column(self) -> str | None:
+        """The exported column holding the date the date-range filter looks at."""
+        if self.date_field is None:
+            return None
+        return "visit_date" if self.date_field.endswith("__visit_date") else self.date_field
+
+    @property
     def label(self) -> str:
-        return str(self.model._meta.verbose_name).capitalize()
+        name = str(self.model._meta.verbose_name)
+        return name[:1].upper() + name[1:]  # "ESSDAI assessment", not "Essdai assessment"
 
     @property
     def is_visit_model(self) -> bool:
@@ -195,9 +221,12 @@ def _items(model: type[models.Model]) -> tuple[Item, ...]:
     return tuple(items)
 
 
-def _date_field(model: type[models.Model]) -> str | None:
+def _date_field(model: type[models.Model], visit_path: str | None) -> str | None:
     names = {f.name for f in model._meta.concrete_fields}
-    return next((name for name in DATE_FIELDS if name in names), None)
+    own = next((name for name in DATE_FIELDS if name in names), None)
+    if own is None and visit_path:
+        return f"{visit_path}__visit_date"  # a visit CRF is dated by its visit
+    return own
 
 
 @cache
@@ -210,14 +239,15 @@ def export_forms() -> tuple[ExportForm, ...]:
                 continue
             participant_path = _participant_path(model)
             names = {f.name for f in model._meta.concrete_fields}
+            visit_path = "visit" if "visit" in names else None
             forms.append(
                 ExportForm(
                     code=f"{app_label}_{model._meta.model_name}",
                     model=model,
                     participant_path=participant_path,
                     screening_path=_screening_path(model, participant_path),
-                    visit_path="visit" if "visit" in names else None,
-                    date_field=_date_field(model),
+                    visit_path=visit_path,
+                    date_field=_date_field(model, visit_path),
                     items=_items(model),
                     computed=COMPUTED.get(model._meta.label, ()),
                 )

@@ -8,6 +8,7 @@ plain strings as they go into CSV cells and ODM ``ItemData/@Value``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -132,6 +133,26 @@ def _shift(value: Any, days: int) -> Any:
     return value
 
 
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def shift_dates_in(text: str, days: int) -> str:
+    """Shift the ISO dates written in a text: the services write dates into reasons and
+    notes ("First rituximab infusion given on 2026-04-26"), a de-identified export must not
+    carry them."""
+
+    if not days or not text:
+        return text
+
+    def shifted(match: re.Match) -> str:
+        try:
+            return (dt.date.fromisoformat(match.group(0)) + dt.timedelta(days=days)).isoformat()
+        except ValueError:
+            return match.group(0)
+
+    return _ISO_DATE.sub(shifted, text)
+
+
 def rows(
     form: ExportForm, filters: ExportFilters, options: ExportOptions
 ) -> Iterator[dict[str, str]]:
@@ -152,6 +173,8 @@ def rows(
             value = record[item.lookup]
             if item.is_date:
                 value = _shift(value, days)
+            elif days and isinstance(value, str):
+                value = shift_dates_in(value, days)
             row[item.name] = _cell(value)
             if options.labels and item.name in labels:
                 codes = value if isinstance(value, list) else [value]
@@ -165,7 +188,7 @@ def rows(
             except (ValueError, TypeError, KeyError):
                 row[computed.name] = ""  # incomplete record: nothing to compute
         row["record_status"] = "voided" if record["voided_at"] else "active"
-        row["void_reason"] = record["void_reason"]
+        row["void_reason"] = shift_dates_in(record["void_reason"], days)
         row["version"] = str(record["version"])
         row["last_changed_at"] = _cell(_shift(record["updated_at"], days))
         yield row

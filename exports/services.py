@@ -6,6 +6,7 @@ import logging
 import secrets
 import subprocess
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -96,34 +97,39 @@ def export_create(
 
 
 def export_run(export: Export) -> Export:
-    """Write the export file and record its outcome (rows, participants, size)."""
-    filters = ExportFilters(
-        site_codes=tuple(export.filters.get("sites") or ()),
-        subject_ids=tuple(export.filters.get("participants") or ()),
-        date_from=_date(export.filters.get("date_from")),
-        date_to=_date(export.filters.get("date_to")),
-    )
-    options = ExportOptions(
-        labels=export.options.get("labels", False),
-        drop_date_of_birth=export.options.get("drop_date_of_birth", False),
-        shift_dates=export.options.get("shift_dates", False),
-    )
-    if options.shift_dates:
-        options = ExportOptions(
-            labels=options.labels,
-            drop_date_of_birth=options.drop_date_of_birth,
-            shift_dates=True,
-            offsets=date_offsets(filters),
-        )
-    suffix = {"csv": "zip", "odm": "xml"}[export.kind]
-    name = f"{export.created_at:%Y%m%d-%H%M%S}-{export.kind}-{export.pk}.{suffix}"
-    path = export_dir() / name
-    writer = write_bundle if export.kind == ExportKind.CSV else write_odm
+    """Write the export file and record its outcome (rows, participants, size).
 
-    def progress(rows_done: int) -> None:
-        Export.objects.filter(pk=export.pk).update(rows_done=rows_done)
-
+    Whatever fails (the filters, the date offsets, the writer, the file), the export is
+    recorded as failed with the error: it never stays "running".
+    """
+    path: Path | None = None
     try:
+        filters = ExportFilters(
+            site_codes=tuple(export.filters.get("sites") or ()),
+            subject_ids=tuple(export.filters.get("participants") or ()),
+            date_from=_date(export.filters.get("date_from")),
+            date_to=_date(export.filters.get("date_to")),
+        )
+        options = ExportOptions(
+            labels=export.options.get("labels", False),
+            drop_date_of_birth=export.options.get("drop_date_of_birth", False),
+            shift_dates=export.options.get("shift_dates", False),
+        )
+        if options.shift_dates:
+            options = ExportOptions(
+                labels=options.labels,
+                drop_date_of_birth=options.drop_date_of_birth,
+                shift_dates=True,
+                offsets=date_offsets(filters),
+            )
+        suffix = {"csv": "zip", "odm": "xml"}[export.kind]
+        name = f"{export.created_at:%Y%m%d-%H%M%S}-{export.kind}-{export.pk}.{suffix}"
+        path = export_dir() / name
+        writer = write_bundle if export.kind == ExportKind.CSV else write_odm
+
+        def progress(rows_done: int) -> None:
+            Export.objects.filter(pk=export.pk).update(rows_done=rows_done)
+
         # Exports are in English codes and labels whatever the exporting user's language.
         with translation.override(EXPORT_LANGUAGE):
             counts, subjects = writer(
@@ -134,12 +140,11 @@ def export_run(export: Export) -> Export:
                 software_version=software_version(),
                 progress=progress,
             )
+        size = path.stat().st_size
     except Exception as exc:  # the job must record its failure, whatever it was
-        logger.exception("export %s failed", export.pk)
-        Export.objects.filter(pk=export.pk).update(
-            status=ExportStatus.FAILED, error=str(exc), finished_at=timezone.now()
-        )
-        path.unlink(missing_ok=True)
+        _fail(export, exc)
+        if path is not None:
+            path.unlink(missing_ok=True)
         export.refresh_from_db()
         return export
     with audit_context(export.created_by, "export finished"):
@@ -150,10 +155,20 @@ def export_run(export: Export) -> Export:
             rows_done=sum(counts.values()),
             participants=sorted(subjects),
             file_name=name,
-            size_bytes=path.stat().st_size,
+            size_bytes=size,
         )
     export.refresh_from_db()
     return export
+
+
+def _fail(export: Export, exc: BaseException) -> None:
+    logger.exception("export %s failed", export.pk)
+    with audit_context(export.created_by, "export failed"):
+        Export.objects.filter(pk=export.pk).update(
+            status=ExportStatus.FAILED,
+            error=str(exc) or type(exc).__name__,
+            finished_at=timezone.now(),
+        )
 
 
 def export_start(export: Export) -> None:
@@ -166,6 +181,8 @@ def export_start(export: Export) -> None:
         close_old_connections()
         try:
             export_run(export)
+        except Exception as exc:  # e.g. the database went away while recording the outcome
+            _fail(export, exc)
         finally:
             close_old_connections()
 
@@ -181,13 +198,21 @@ def casebook_pdf(*, participant: Participant, user: User) -> bytes:
             filters={"participants": [participant.subject_id]},
             participants=[participant.subject_id],
         )
-    with translation.override(EXPORT_LANGUAGE):
-        pdf = build_casebook(participant, generated_by=user.printed_name)
+    try:
+        with translation.override(EXPORT_LANGUAGE):
+            pdf = build_casebook(participant, generated_by=user.printed_name)
+    except Exception as exc:  # recorded as failed; the page says it could not be built
+        _fail(export, exc)
+        return b""
     with audit_context(user, "export finished"):
         Export.objects.filter(pk=export.pk).update(
             status=ExportStatus.DONE, finished_at=timezone.now(), size_bytes=len(pdf)
         )
     return pdf
+
+
+def stale_after() -> timedelta:
+    return timedelta(minutes=settings.EXPORT_STALE_MINUTES)
 
 
 def _date(value: str | None):

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enrollment.models import Participant
@@ -42,10 +43,20 @@ def export_list(request: HttpRequest) -> HttpResponse:
         services.export_start(export)
         messages.success(request, _("Export started."))
         return redirect("exports:detail", pk=export.pk)
-    exports = Export.objects.filter(created_by=request.user).exclude(kind=ExportKind.CASEBOOK)
-    return render(
-        request, "exports/export_list.html", {"form": form, "exports": page_of(request, exports)}
+    exports = page_of(
+        request,
+        Export.objects.filter(created_by=request.user).exclude(kind=ExportKind.CASEBOOK),
     )
+    _mark_stale(exports)
+    return render(request, "exports/export_list.html", {"form": form, "exports": exports})
+
+
+def _mark_stale(exports) -> None:
+    """Flag the exports still "running" long after they started (their worker stopped)."""
+    now, limit = timezone.now(), services.stale_after()
+    for export in exports:
+        export.stale = export.is_stale(now, limit)
+        export.stale_minutes = int(limit.total_seconds() // 60)
 
 
 def _own_export(request: HttpRequest, pk: int) -> Export:
@@ -55,7 +66,9 @@ def _own_export(request: HttpRequest, pk: int) -> Export:
 
 
 def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "exports/export_detail.html", {"export": _own_export(request, pk)})
+    export = _own_export(request, pk)
+    _mark_stale([export])
+    return render(request, "exports/export_detail.html", {"export": export})
 
 
 def export_download(request: HttpRequest, pk: int) -> FileResponse:

@@ -7,7 +7,7 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from crf.forms import SERIOUS_NEEDS_CRITERION
+from crf.forms import FATAL_NEEDS_DEATH, GRADE_5_IFF_FATAL, SERIOUS_NEEDS_CRITERION
 from crf.models import AdverseEvent, AdverseEventUpdate, SaeAcknowledgement, SeriousAeAlert
 from enrollment.services import withdraw_consent
 from tests.factories.crf import ae_data, make_participant, record_ae, today
@@ -210,3 +210,67 @@ def test_an_event_entered_in_error_is_voided_not_deleted_and_leaves_the_dashboar
     assert event.is_voided and event.void_reason == "wrong participant"
     client.force_login(investigator_pumch)
     assert shown not in client.get(reverse("dashboard")).content.decode()
+
+
+def follow_up(client, event, **fields):
+    data = {"reported_on": today().isoformat(), "notes": "Follow-up", **fields}
+    return client.post(reverse("crf:ae_update_add", args=[event.pk]), data)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field_in_error", "message"),
+    [
+        ({"grade": "5", "outcome": "not_recovered"}, "outcome", GRADE_5_IFF_FATAL),
+        ({"grade": "5"}, "grade", GRADE_5_IFF_FATAL),  # the event is still "recovering"
+        ({"outcome": "fatal", "serious_criteria": ["death"]}, "outcome", GRADE_5_IFF_FATAL),
+        ({"grade": "5", "outcome": "fatal"}, "serious_criteria", FATAL_NEEDS_DEATH),
+        ({"grade": "2", "outcome": "fatal"}, "outcome", GRADE_5_IFF_FATAL),
+    ],
+)
+def test_a_follow_up_is_checked_like_the_event_for_grade_outcome_and_seriousness(
+    client_for, coordinator_pumch, participant, staff, fields, field_in_error, message
+):
+    event = record_ae(participant, coordinator_pumch, serious="False", serious_criteria=[])
+
+    response = follow_up(client_for(coordinator_pumch), event, **fields)
+
+    assert response.status_code == 200
+    assert str(message) in response.context["form"].errors[field_in_error]
+    assert not AdverseEventUpdate.objects.exists()
+    assert not AdverseEvent.objects.get().serious
+
+
+def test_a_fatal_follow_up_makes_the_event_serious_and_raises_the_alert_exactly_once(
+    client_for, coordinator_pumch, participant, staff, django_capture_on_commit_callbacks
+):
+    event = record_ae(participant, coordinator_pumch, serious="False", serious_criteria=[])
+    client = client_for(coordinator_pumch)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = follow_up(client, event, grade="5", outcome="fatal", serious_criteria=["death"])
+
+    assert response.status_code == 302, response.context["form"].errors
+    event.refresh_from_db()
+    assert event.serious and event.serious_criteria == ["death"]
+    assert len(mail.outbox) == 1
+    assert "Results in death" in mail.outbox[0].body
+    assert SeriousAeAlert.objects.get().adverse_event == event
+
+    # A later follow-up adding a criterion, and a correction of the first: no second alert.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = follow_up(client, event, serious_criteria=["hospitalisation"])
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.serious_criteria == ["death", "hospitalisation"]
+    assert len(mail.outbox) == 1 and SeriousAeAlert.objects.count() == 1
+    html = client.get(event.get_absolute_url()).content.decode()
+    assert "data-update-serious" in html
+
+
+def test_a_follow_up_without_a_grade_or_outcome_change_needs_no_reconciling(
+    client_for, coordinator_pumch, participant
+):
+    event = record_ae(participant, coordinator_pumch)
+    response = follow_up(client_for(coordinator_pumch), event, notes="Seen in clinic")
+    assert response.status_code == 302
+    assert AdverseEventUpdate.objects.get().notes == "Seen in clinic"

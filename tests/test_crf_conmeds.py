@@ -137,3 +137,68 @@ def test_the_weight_used_is_the_latest_on_or_before_the_day():
     assert weight_on(weights, date(2026, 1, 31)).kg == Decimal("30")
     assert weight_on(weights, date(2026, 2, 1)).kg == Decimal("31")
     assert weight_on(weights, date(2025, 12, 31)) is None
+
+
+def test_steroid_eye_drops_are_recorded_in_drops_and_not_counted(
+    client_for, coordinator_pumch, participant
+):
+    day = participant.planned_day_0
+    save_vitals(make_visit(participant, "BASELINE"), coordinator_pumch, weight="40.0")
+    response = client_for(coordinator_pumch).post(
+        reverse("crf:con_med_add", args=[participant.subject_id]),
+        {
+            "drug": "prednisolone acetate",
+            "dose": "1",
+            "dose_unit": "drops",
+            "route": "ophthalmic",
+            "frequency": "other",
+            "start_date": (day - timedelta(days=5)).isoformat(),
+            "indication": "keratoconjunctivitis sicca flare",
+        },
+    )
+
+    assert response.status_code == 302
+    drops = ConcomitantMedication.objects.get()
+    html = rows(client_for(coordinator_pumch), participant)
+    assert "data-not-systemic" in html and "data-pred-mg-kg-day" not in html
+    assert glucocorticoid_mg_per_kg_on([drops], [Weight(day, Decimal("40"), "vitals")], day) == 0
+
+
+def test_an_intravenous_salt_form_is_converted_and_counted(
+    client_for, coordinator_pumch, participant
+):
+    save_vitals(make_visit(participant, "BASELINE"), coordinator_pumch, weight="40.0")
+    record_con_med(
+        participant,
+        coordinator_pumch,
+        drug="Methylprednisolone sodium succinate",
+        dose="40",
+        route="iv",
+        frequency="once",
+    )
+    record_con_med(participant, coordinator_pumch, drug="prednisone", dose="10", route="topical")
+
+    html = rows(client_for(coordinator_pumch), participant)
+
+    assert "50.00 mg/day" in html  # 40 mg methylprednisolone = 50 mg prednisone
+    assert 'data-pred-mg-kg-day="1.250"' in html
+    assert html.count("data-pred-mg-kg-day") == 1  # the topical prednisone is not counted
+
+
+def test_a_systemic_glucocorticoid_in_millilitres_is_still_refused(
+    client_for, coordinator_pumch, participant
+):
+    response = client_for(coordinator_pumch).post(
+        reverse("crf:con_med_add", args=[participant.subject_id]),
+        {
+            "drug": "prednisolone sodium phosphate",
+            "dose": "5",
+            "dose_unit": "mL",
+            "route": "oral",
+            "frequency": "qd",
+            "start_date": "2026-01-01",
+            "indication": "x",
+        },
+    )
+    assert str(GLUCOCORTICOID_NEEDS_MG) in response.content.decode()
+    assert not ConcomitantMedication.objects.exists()

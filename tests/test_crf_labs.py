@@ -150,3 +150,39 @@ def test_cd19_results_recorded_in_dosing_are_shown_on_the_visit_page(
     assert "0.2 %" in html
     assert "depleted (SCH2)" in html
     assert 'data-form="b_cells" data-form-status="complete"' in html
+
+
+def test_the_panel_is_a_full_differential_wherever_the_panel_is_listed():
+    from django.utils import translation
+
+    from crf.demo import NORMAL_LABS as DEMO_LABS
+    from crf.models import LabAnalyte
+    from crf.reference_ranges import REFERENCE_RANGES, UNITS
+    from crf.selectors import LAB_PANEL
+    from tests.factories.crf import NORMAL_PANEL
+    from trialsite import units
+    from trialsite.loaddata import NORMAL_LABS as LOAD_LABS
+
+    differential = {"neutrophils", "lymphocytes", "monocytes", "eosinophils", "basophils"}
+    assert differential <= LAB_PANEL
+    assert set(DEMO_LABS) == set(LOAD_LABS) == set(NORMAL_PANEL) == LAB_PANEL
+    assert set(REFERENCE_RANGES) >= LAB_PANEL
+    for code in differential:
+        assert units.get_analyte(code).canonical_unit.key == "10^9/L"
+        assert UNITS[code] == "×10⁹/L"
+    with translation.override("zh-hans"):
+        labels = {str(LabAnalyte(code).label) for code in ("monocytes", "eosinophils", "basophils")}
+    assert labels == {"单核细胞", "嗜酸性粒细胞", "嗜碱性粒细胞"}
+
+
+def test_the_new_differential_counts_convert_and_flag_like_the_others(coordinator_pumch, visit):
+    from crf.reference_ranges import flag
+
+    save_labs(
+        visit, coordinator_pumch, monocytes=("450", "/uL"), eosinophils="0.9", basophils="0.02"
+    )
+
+    saved = {lab.analyte: lab.value for lab in LabResult.objects.filter(visit=visit)}
+    assert saved["monocytes"] == Decimal("0.45")
+    assert flag("eosinophils", saved["eosinophils"]).flag == "H"
+    assert flag("basophils", saved["basophils"]).flag is None

@@ -7,13 +7,21 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crf import charts
 from crf.outcomes import ResponseOutcome
 from crf.selectors import outcome_review
-from tests.factories.crf import fill_full_set, make_participant, make_visit, record_con_med, today
+from tests.factories.crf import (
+    fill_full_set,
+    make_participant,
+    make_visit,
+    record_con_med,
+    save_essdai,
+    today,
+)
 
 A_BASELINE = {
     "constitutional": 1,
@@ -261,3 +269,50 @@ def test_the_plot_lines_are_drawn_as_svg_with_every_text_escaped():
     assert html.count("<polyline") == 1  # a single point draws no line
     assert f'x="{int(second.end.x) + 8}" y="{second.label_y}"' in html
     assert html.count("<circle") == 4
+
+
+@pytest.mark.django_db
+def test_the_composite_reads_the_esr_upper_limit_from_the_configured_ranges(
+    trial, investigator_pumch
+):
+    def esr_of_b():
+        review = outcome_review(investigator_pumch, today())
+        row = next(r for r in review.rows if r.participant == trial["b"])
+        return review.esr_upper_limit, row.composite.components[1]
+
+    limit, esr = esr_of_b()  # 30 -> 26 mm/h
+    assert limit == Decimal("20") and esr.status == "not_met"
+    with override_settings(LAB_REFERENCE_RANGES={"esr": [None, "30"]}):
+        limit, esr = esr_of_b()
+    assert limit == Decimal("30") and esr.status == "met"
+    assert "upper limit 30 mm/h" in esr.reason
+
+
+@pytest.mark.django_db
+def test_every_measure_lists_who_lacks_a_time_point_and_undetermined_composites_apart(
+    client_for, trial, investigator_pumch, coordinator_pumch
+):
+    # E: baseline and week 28 visits with an ESSDAI only: the composite cannot be decided.
+    e = enrol(trial["a"].site, coordinator_pumch, investigator_pumch)
+    save_essdai(make_visit(e, "BASELINE", user=coordinator_pumch), coordinator_pumch)
+    save_essdai(make_visit(e, "W28", user=coordinator_pumch), coordinator_pumch)
+
+    review = outcome_review(investigator_pumch, today())
+    assert review.composite_undetermined == (e.subject_id,)
+    assert (review.n_responders, review.n_composite_determined) == (1, 2)
+    html = client_for(investigator_pumch).get(reverse("crf:outcomes")).content.decode()
+
+    def lacking(key: str) -> set[str]:
+        block = re.search(rf'data-lacking="{key}".*?</div>', html, re.S)
+        found = block.group(0) if block else ""
+        return set(re.findall(r'data-lacking-participant="([^"]+)"', found))
+
+    a, b, c = (trial[k].subject_id for k in "abc")
+    assert lacking("essdai-w28") == {c}
+    assert lacking("essdai-w12") == {a, b, c, e.subject_id}  # nobody had a week-12 visit
+    assert lacking("esspri-w28") == {c, e.subject_id}
+    assert lacking("esspri-w12") == {a, b, c, e.subject_id}
+    assert "no ESSPRI at baseline nor at week 28" in html
+    summary = re.search(r"data-composite-summary>.*?</p>", html, re.S).group(0)
+    assert "1 responder(s) of 2 participant(s)" in summary
+    assert f'data-undetermined-participant="{e.subject_id}"' in summary

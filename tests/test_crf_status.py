@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -194,3 +195,39 @@ def test_the_dashboard_lists_visits_with_forms_to_enter(client_for, people):
     assert f"{participant.subject_id} · W12" in html
     assert f"{participant.subject_id} · RTX1" not in html
     assert '<dd class="col-4 text-end" data-count="overdue">1</dd>' in html
+
+
+@pytest.mark.django_db
+def test_the_matrix_page_shows_participants_a_page_at_a_time(
+    client_for, site_pumch, coordinator_pumch, investigator_pumch
+):
+    from django.utils import timezone
+
+    from enrollment.models import Participant
+    from trialsite import loaddata
+    from trialsite.pagination import PAGE_SIZE
+
+    loaddata.generate(
+        participants=PAGE_SIZE + 5,
+        sites=[site_pumch],
+        staff={site_pumch.pk: loaddata.Staff(coordinator_pumch, investigator_pumch)},
+        today=timezone.localdate(),
+        span_days=300,
+    )
+    client = client_for(investigator_pumch)
+    url = reverse("crf:form_status")
+
+    def shown(html: str) -> list[str]:
+        return re.findall(r'<tr data-participant="([^"]+)"', html)
+
+    first = client.get(url, {"site": "PUMCH"}).content.decode()
+    second = client.get(url, {"site": "PUMCH", "page": "2"}).content.decode()
+
+    assert len(shown(first)) == PAGE_SIZE and len(shown(second)) == 5
+    everyone = set(Participant.objects.values_list("subject_id", flat=True))
+    assert set(shown(first)) | set(shown(second)) == everyone
+    assert not set(shown(first)) & set(shown(second))
+    assert "site=PUMCH&amp;page=2" in first  # the pager keeps the site filter
+    # The counts still cover every participant, not only the page.
+    counts = re.search(r"data-counts>(.*?)</p>", first, re.S).group(0)
+    assert counts == re.search(r"data-counts>(.*?)</p>", second, re.S).group(0)

@@ -8,7 +8,10 @@ import pytest
 
 from crf.glucocorticoids import (
     PREDNISONE_FACTORS,
+    SYSTEMIC_ROUTES,
     DoseFrequency,
+    counts_towards_dose,
+    glucocorticoid_name,
     is_glucocorticoid,
     prednisone_equivalent_mg_per_day,
     prednisone_equivalent_mg_per_kg_per_day,
@@ -92,3 +95,45 @@ def test_a_zero_weight_is_refused():
 def test_a_float_dose_is_refused():
     with pytest.raises(TypeError):
         prednisone_equivalent_mg_per_day("prednisone", 5.0, "qd")
+
+
+@pytest.mark.parametrize(
+    ("name", "base"),
+    [
+        ("prednisone acetate", "prednisone"),
+        ("Methylprednisolone Sodium Succinate", "methylprednisolone"),
+        ("hydrocortisone sodium succinate", "hydrocortisone"),
+        ("dexamethasone sodium phosphate", "dexamethasone"),
+        ("prednisolone  acetate", "prednisolone"),
+        ("methylprednisolone", "methylprednisolone"),
+    ],
+)
+def test_salt_and_ester_forms_are_the_glucocorticoid_they_contain(name, base):
+    assert glucocorticoid_name(name) == base
+    assert is_glucocorticoid(name)
+
+
+@pytest.mark.parametrize("name", ["methotrexate sodium", "prednisolone cream", "sodium", ""])
+def test_other_drugs_and_other_preparations_are_not_matched(name):
+    assert glucocorticoid_name(name) is None
+
+
+def test_a_salt_form_converts_as_its_base_drug():
+    # 40 mg methylprednisolone (as the sodium succinate) = 50 mg prednisone.
+    assert prednisone_equivalent_mg_per_day(
+        "methylprednisolone sodium succinate", D("40"), DoseFrequency.ONCE
+    ) == D("50.00")
+    assert prednisone_equivalent_mg_per_day(
+        "hydrocortisone sodium succinate", D("100"), DoseFrequency.ONCE_DAILY
+    ) == D("25.00")
+
+
+def test_only_oral_intravenous_and_intramuscular_glucocorticoids_count():
+    from crf.models import Route
+
+    assert set(SYSTEMIC_ROUTES) == {Route.ORAL, Route.IV, Route.IM}
+    assert counts_towards_dose("prednisone", Route.ORAL)
+    assert counts_towards_dose("methylprednisolone sodium succinate", Route.IV)
+    assert counts_towards_dose("triamcinolone", Route.IM) is False  # not a listed drug
+    for route in (Route.TOPICAL, Route.OPHTHALMIC, Route.INHALED, Route.OTHER):
+        assert not counts_towards_dose("prednisolone acetate", route)

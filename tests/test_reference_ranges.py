@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
 
 from crf.reference_ranges import (
     REFERENCE_RANGES,
@@ -12,6 +14,7 @@ from crf.reference_ranges import (
     ReferenceRange,
     UnknownLabCode,
     flag,
+    reference_table,
 )
 
 D = Decimal
@@ -20,6 +23,9 @@ REQUIRED_CODES = {
     "wbc",
     "neutrophils",
     "lymphocytes",
+    "monocytes",
+    "eosinophils",
+    "basophils",
     "haemoglobin",
     "platelets",
     "igg",
@@ -106,3 +112,25 @@ def test_a_float_value_is_refused():
 def test_a_negative_value_is_refused():
     with pytest.raises(ValueError):
         flag("wbc", D("-1"))
+
+
+def test_the_configured_ranges_override_the_defaults_for_every_reader():
+    assert flag("esr", D("18")).flag is None  # default upper limit 20 mm/h
+    with override_settings(LAB_REFERENCE_RANGES={"esr": [None, "15"], "igg": ["6.5", None]}):
+        table = reference_table()
+        assert table["esr"].upper == D("15") and table["esr"].lower is None
+        assert (table["igg"].lower, table["igg"].upper) == (D("6.5"), None)
+        assert table["crp"] == REFERENCE_RANGES["crp"]  # not overridden: the default
+        assert flag("esr", D("18")).flag == "H"
+        assert "15 mm/h" in flag("esr", D("18")).reason
+        assert flag("igg", D("40")).flag is None  # no upper limit any more
+    assert reference_table()["esr"].upper == D("20")
+
+
+@pytest.mark.parametrize(
+    "ranges",
+    [{"sodium": [None, "145"]}, {"esr": ["20", "10"]}, {"esr": ["a lot", None]}, {"esr": "20"}],
+)
+def test_a_wrong_range_setting_is_refused_with_a_clear_error(ranges):
+    with override_settings(LAB_REFERENCE_RANGES=ranges), pytest.raises(ImproperlyConfigured):
+        reference_table()

@@ -39,7 +39,8 @@ CONVERSIONS = [
 def test_the_analyte_codes_are_exactly_the_agreed_ones():
     assert set(ANALYTES) == {
         "creatinine", "egfr", "igg", "iga", "igm", "wbc", "neutrophils", "lymphocytes",
-        "haemoglobin", "platelets", "c3", "c4", "beta2_microglobulin", "esr", "crp", "rf",
+        "monocytes", "eosinophils", "basophils", "haemoglobin", "platelets", "c3", "c4",
+        "beta2_microglobulin", "esr", "crp", "rf",
         "cd19_percent", "cd19_absolute", "height", "weight",
     }  # fmt: skip
 

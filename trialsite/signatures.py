@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -57,20 +58,46 @@ def signatures_of(obj: models.Model) -> models.QuerySet[Signature]:
     ).select_related("signer")
 
 
+def _state(signature: Signature, current_hash: str) -> SignatureState:
+    if signature.voided_at is not None:
+        return SignatureState(signature, False, signature.void_reason)
+    if signature.data_hash != current_hash:
+        return SignatureState(signature, False, _("The data changed after it was signed."))
+    return SignatureState(signature, True, "")
+
+
 def signature_states(obj: Signable) -> list[SignatureState]:
     """Every signature over ``obj`` with whether it still holds, oldest first."""
     current = payload_hash(obj.signature_payload())
-    states = []
-    for signature in signatures_of(obj):
-        if signature.voided_at is not None:
-            states.append(SignatureState(signature, False, signature.void_reason))
-        elif signature.data_hash != current:
-            states.append(
-                SignatureState(signature, False, _("The data changed after it was signed."))
-            )
-        else:
-            states.append(SignatureState(signature, True, ""))
-    return states
+    return [_state(signature, current) for signature in signatures_of(obj)]
+
+
+def latest_valid_signatures(
+    model: type[models.Model], object_ids: Iterable[int]
+) -> dict[int, Signature]:
+    """The latest signature that still holds over each of ``object_ids`` (one query for the
+    signatures; the payload is computed only for the objects that have one not voided)."""
+    if not hasattr(model, "signature_payload"):
+        return {}
+    candidates: dict[int, list[Signature]] = {}
+    for signature in (
+        Signature.objects.filter(
+            content_type=ContentType.objects.get_for_model(model),
+            object_id__in=list(object_ids),
+            voided_at__isnull=True,
+        )
+        .select_related("signer")
+        .order_by("signed_at", "pk")
+    ):
+        candidates.setdefault(signature.object_id, []).append(signature)
+    objects = model._base_manager.in_bulk(list(candidates))
+    latest = {}
+    for pk, found in candidates.items():
+        current = payload_hash(objects[pk].signature_payload())
+        valid = [s for s in found if _state(s, current).valid]
+        if valid:
+            latest[pk] = valid[-1]
+    return latest
 
 
 def valid_signature(obj: Signable, meaning: SignatureMeaning) -> Signature | None:

@@ -94,6 +94,11 @@ _ALL = (
     _analyte("wbc", gettext_lazy("White blood cells"), (E9_L, PER_UL_TO_E9_L), ("0", "1000")),
     _analyte("neutrophils", gettext_lazy("Neutrophils"), (E9_L, PER_UL_TO_E9_L), ("0", "500")),
     _analyte("lymphocytes", gettext_lazy("Lymphocytes"), (E9_L, PER_UL_TO_E9_L), ("0", "1000")),
+    # The rest of the differential: a count above the white cell count's own plausible
+    # limit is a typing error, whatever the disease.
+    _analyte("monocytes", gettext_lazy("Monocytes"), (E9_L, PER_UL_TO_E9_L), ("0", "200")),
+    _analyte("eosinophils", gettext_lazy("Eosinophils"), (E9_L, PER_UL_TO_E9_L), ("0", "200")),
+    _analyte("basophils", gettext_lazy("Basophils"), (E9_L, PER_UL_TO_E9_L), ("0", "50")),
     _analyte(
         "haemoglobin",
         gettext_lazy("Haemoglobin"),

@@ -208,10 +208,17 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# The laboratory's own reference ranges, merged over the defaults of crf/reference_ranges.py:
+# JSON {"test code": [lower, upper]} in canonical units, null for no limit, e.g.
+# LAB_REFERENCE_RANGES='{"esr": [null, "15"], "igg": ["6.5", "15.5"]}'.
+LAB_REFERENCE_RANGES = env.json("LAB_REFERENCE_RANGES", default={})
+
 # Export files (CSV bundles, ODM) are written here; only their creator downloads them.
 EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(VAR_DIR / "exports")))
 # Tests run exports in the request; deployments run them in a background thread.
 EXPORTS_RUN_INLINE = env.bool("EXPORTS_RUN_INLINE", default=False)
+# An export still "running" after this many minutes is shown as stopped (its worker died).
+EXPORT_STALE_MINUTES = env.int("EXPORT_STALE_MINUTES", default=120)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
