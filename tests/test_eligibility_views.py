@@ -11,7 +11,12 @@ from django.utils import timezone
 
 from eligibility.demo import ELIGIBLE_LABS
 from eligibility.models import Screening, ScreeningLab
-from tests.factories.eligibility import EligibleScreeningFactory, ScreeningFactory
+from tests.factories.eligibility import (
+    EligibleScreeningFactory,
+    ScreeningFactory,
+    make_eligible_screening,
+    make_screening,
+)
 
 pytestmark = pytest.mark.django_db
 
