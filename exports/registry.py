@@ -86,12 +86,69 @@ class Computed:
     label: object
     derivation: str
     compute: Callable[[dict], object]
+    # The same column as an SQL expression, for the CSV written by PostgreSQL
+    # (exports/rows.py ``copy_query``); None: computed in Python only.
+    sql: Callable[[], object] | None = None
 
 
 def _essdai(row: dict):
     from crf import essdai
 
     return essdai.score_essdai({code: row[code] for code in essdai.DOMAIN_CODES})
+
+
+def _essdai_total_sql():
+    """ESSDAI total in SQL from the instrument's own weights (crf/essdai.py): sum of weight
+    x level; NULL (an empty cell) when a domain is unrated, as ``_essdai`` gives."""
+    from django.db.models import F, Func, IntegerField
+
+    from crf import essdai
+
+    points = [
+        # The weights are the instrument's integers, written into the SQL.
+        Func(F(domain.code), template=f"(%(expressions)s * {int(domain.weight)})")
+        for domain in essdai.DOMAINS
+    ]
+    return Func(
+        *points, arg_joiner=" + ", template="(%(expressions)s)", output_field=IntegerField()
+    )
+
+
+def _essdai_total_text():
+    from django.db.models import Func, TextField
+
+    return Func(_essdai_total_sql(), template="%(expressions)s::text", output_field=TextField())
+
+
+def _essdai_category_sql():
+    from django.db.models import Func, TextField
+
+    from crf.essdai import EssdaiCategory
+    from trialsite.protocol import ESSDAI_HIGH_FROM, ESSDAI_MODERATE_FROM
+
+    template = (
+        f"CASE WHEN %(expressions)s >= {int(ESSDAI_HIGH_FROM)} THEN '{EssdaiCategory.HIGH.value}'"
+        f" WHEN %(expressions)s >= {int(ESSDAI_MODERATE_FROM)}"
+        f" THEN '{EssdaiCategory.MODERATE.value}'"
+        f" WHEN %(expressions)s >= 0 THEN '{EssdaiCategory.LOW.value}' END"
+    )
+    return Func(_essdai_total_sql(), template=template, output_field=TextField())
+
+
+def _esspri_score_sql():
+    """ESSPRI in SQL: the mean of the three scales, rounded half up to 2 decimals as
+    ``crf.outcomes.esspri_score`` does (the scales are whole numbers 0-10), then written
+    as ``format_decimal`` writes it."""
+    from django.db.models import F, Func, TextField
+
+    return Func(
+        F("dryness"),
+        F("fatigue"),
+        F("pain"),
+        arg_joiner=" + ",
+        template="trim_scale(round((%(expressions)s)::numeric / 3, 2))::text",
+        output_field=TextField(),
+    )
 
 
 def _esspri(row: dict):
@@ -106,11 +163,27 @@ def _lab_unit(row: dict) -> str:
     return canonical_lab_unit(row["analyte"])
 
 
+def _lab_unit_sql():
+    from django.db.models import Case, TextField, Value, When
+
+    from exports.dictionary import canonical_lab_unit
+    from trialsite import units
+
+    # One WHEN per known test, from the same function as ``_lab_unit``.
+    whens = [
+        When(analyte=key, then=Value(unit))
+        for key in units.ANALYTES
+        if (unit := canonical_lab_unit(key))
+    ]
+    return Case(*whens, default=None, output_field=TextField())
+
+
 _LAB_UNIT = Computed(
     "value_unit",
     _("unit of the value (canonical unit of the test)"),
     "canonical unit of the test in analyte (trialsite/units.py); value is in this unit",
     _lab_unit,
+    _lab_unit_sql,
 )
 
 # Derived columns, by model label: recomputed by the same pure scorers the pages use.
@@ -121,12 +194,14 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             _("ESSDAI total"),
             "sum over the 12 domains of weight x level (crf/essdai.py)",
             lambda row: _essdai(row).total,
+            _essdai_total_text,
         ),
         Computed(
             "essdai_category",
             _("ESSDAI activity category"),
             "low < 5, moderate 5-13, high >= 14 (Seror 2016)",
             lambda row: _essdai(row).category.value,
+            _essdai_category_sql,
         ),
     ),
     "crf.LabResult": (_LAB_UNIT,),
@@ -137,6 +212,7 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             _("ESSPRI score"),
             "mean of dryness, fatigue and pain, 2 decimals (crf/outcomes.py)",
             lambda row: _esspri(row).score,
+            _esspri_score_sql,
         ),
     ),
 }

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Case, F, Func, Q, QuerySet, TextField, Value, When
 
 from exports.registry import ExportForm, Item
 from trialsite.units import format_decimal
@@ -192,3 +194,121 @@ def rows(
         row["version"] = str(record["version"])
         row["last_changed_at"] = _cell(_shift(record["updated_at"], days))
         yield row
+
+
+# --- The same rows as PostgreSQL's CSV ---------------------------------------------------
+#
+# The CSV bundle of a large trial spends most of its time turning values into text in
+# Python (``rows`` above).  For the forms whose every column PostgreSQL can write exactly
+# as ``_cell`` does, the bundle asks PostgreSQL for the CSV itself (``COPY ... TO STDOUT
+# WITH CSV``) and streams it into the zip (issue 10).  ``tests/test_exports.py`` checks,
+# form by form, that both ways give the same bytes.
+
+
+def _sql(template: str, expression: Any) -> Func:
+    return Func(expression, template=template, output_field=TextField())
+
+
+# ``_cell`` in SQL, by model field class; "%(expressions)s" is the column.  Empty texts
+# become NULL, which COPY writes as an empty unquoted field, as csv.writer writes "".
+_UTC = "(%(expressions)s AT TIME ZONE 'UTC')"
+_MICROSECONDS = "mod(extract(microseconds FROM %(expressions)s)::bigint, 1000000) <> 0"
+_SQL_TEXT: tuple[tuple[type[models.Field], str], ...] = (
+    (
+        models.BooleanField,
+        "CASE WHEN %(expressions)s THEN 'true' WHEN NOT %(expressions)s THEN 'false' END",
+    ),
+    (models.DecimalField, "trim_scale(%(expressions)s)::text"),
+    (
+        models.DateTimeField,  # before DateField, its parent class
+        f"to_char({_UTC}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        f" || CASE WHEN {_MICROSECONDS} THEN to_char({_UTC}, '.US') ELSE '' END || 'Z'",
+    ),
+    (models.DateField, "to_char(%(expressions)s, 'YYYY-MM-DD')"),
+    (
+        models.TimeField,
+        "to_char(DATE '2000-01-01' + %(expressions)s, 'HH24:MI:SS') || CASE WHEN "
+        f"{_MICROSECONDS} THEN to_char(DATE '2000-01-01' + %(expressions)s, '.US') ELSE '' END",
+    ),
+    (models.CharField, "NULLIF(%(expressions)s, '')"),
+    (models.TextField, "NULLIF(%(expressions)s, '')"),
+    (models.IntegerField, "%(expressions)s::text"),  # small, big, positive, auto
+    (models.ForeignKey, "%(expressions)s::text"),  # the key (``attname``)
+)
+
+
+def _sql_text(field: models.Field, expression: Any) -> Func | None:
+    """``expression`` (a column of ``field``) as the text ``_cell`` writes; None if unknown."""
+    if isinstance(field, ArrayField):
+        # "|".join(str(code)) of texts and integers; other element types stay in Python.
+        if not isinstance(field.base_field, models.CharField | models.IntegerField):
+            return None
+        return _sql("NULLIF(array_to_string(%(expressions)s, '|'), '')", expression)
+    for field_class, template in _SQL_TEXT:
+        if isinstance(field, field_class):
+            return _sql(template, expression)
+    return None
+
+
+def _item_field(item: Item) -> models.Field:
+    if item.lookup.endswith("__username"):
+        return item.field.related_model._meta.get_field("username")
+    return item.field
+
+
+def copy_query(
+    form: ExportForm, filters: ExportFilters, options: ExportOptions
+) -> tuple[str, tuple] | None:
+    """The SELECT whose CSV is ``rows(form, ...)`` written by csv.writer, without header.
+
+    None when the form or the options need Python: labels, shifted dates, a computed
+    column without an SQL form (the ESSDAI and ESSPRI scores), a field type PostgreSQL
+    cannot write as ``_cell`` does.
+    """
+    if options.labels or options.shift_dates:
+        return None
+    model = form.model
+    items: dict[str, Any] = {}
+    for item in exported_items(form, options):
+        expression = _sql_text(_item_field(item), F(item.lookup))
+        if expression is None:
+            return None
+        items[item.name] = expression
+    none = Value(None, output_field=TextField())
+    char, date = _SQL_TEXT_OF[models.CharField], _SQL_TEXT_OF[models.DateField]
+    has_visit = form.is_visit_model or form.visit_path
+    has_screening = form.screening_path is not None
+    keys = {
+        "subject_id": _sql(char, F("_subject")),
+        "screening_number": _sql(char, F("_screening")) if has_screening else none,
+        "site": F("_site"),
+        "visit_code": _sql(char, F("_visit_code")) if has_visit else none,
+        "visit_date": _sql(date, F("_visit_date")) if has_visit else none,
+        "record_id": _sql(_SQL_TEXT_OF[models.IntegerField], F("pk")),
+    }
+    # ``rows`` fills a key column with the form's own field of that name where it has one
+    # (a deviation's visit_code): the same here.
+    text: list[Any] = [items.get(name, expression) for name, expression in keys.items()]
+    text += items.values()
+    for computed in form.computed:
+        if computed.sql is None:
+            return None
+        text.append(computed.sql())
+    text += [
+        Case(
+            When(voided_at__isnull=True, then=Value("active")),
+            default=Value("voided"),
+            output_field=TextField(),
+        ),
+        _sql(_SQL_TEXT_OF[models.TextField], F("void_reason")),
+        _sql(_SQL_TEXT_OF[models.IntegerField], F("version")),
+        _sql(_SQL_TEXT_OF[models.DateTimeField], F("updated_at")),
+    ]
+    assert len(text) == len(columns(form, options)), model  # one expression per column
+    queryset = base_queryset(form, filters, options).values(
+        **{f"c{index}": expression for index, expression in enumerate(text)}
+    )
+    return queryset.query.sql_with_params()
+
+
+_SQL_TEXT_OF = dict(_SQL_TEXT)
