@@ -49,8 +49,10 @@ def _save(form, call: Callable[[], Any]) -> Any:
     except EditConflict as exc:
         form.add_error(None, str(exc))
     except ValidationError as exc:
+        # A wrong signing password is the password field's error; refusals are the form's.
+        wrong = getattr(exc, "code", None) == "wrong_password" and "password" in form.fields
         for message in exc.messages:
-            form.add_error(None, message)
+            form.add_error("password" if wrong else None, message)
     return None
 
 

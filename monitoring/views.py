@@ -411,8 +411,10 @@ def _sign(request: HttpRequest, *, template: str, page: dict, sign, done: str, b
         try:
             sign(password=form.cleaned_data["password"])
         except ValidationError as exc:
+            # A wrong password is the password field's error; other refusals the form's.
+            wrong = getattr(exc, "code", None) == "wrong_password"
             for message in exc.messages:
-                form.add_error(None, message)
+                form.add_error("password" if wrong else None, message)
         else:
             messages.success(request, done)
             return redirect(back)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -268,6 +269,7 @@ def world(db):
     )
     assert participant is not None, "the demo has an unlocked treated PUMCH participant"
     at = {"participant": participant}
+    prescribe_next_infusion(participant, User.objects.get(username="investigator_pumch"))
     visit = Visit.objects.get(participant=participant, visit_code="BASELINE")
     event = AdverseEvent.objects.filter(**at).first()
     data_manager = User.objects.get(username="datamanager")
@@ -385,6 +387,31 @@ def world(db):
     # Identifiers of the target site that other sites' pages must never show.
     secrets = [participant.subject_id, screening.number]
     return values, by_view, secrets
+
+
+def prescribe_next_infusion(participant, investigator):
+    """Prescribe (and sign) the participant's next infusion through the real service, so
+    the infusion form has an open prescription to record (the demo infuses at once)."""
+    from dosing import selectors as dosing_selectors
+    from dosing import services as dosing_services
+
+    today = timezone.localdate()
+    upcoming = dosing_selectors.schedule_for(participant, today).next_infusion
+    assert upcoming is not None and upcoming.drug is not None, "the target has an infusion due"
+    weight, height = Decimal("32"), Decimal("140")
+    proposal = dosing_services.propose_dose(upcoming.drug.value, weight_kg=weight, height_cm=height)
+    return dosing_services.prescription_create(
+        participant=participant,
+        user=investigator,
+        password=demo.DEMO_PASSWORD,
+        today=today,
+        drug=upcoming.drug.value,
+        planned_on=today,
+        weight_kg=weight,
+        height_cm=height,
+        anthropometry_measured_on=today,
+        prescribed_dose_mg=proposal.dose_mg,
+    )
 
 
 def url_for(name, pattern, values, by_view):
