@@ -22,6 +22,7 @@ class Field:
 @dataclass
 class HtmlForm:
     action: str
+    attrs: dict[str, str] = field(default_factory=dict)  # the <form> tag's own attributes
     hidden: dict[str, str] = field(default_factory=dict)
     fields: dict[str, Field] = field(default_factory=dict)  # the fields a user fills in
     sent: dict[str, list[str]] = field(default_factory=dict)  # what the browser sends as is
@@ -54,7 +55,7 @@ class _Parser(HTMLParser):
         a = {k: (v if v is not None else "") for k, v in attrs}
         if tag == "form":
             if a.get("method", "").lower() == "post":
-                self._form = HtmlForm(action=a.get("action", ""))
+                self._form = HtmlForm(action=a.get("action", ""), attrs=a)
                 self.forms.append(self._form)
             return
         form = self._form
@@ -122,7 +123,7 @@ def main_form(html: str, url: str) -> HtmlForm | None:
     own = [form for form in forms_of(html) if form.action in ("", url)]
     if not own:
         return None
-    merged = HtmlForm(action=url)
+    merged = HtmlForm(action=url, attrs=own[0].attrs)
     for form in own:
         merged.merge(form)
     return merged
