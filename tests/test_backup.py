@@ -125,8 +125,8 @@ def test_make_backup_names_its_file_with_the_time_and_make_restore_brings_it_bac
     checksums = {k for k in before if k.startswith("md5:")}
     figure(
         "backup and restore (make targets)",
-        "`manage.py backup_db` (what `make backup` runs) named its dump "
-        f"{dump.name.replace(source_name, '<database>')}; "
+        "`manage.py backup_db` (what `make backup` runs) named its dump after the database "
+        "and the UTC time of the backup (NAME-YYYYMMDDTHHMMSSZ.dump); "
         f"`make restore FILE=... DATABASE=...` brought back {len(before) - len(checksums)} "
         f"table row counts and {len(checksums)} audit checksums identical; a second restore "
         "over it refused without REPLACE=1, done with it",

@@ -149,7 +149,7 @@ def test_a_login_made_on_one_app_server_holds_on_the_other(app_servers, alice, p
     figure(
         "scale-out (sessions)",
         f"{len(app_servers)} gunicorn instances on one database: a login made on one holds "
-        "on the other, a logout on that one ends it on the first",
+        "on the other, and a logout made on the other ends it on the first",
     )
 
 

@@ -48,7 +48,8 @@ def read_figures(text: str) -> tuple[str, list[Figure]]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    """A table cell's text, shown as written (no column break, no HTML tag)."""
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render(run: str, figures: list[Figure]) -> str:
