@@ -108,7 +108,8 @@ def invalid_fields(html: str) -> set[str]:
 
 def field_errors(response) -> set[str]:
     """Fields the page's form holds errors for (not the form-level banner)."""
-    form = (response.context or {}).get("form") if response.context else None
+    context = response.context
+    form = context.get("form") if context is not None else None
     if form is None or not hasattr(form, "errors"):
         return set()
     return {name for name in form.errors if name != "__all__"}
