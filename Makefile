@@ -13,7 +13,7 @@ PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 MAKEMESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=bench --ignore=node_modules
 
-.PHONY: run test stop lint venv backup restore messages translations
+.PHONY: run test stop lint venv backup restore messages translations assurance-readme
 
 venv: $(STAMP) translations
 
@@ -60,6 +60,11 @@ test: venv
 	EMBEDDED_PGDATA=$(TEST_PGDATA) $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
 	$(BIN)/python -m trialsite.embedded_db stop $(TEST_PGDATA) >/dev/null; \
 	exit $$status
+
+## make assurance-readme: copy the figures of the last full, passing `make test`
+## (var/assurance.txt) into README.md's Assurance section (FORCE=1 takes any run)
+assurance-readme: venv
+	$(BIN)/python -m trialsite.assurance var/assurance.txt README.md $(if $(FORCE),--force)
 
 ## make stop: stop the embedded PostgreSQL servers of this checkout
 stop: venv

@@ -7,7 +7,6 @@ database, so a crafted POST stores nothing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -38,7 +37,12 @@ from crf.models import (
 )
 from dosing.models import Visit
 from trialsite import protocol, units
-from trialsite.forms import ClinicalForm, ReasonForChangeMixin
+from trialsite.forms import (
+    ClinicalForm,
+    OptimisticLockMixin,
+    ReasonForChangeMixin,
+    tie_errors_to_widgets,
+)
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -212,13 +216,29 @@ class SafetyReviewForm(VisitCrfForm):
 # --- Labs of a visit -------------------------------------------------------------------
 
 
+_FINGERPRINT_PREFIX = "labs:"
+
+
 def labs_fingerprint(labs: Iterable[LabResult]) -> str:
-    """Identifies the stored state of a visit's labs, for optimistic locking of the panel."""
+    """The stored state of a visit's labs (each result's id and version), posted with the
+    panel for optimistic locking: the service compares it with the stored state and
+    names the tests that changed meanwhile."""
     state = ",".join(f"{lab.pk}:{lab.version}" for lab in sorted(labs, key=lambda lab: lab.pk))
-    return hashlib.sha256(state.encode()).hexdigest()[:16]
+    return _FINGERPRINT_PREFIX + state
 
 
-class VisitLabsForm(ReasonForChangeMixin, forms.Form):
+def parse_labs_fingerprint(value: str) -> dict[int, int]:
+    """``labs_fingerprint``'s text back to {result id: version}; ValueError if unreadable."""
+    if not value.startswith(_FINGERPRINT_PREFIX):
+        raise ValueError(value)
+    state: dict[int, int] = {}
+    for item in filter(None, value.removeprefix(_FINGERPRINT_PREFIX).split(",")):
+        pk, version = item.split(":")
+        state[int(pk)] = int(version)
+    return state
+
+
+class VisitLabsForm(OptimisticLockMixin, ReasonForChangeMixin, forms.Form):
     """The visit's lab panel: a value and its unit per test, one date of sample.
 
     Stored as entered and in the canonical unit; an impossible value is refused with the
@@ -226,7 +246,8 @@ class VisitLabsForm(ReasonForChangeMixin, forms.Form):
     """
 
     taken_on = forms.DateField(label=_("Date of sample"), required=False, widget=DATE_INPUT)
-    fingerprint = forms.CharField(widget=forms.HiddenInput, required=False)
+    fingerprint = forms.CharField(widget=forms.HiddenInput, required=False, max_length=2000)
+    lock_field = "fingerprint"
 
     def __init__(
         self, *args: Any, visit: Visit, existing: dict[str, LabResult], today: date, **kwargs: Any
@@ -264,17 +285,17 @@ class VisitLabsForm(ReasonForChangeMixin, forms.Form):
 
     def full_clean(self) -> None:
         super().full_clean()
-        # The table renders widgets by hand: tie each error to its input.
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["aria-invalid"] = "true"
-                widget.attrs["aria-describedby"] = f"id_{name}_error"
-                widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+        tie_errors_to_widgets(self)  # the lab table renders widgets by hand
 
     @property
     def analyte_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
         return [(self[f"{a}_value"], self[f"{a}_unit"]) for a in LabAnalyte]
+
+    def clean_fingerprint(self) -> dict[int, int] | None:
+        try:
+            return parse_labs_fingerprint(self.cleaned_data.get("fingerprint") or "")
+        except ValueError:
+            return None  # OptimisticLockMixin: a form error, nothing saved
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -23,7 +23,6 @@ from crf.forms import (
     ConMedForm,
     VisitCrfForm,
     VisitLabsForm,
-    labs_fingerprint,
 )
 from crf.models import (
     AdverseEvent,
@@ -41,6 +40,7 @@ from enrollment.models import Participant
 from enrollment.services import data_entry_refusal
 from trialsite import protocol
 from trialsite.audit import audit_context
+from trialsite.forms import VERSION_MISSING
 from trialsite.models import ClinicalRecord, User
 from trialsite.roles import Role
 from trialsite.services import record_save, record_void
@@ -52,8 +52,8 @@ ALREADY_ENTERED = _(
     "This form was entered for this visit by someone else meanwhile: reload the page."
 )
 LABS_CHANGED = _(
-    "Someone else saved labs of this visit while you were editing them: nothing was saved, "
-    "reload the page to see their change."
+    "Someone else saved labs of this visit while you were editing them (%(tests)s): nothing "
+    "was saved, reload the page to see their change."
 )
 VISIT_VOIDED = _("This visit is voided: its forms cannot be changed.")
 NOT_A_RECIPIENT = _("This alert was not sent to you.")
@@ -93,6 +93,22 @@ def visit_crf_save(*, form: VisitCrfForm, user: User) -> VisitCrf:
         raise ValidationError(ALREADY_ENTERED, code="already_entered") from exc
 
 
+def _labs_changed(visit: Visit, loaded: dict[int, int], current: dict[str, LabResult]) -> list[str]:
+    """The tests whose stored result differs from the state the form was loaded with."""
+    stored = {lab.pk: lab for lab in current.values()}
+    changed = [
+        lab.get_analyte_display() for pk, lab in stored.items() if loaded.get(pk) != lab.version
+    ]
+    gone = [pk for pk in loaded if pk not in stored]  # voided (or never of this visit)
+    changed += [
+        lab.get_analyte_display()
+        for lab in LabResult.objects.filter(pk__in=gone, visit=visit).order_by("pk")
+    ]
+    if gone and not changed:
+        changed = [_("a result that is no longer current")]
+    return changed
+
+
 def _instrument_version(record: VisitCrf) -> str:
     from crf.models import EssdaiAssessment
 
@@ -107,8 +123,14 @@ def visit_labs_save(*, form: VisitLabsForm, user: User) -> list[LabResult]:
     visit = Visit.objects.select_related("participant").select_for_update().get(pk=form.visit.pk)
     _require_visit(visit)
     current = visit_labs(visit, lock=True)
-    if labs_fingerprint(current.values()) != form.cleaned_data.get("fingerprint"):
-        raise ValidationError(LABS_CHANGED, code="conflict")
+    loaded = form.cleaned_data.get("fingerprint")
+    if loaded is None:  # the form refuses it; never "assume the current state"
+        raise ValidationError(VERSION_MISSING, code="version_missing")
+    changed = _labs_changed(visit, loaded, current)
+    if changed:
+        raise ValidationError(
+            LABS_CHANGED, code="conflict", params={"tests": ", ".join(map(str, changed))}
+        )
     taken_on = form.cleaned_data.get("taken_on")
     date_changed = "taken_on" in form.changed_data
     reason = form.reason or _("initial entry")

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from dosing.models import AbsoluteCountUnit, Deviation, Drug, Infusion, Premedication, Visit
 from dosing.services import ASSESSMENT_CODES, MANUAL_CATEGORIES, UNSCHEDULED_PREFIX
 from trialsite import units
-from trialsite.forms import ClinicalForm
+from trialsite.forms import ClinicalForm, tie_errors_to_widgets
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -323,12 +323,23 @@ class GateLabsForm(_DatedForm):
                 label=analyte.name, max_digits=12, decimal_places=4, min_value=0, required=False
             )
             self.fields[f"{code}_unit"] = forms.ChoiceField(
-                label=_("Unit"), choices=units.unit_choices(code), required=False
+                label=_("Unit"),
+                choices=units.unit_choices(code),
+                required=False,
+                widget=forms.Select(attrs={"class": "form-select"}),
             )
             self.fields[f"{code}_date"] = forms.DateField(
-                label=_("Date of sample"), required=False, widget=DATE_INPUT
+                label=_("Date of sample"),
+                required=False,
+                widget=forms.DateInput(
+                    attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"
+                ),
             )
         self.past_dates = tuple(f"{code}_date" for code in self.ANALYTES)
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        tie_errors_to_widgets(self)  # the lab table renders widgets by hand
 
     @property
     def rows(self) -> list[tuple[Any, Any, Any]]:
@@ -352,7 +363,8 @@ class GateLabsForm(_DatedForm):
                 if not units.is_plausible(code, canonical):
                     self.add_error(f"{code}_value", _("This is not a possible value."))
         if not entered and not self.errors:
-            self.add_error(None, _("Enter at least one result."))
+            # Tied to the first input, where the entry starts (and focus goes).
+            self.add_error(f"{self.ANALYTES[0]}_value", _("Enter at least one result."))
         return data
 
     def entries(self) -> list[Any]:

@@ -24,6 +24,9 @@ from trialsite.forms import VoidForm
 from trialsite.pagination import page_of
 from trialsite.services import EditConflict
 
+# The site-wide deviation list is scanned a screen at a time: longer pages than others.
+DEVIATIONS_PER_PAGE = 50
+
 
 def _today():
     return timezone.localdate()
@@ -49,8 +52,10 @@ def _save(form, call: Callable[[], Any]) -> Any:
     except EditConflict as exc:
         form.add_error(None, str(exc))
     except ValidationError as exc:
+        # A wrong signing password is the password field's error; refusals are the form's.
+        wrong = getattr(exc, "code", None) == "wrong_password" and "password" in form.fields
         for message in exc.messages:
-            form.add_error(None, message)
+            form.add_error("password" if wrong else None, message)
     return None
 
 
@@ -472,7 +477,8 @@ def deviation_list(request: HttpRequest) -> HttpResponse:
     if filters.is_valid():
         site_code, open_only = filters.cleaned_data["site"], filters.cleaned_data["open_only"]
     page = Paginator(
-        selectors.site_deviations(request.user, site_code=site_code, open_only=open_only), 50
+        selectors.site_deviations(request.user, site_code=site_code, open_only=open_only),
+        DEVIATIONS_PER_PAGE,
     ).get_page(request.GET.get("page"))
     return render(request, "dosing/deviation_list.html", {"filters": filters, "page": page})
 

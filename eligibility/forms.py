@@ -19,7 +19,13 @@ from eligibility.classification import SourceTest
 from eligibility.criteria import BCellActivation, DrugClass, SystemicInvolvement, classify_drug
 from eligibility.models import PriorTherapy, Screening, ScreeningAnalyte, ScreeningLab
 from trialsite import protocol, units
-from trialsite.forms import ClinicalForm, ReasonForChangeMixin
+from trialsite.forms import (
+    ClinicalForm,
+    OptimisticLockMixin,
+    ReasonForChangeMixin,
+    tie_errors_to_widgets,
+    version_field,
+)
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -367,7 +373,7 @@ class PriorTherapyForm(ClinicalForm):
 SEROLOGY_FIELDS = ["hbsag", "hbsab", "hbcab", "hcv_ab", "hiv_ever", "active_tb", "serology_date"]
 
 
-class LabsForm(ReasonForChangeMixin, forms.Form):
+class LabsForm(OptimisticLockMixin, ReasonForChangeMixin, forms.Form):
     """The screening labs (value, unit, date each) and serology, on one page.
 
     Values are stored as entered and in the analyte's canonical unit; an
@@ -419,19 +425,14 @@ class LabsForm(ReasonForChangeMixin, forms.Form):
                     label=model_field.verbose_name, required=False, widget=YesNoUnknown()
                 )
             self.initial[name] = getattr(screening, name)
-        self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, required=False)
+        # The screening's version: the labs page edits the screening and its lab rows.
+        self.fields["version"] = version_field()
         self.initial["version"] = screening.version
         self.add_reason_field()
 
     def full_clean(self) -> None:
         super().full_clean()
-        # The lab table renders widgets by hand: tie each error to its input.
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["aria-invalid"] = "true"
-                widget.attrs["aria-describedby"] = f"id_{name}_error"
-                widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+        tie_errors_to_widgets(self)  # the lab table renders widgets by hand
 
     @property
     def analyte_rows(self) -> list[tuple[Any, Any, Any]]:

@@ -16,13 +16,19 @@ from django.utils.translation import gettext_lazy
 
 from eligibility.criteria import Outcome
 from eligibility.forms import LabsForm, PriorTherapyForm, lab_is_unchanged
-from eligibility.models import PriorTherapy, Screening, ScreeningLab, ScreeningStatus
+from eligibility.models import (
+    PriorTherapy,
+    Screening,
+    ScreeningAnalyte,
+    ScreeningLab,
+    ScreeningStatus,
+)
 from eligibility.selectors import assessment_for
 from trialsite import signatures
 from trialsite.audit import audit_context
-from trialsite.forms import ClinicalForm
+from trialsite.forms import VERSION_MISSING, ClinicalForm
 from trialsite.models import Signature, SignatureMeaning, Site, User
-from trialsite.services import EditConflict, record_save
+from trialsite.services import EditConflict, changed_since, record_save, saved_at
 
 _STATUS_FOR_OUTCOME = {
     Outcome.ELIGIBLE: ScreeningStatus.ELIGIBLE,
@@ -95,14 +101,34 @@ def screening_save_section(*, form: ClinicalForm, user: User) -> Screening:
     return screening_reassess(screening, user=user)
 
 
+def _changed_since(screening: Screening, version: int) -> list[str]:
+    """The screening's fields and the tests changed since ``version`` was loaded."""
+    from django.apps import apps
+
+    changed = changed_since(screening, version)
+    loaded_at = saved_at(screening, version)
+    if loaded_at is not None:
+        lab_events = apps.get_model("eligibility", "ScreeningLabAuditEvent").objects
+        analytes = set(
+            lab_events.filter(
+                pgh_obj__screening=screening, pgh_created_at__gt=loaded_at
+            ).values_list("analyte", flat=True)
+        )
+        labels = dict(ScreeningAnalyte.choices)
+        changed += [str(labels.get(code, code)) for code in sorted(analytes)]
+    return changed
+
+
 @transaction.atomic
 def screening_save_labs(*, form: LabsForm, user: User) -> Screening:
     """Upsert the screening labs and serology from a valid ``LabsForm``."""
     screening = Screening.objects.select_for_update().get(pk=form.screening.pk)
     _check_open(screening)
-    loaded = form.cleaned_data.get("version") or screening.version
+    loaded = form.cleaned_data.get("version")
+    if loaded is None:  # the form refuses it; never "assume the current version"
+        raise ValidationError(VERSION_MISSING, code="version_missing")
     if loaded != screening.version:
-        raise EditConflict(screening, [_("screening labs")])
+        raise EditConflict(screening, _changed_since(screening, loaded))
     reason = form.reason or _("initial entry")
     with audit_context(user, reason):
         for analyte, entered in form.lab_values.items():

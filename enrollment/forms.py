@@ -14,7 +14,7 @@ from enrollment.models import Consent, ConsentFormVersion, ConsentKind
 from enrollment.rules import DiscontinuationReason, ParticipantStatus
 from enrollment.selectors import latest_consent_form_version
 from enrollment.services import VERSION_NOT_NEWER, WITHDRAWAL_BEFORE_ENROLMENT
-from trialsite.forms import ClinicalForm
+from trialsite.forms import ClinicalForm, OptimisticLockMixin, version_field
 from trialsite.models import Site, User
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -221,6 +221,10 @@ def staff_choices(site) -> Any:
     return User.objects.filter(sites=site, is_active=True).order_by("last_name", "first_name")
 
 
-class RescheduleForm(forms.Form):
+class RescheduleForm(OptimisticLockMixin, forms.Form):
+    """A move of the planned Day 0, with the participant's version it was loaded at
+    (posted back by templates/enrollment/reschedule_form.html)."""
+
     planned_day_0 = forms.DateField(label=_("New planned Day 0"), widget=DATE_INPUT)
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+    version = version_field()

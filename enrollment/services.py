@@ -315,20 +315,29 @@ __all__ = [
 
 @transaction.atomic
 def participant_reschedule_day_0(
-    *, participant: Participant, user: User, planned_day_0: date, reason: str
+    *, participant: Participant, user: User, planned_day_0: date, reason: str, version: int | None
 ) -> Participant:
     """Move the planned Day 0 before the first rituximab infusion.
 
-    The eligibility criteria are re-run against the new date (SCR1: screening data
-    within 28 days before Day 0; EXC5 windows), and the move is refused if the
-    candidate would no longer be eligible on it.
+    ``version`` is the participant's version the form was loaded at: if someone else
+    changed the participant since (another move, a status change), the move is refused
+    with what changed rather than made over their change.  The eligibility criteria are
+    re-run against the new date (SCR1: screening data within 28 days before Day 0; EXC5
+    windows), and the move is refused if the candidate would no longer be eligible on it.
     """
     from dataclasses import replace
 
     from eligibility import criteria
     from eligibility.selectors import facts_for
+    from trialsite.forms import VERSION_MISSING
+    from trialsite.services import EditConflict, changed_since
 
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    if version is None:
+        raise ValidationError(VERSION_MISSING, code="version_missing")
+    if version != participant.version:
+        conflict = EditConflict(participant, changed_since(participant, version))
+        raise ValidationError(str(conflict), code="conflict")
     if participant.infusions.filter(voided_at__isnull=True).exists():
         raise ValidationError(
             _("Day 0 is the date of the first rituximab infusion, which is already recorded.")

@@ -165,14 +165,20 @@ def query_list(
     status: str = "unresolved",
     subject_id: str = "",
 ) -> dict[str, Any]:
-    """The per-site query list with ages, and unresolved counts per site and age."""
+    """The per-site query list, oldest first, and unresolved counts per site and age.
+
+    ``queries`` is a queryset for the page to cut (``trialsite.pagination``); build the
+    rows of the page shown with ``query_rows``.
+    """
     queries = queries_for(user).filter(STATUS_FILTERS.get(status, STATUS_FILTERS["unresolved"]))
     if site_code:
         queries = queries.filter(site__code=site_code)
     if subject_id:
         queries = queries.filter(participant__subject_id=subject_id)
-    rows = query_rows(queries.order_by("opened_at", "pk"), today)
-    return {"rows": rows, "per_site": unresolved_by_site(user, today)}
+    return {
+        "queries": queries.order_by("opened_at", "pk"),
+        "per_site": unresolved_by_site(user, today),
+    }
 
 
 @dataclass

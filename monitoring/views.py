@@ -23,6 +23,7 @@ from monitoring.targets import clinical_model, data_fields, describe, display_va
 from trialsite import access, roles
 from trialsite.forms import SignatureForm
 from trialsite.models import ClinicalRecord, SignatureMeaning
+from trialsite.pagination import page_of
 
 
 def _today():
@@ -78,12 +79,16 @@ def query_list(request: HttpRequest) -> HttpResponse:
     if filters.is_valid():
         site_code = filters.cleaned_data["site"]
         status = filters.cleaned_data["status"] or "unresolved"
+    found = selectors.query_list(request.user, _today(), site_code=site_code, status=status)
+    page = page_of(request, found["queries"])
     return render(
         request,
         "monitoring/query_list.html",
         {
             "filters": filters,
-            **selectors.query_list(request.user, _today(), site_code=site_code, status=status),
+            "page": page,
+            "rows": selectors.query_rows(page.object_list, _today()),
+            "per_site": found["per_site"],
             "age_buckets": selectors.AGE_BUCKETS,
         },
     )
@@ -411,8 +416,10 @@ def _sign(request: HttpRequest, *, template: str, page: dict, sign, done: str, b
         try:
             sign(password=form.cleaned_data["password"])
         except ValidationError as exc:
+            # A wrong password is the password field's error; other refusals the form's.
+            wrong = getattr(exc, "code", None) == "wrong_password"
             for message in exc.messages:
-                form.add_error(None, message)
+                form.add_error("password" if wrong else None, message)
         else:
             messages.success(request, done)
             return redirect(back)

@@ -139,33 +139,84 @@ def log_in(page):
 
 # --- assurance figures -----------------------------------------------------------
 # Tests that prove a property report a figure (pairs checked, examples run...). They
-# are printed at the end of every run and written to var/assurance.txt, which the
-# README's Assurance section is copied from.
+# are printed at the end of every run and written to var/assurance.txt (one figure a
+# line: name, figure and the test file producing it, tab-separated), with a first line
+# describing the run itself; `make assurance-readme` (trialsite/assurance.py) copies them
+# into the README's Assurance section.
 
-_FIGURES: list[tuple[str, str]] = []
+_FIGURES: list[tuple[str, str, str]] = []
+# Figures assembled from many tests (one part each, e.g. one per page checked).
+_PARTS: dict[str, tuple[str, str, list[str]]] = {}
+
+
+def _source(request) -> str:
+    return request.node.path.relative_to(request.config.rootpath).as_posix()
 
 
 @pytest.fixture
-def figure():
+def figure(request):
     """``figure(name, value)``: report an assurance figure from a test."""
 
     def record(name: str, value: object) -> None:
-        _FIGURES.append((name, str(value)))
+        _FIGURES.append((name, str(value), _source(request)))
 
     return record
 
 
+@pytest.fixture
+def figure_part(request):
+    """``figure_part(name, item, template)``: one part of a figure several tests make
+    together; the line is ``template`` with ``{n}`` the number of parts reported."""
+
+    def record(name: str, item: str, template: str) -> None:
+        _PARTS.setdefault(name, (template, _source(request), []))[2].append(item)
+
+    return record
+
+
+def _run_description(terminalreporter) -> str:
+    from django.db import connection
+
+    stats = terminalreporter.stats
+    counts = {
+        "passed": len([r for r in stats.get("passed", []) if r.when == "call"]),
+        "failed": len(stats.get("failed", [])),
+        "skipped": len(stats.get("skipped", [])),
+        "errors": len(stats.get("error", [])),
+    }
+    tested = ", ".join(f"{n} {word}" for word, n in counts.items() if n or word == "passed")
+    try:
+        server = f"PostgreSQL {connection.pg_version // 10000}"
+    except Exception:  # no database was used in this run
+        server = "no database"
+    where = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "the embedded server"
+    args = terminalreporter.config.invocation_params.args
+    chosen = [a for a in args if not a.startswith("-")] or stats.get("deselected")
+    scope = "a partial run" if chosen else "the full suite"
+    from django.utils import timezone
+
+    return f"{timezone.localdate().isoformat()}: {scope}, {tested}, on {server} ({where})"
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
-    if not _FIGURES:
+    if not _FIGURES and not _PARTS:
         return
     from pathlib import Path
 
     from django.conf import settings
 
+    figures = list(_FIGURES) + [
+        (name, template.format(n=len(items)), source)
+        for name, (template, source, items) in _PARTS.items()
+    ]
+    run = _run_description(terminalreporter)
     terminalreporter.section("assurance figures")
-    lines = [f"{name}: {value}" for name, value in _FIGURES]
-    for line in lines:
-        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"run: {run}")
+    for name, value, _source_file in figures:
+        terminalreporter.write_line(f"{name}: {value}")
+    lines = [f"run\t{run}\tmake test"] + [
+        "\t".join(" ".join(part.split()) for part in figure) for figure in figures
+    ]
     path = Path(settings.VAR_DIR) / "assurance.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")

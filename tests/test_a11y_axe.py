@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone, translation
 
 from dosing.models import Visit
+from monitoring.models import DataQuery
 from tests.i18n_support import compile_catalogue
 from trialsite import demo
 
@@ -52,7 +53,8 @@ class AxeReport:
 
     def check(self, page, url: str, label: str) -> None:
         if url:
-            page.goto(url)
+            response = page.goto(url)
+            assert response is not None and response.ok, (label, response and response.status)
         page.wait_for_load_state()
         assert not page.url.endswith("/accounts/login/") or "login" in label, page.url
         assert page.locator("h1").count(), f"{label}: no heading at {page.url}"
@@ -94,6 +96,12 @@ def switch_language(page, code: str) -> None:
     assert page.locator("html").get_attribute("lang") == code
 
 
+def vitals_pk(visit) -> int:
+    from crf.models import Vitals
+
+    return Vitals.objects.active().get(visit=visit).pk
+
+
 def prescribe_next_belimumab(page, subject_id: str) -> None:
     today = timezone.localdate().isoformat()
     page.goto(f"/dosing/{subject_id}/prescribe/")
@@ -111,6 +119,8 @@ def test_the_main_pages_have_no_serious_or_critical_accessibility_violation(
     browser, live_server, demo_trial, capsys, figure
 ):
     baseline = Visit.objects.get(participant__subject_id="PUMCH-002", visit_code="BASELINE")
+    query = DataQuery.objects.filter(site__code="PUMCH").order_by("pk").first()
+    assert query is not None, "the demo has data queries at PUMCH"
     investigator_pages = [
         ("/", "dashboard"),
         ("/screening/", "screening log"),
@@ -141,6 +151,18 @@ def test_the_main_pages_have_no_serious_or_critical_accessibility_violation(
         (f"/crf/visit/{baseline.pk}/esspri/", "ESSPRI form"),
         ("/dosing/deviations/", "protocol deviations"),
         (f"/history/dosing/visit/{baseline.pk}/", "record history"),
+        # Monitoring (issue 8): queries, the visit review and its sign-off.
+        ("/monitoring/queries/", "data query list"),
+        (f"/monitoring/queries/{query.pk}/", "data query"),
+        (f"/monitoring/visits/{baseline.pk}/", "visit review"),
+        (f"/monitoring/visits/{baseline.pk}/sign/", "visit sign-off"),
+        ("/monitoring/participants/PUMCH-002/", "participant review"),
+    ]
+    # Monitors' and data managers' own pages.
+    data_manager_pages = [
+        ("/exports/", "exports"),
+        ("/monitoring/quality/", "data-quality dashboard"),
+        (f"/monitoring/queries/new/crf/vitals/{vitals_pk(baseline)}/", "raise a query"),
     ]
     pages = [*investigator_pages, ("/dosing/PUMCH-003/infusion/", "infusion form")]
     report = AxeReport()
@@ -161,9 +183,11 @@ def test_the_main_pages_have_no_serious_or_critical_accessibility_violation(
         report.check(page, "/accounts/login/", "[zh-hans] login")
 
         log_in(page, "datamanager")
-        report.check(page, "/exports/", "[zh-hans] exports")
+        for url, label in data_manager_pages:
+            report.check(page, url, f"[zh-hans] {label}")
         switch_language(page, "en")
-        report.check(page, "/exports/", "[en] exports")
+        for url, label in data_manager_pages:
+            report.check(page, url, f"[en] {label}")
     finally:
         context.close()
 

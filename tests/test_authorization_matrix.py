@@ -10,7 +10,11 @@ them) and pages seen by another site's users for identifiers of the target site.
 from __future__ import annotations
 
 import re
+import zipfile
+from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
+from io import BytesIO
 
 import pytest
 from django.test import Client
@@ -134,6 +138,27 @@ LAST = {
     "monitoring:unlock",
 }
 
+# Views that take one method only: the other is refused with 405 before anything else
+# (the login check comes first: anonymous users are sent to the login page).
+POST_ONLY = {
+    "crf:ae_update_void",
+    "crf:ae_void",
+    "crf:con_med_void",
+    "crf:visit_form_void",
+    "dosing:b_cell_void",
+    "dosing:complete",
+    "dosing:gate_lab_void",
+    "eligibility:fail",
+    "eligibility:therapy_void",
+}
+GET_ONLY = {
+    "dosing:dose_proposal",
+    "dosing:feed_ics",
+    "healthz",
+    "password_change_done",
+    "search",
+}
+
 # Which roles hold each capability-gated kind (trialsite/roles.py).
 CAPABLE = {
     "QUERIES": {Role.MONITOR, Role.DATA_MANAGER},
@@ -164,8 +189,16 @@ PERSONAS = (
 )
 
 
-def expected(kind: str, persona: Persona, method: str) -> set[int]:
-    """The status codes ``persona`` may get from a view of ``kind``."""
+def expected(kind: str, persona: Persona, method: str, name: str = "") -> set[int]:
+    """The status codes ``persona`` may get from view ``name`` of ``kind``."""
+    if method == "POST" and name in GET_ONLY and (persona.role or kind == "PUBLIC"):
+        return {405}
+    if (
+        method == "GET"
+        and persona.role
+        and (name in POST_ONLY or kind.endswith("_POST") or kind == "ALERT")
+    ):
+        return {405}
     if kind == "PUBLIC":
         return OK
     if persona.role is None:
@@ -270,6 +303,7 @@ def world(db):
     )
     assert participant is not None, "the demo has an unlocked treated PUMCH participant"
     at = {"participant": participant}
+    prescribe_next_infusion(participant, User.objects.get(username="investigator_pumch"))
     visit = Visit.objects.get(participant=participant, visit_code="BASELINE")
     event = AdverseEvent.objects.filter(**at).first()
     data_manager = User.objects.get(username="datamanager")
@@ -389,6 +423,31 @@ def world(db):
     return values, by_view, secrets
 
 
+def prescribe_next_infusion(participant, investigator):
+    """Prescribe (and sign) the participant's next infusion through the real service, so
+    the infusion form has an open prescription to record (the demo infuses at once)."""
+    from dosing import selectors as dosing_selectors
+    from dosing import services as dosing_services
+
+    today = timezone.localdate()
+    upcoming = dosing_selectors.schedule_for(participant, today).next_infusion
+    assert upcoming is not None and upcoming.drug is not None, "the target has an infusion due"
+    weight, height = Decimal("32"), Decimal("140")
+    proposal = dosing_services.propose_dose(upcoming.drug.value, weight_kg=weight, height_cm=height)
+    return dosing_services.prescription_create(
+        participant=participant,
+        user=investigator,
+        password=demo.DEMO_PASSWORD,
+        today=today,
+        drug=upcoming.drug.value,
+        planned_on=today,
+        weight_kg=weight,
+        height_cm=height,
+        anthropometry_measured_on=today,
+        prescribed_dose_mg=proposal.dose_mg,
+    )
+
+
 def url_for(name, pattern, values, by_view):
     kwargs = {}
     for key in pattern.pattern.converters:
@@ -402,6 +461,96 @@ def url_for(name, pattern, values, by_view):
 
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I)
+# Inline script in another form: an event-handler attribute (onclick=, onload=...) or a
+# javascript: URL, both refused by the Content-Security-Policy too.
+EVENT_HANDLER = re.compile(r"<[a-z][^>]*?\s(on[a-z]+)\s*=", re.I)
+JAVASCRIPT_URL = re.compile(r"""\b(?:href|src|action|formaction)\s*=\s*["']?\s*javascript:""", re.I)
+
+# A URL whose secret is in the URL itself: the PUMCH coordinator's calendar feed token,
+# which shows that coordinator's calendar to whoever holds it (by design).
+CAPABILITY_URLS = {"dosing:feed_ics"}
+
+
+def script_problems(html: str) -> list[str]:
+    problems = []
+    if INLINE_SCRIPT.search(html):
+        problems.append("inline script")
+    problems += [f"event handler {m.group(1)}=" for m in EVENT_HANDLER.finditer(html)]
+    if JAVASCRIPT_URL.search(html):
+        problems.append("javascript: URL")
+    return problems
+
+
+def body_text(response) -> str:
+    """What a response shows, whatever its type: HTML, JSON, .ics, a PDF's text, a zip's CSVs."""
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    content_type = response.get("Content-Type", "")
+    if content_type.startswith("application/pdf") and raw:
+        from pypdf import PdfReader
+
+        return "\n".join(page.extract_text() or "" for page in PdfReader(BytesIO(raw)).pages)
+    if content_type.startswith("application/zip") and raw:
+        with zipfile.ZipFile(BytesIO(raw)) as archive:
+            return "\n".join(
+                archive.read(name).decode("utf-8", errors="replace") for name in archive.namelist()
+            )
+    return raw.decode("utf-8", errors="replace")
+
+
+def _body_kind(response) -> str:
+    content_type = response.get("Content-Type", "").split(";")[0] or "empty"
+    kind = {
+        "text/html": "HTML",
+        "application/json": "JSON",
+        "text/calendar": ".ics",
+        "application/pdf": "PDF",
+        "application/zip": "zip/CSV",
+        "text/csv": "CSV",
+    }.get(content_type, content_type)
+    if 300 <= response.status_code < 400:
+        return "redirects"
+    if kind == "HTML" and response.status_code >= 400:
+        return f"{response.status_code} pages"
+    return kind
+
+
+def own_site_downloads() -> list[tuple[str, str]]:
+    """Downloads other sites' users make about their own site: (persona, URL)."""
+    from dosing.services import calendar_feed_create
+    from enrollment.models import Participant
+
+    chcmu = Participant.objects.filter(site__code="CHCMU").order_by("sequence").first()
+    assert chcmu is not None, "the demo has CHCMU participants"
+    downloads = []
+    for persona in ("coordinator_chcmu", "investigator_chcmu"):
+        token = calendar_feed_create(user=User.objects.get(username=persona))
+        downloads.append((persona, reverse("dosing:feed_ics", args=[token])))
+    downloads.append(("investigator_chcmu", reverse("exports:casebook", args=[chcmu.subject_id])))
+    return downloads
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<script>alert(1)</script>",
+        '<button type="button" onclick="alert(1)">x</button>',
+        "<body onload='go()'>",
+        '<img src="x.png"\n     onerror = "alert(1)">',
+        '<a href="javascript:alert(1)">x</a>',
+        "<form action='JavaScript:void(0)'></form>",
+    ],
+)
+def test_the_page_scan_catches_every_form_of_inline_script(html):
+    assert script_problems(html)
+
+
+def test_the_page_scan_leaves_external_scripts_and_plain_text_alone():
+    html = (
+        '<script src="/static/js/trialsite.js"></script>'
+        '<script type="application/json" id="data">{"onload": 1}</script>'
+        '<p data-online="yes">Patients online=3; see the onset date</p>'
+    )
+    assert script_problems(html) == []
 
 
 def test_every_view_answers_every_persona_as_it_must(world, figure):
@@ -416,6 +565,8 @@ def test_every_view_answers_every_persona_as_it_must(world, figure):
         clients[persona.name] = client
 
     failures, checked, pages = [], 0, 0
+    statuses: Counter[int] = Counter()
+    scanned: Counter[str] = Counter()
     patterns = sorted(url_patterns(), key=lambda item: item[0] in LAST)
     for method in ("GET", "POST"):
         for name, pattern in patterns:
@@ -429,37 +580,46 @@ def test_every_view_answers_every_persona_as_it_must(world, figure):
                 client = clients[persona.name]
                 response = getattr(client, method.lower())(url)
                 checked += 1
-                want = expected(kind, persona, method)
-                if response.status_code == 405 and (
-                    (method == "GET" and kind not in ("READ", "LIST", "PUBLIC", "SELF"))
-                    or (
-                        method == "POST"
-                        and kind in ("READ", "LIST", "OUTCOMES", "SELF", "QUALITY", "PUBLIC")
-                    )
-                ):
-                    continue  # a method the view does not take: refused before anything
-                if response.status_code not in want and not (
-                    response.status_code == 405
-                    and method == "POST"
-                    and kind in ("READ", "LIST", "OUTCOMES", "SELF")
-                ):
+                want = expected(kind, persona, method, name)
+                statuses[response.status_code] += 1
+                if response.status_code not in want:
                     failures.append(
                         f"{method} {name} as {persona.name}: "
                         f"{response.status_code}, expected {sorted(want)}"
                     )
                 content_type = response.get("Content-Type", "")
+                text = body_text(response)
                 if response.status_code == 200 and content_type.startswith("text/html"):
                     pages += 1
-                    html = response.content.decode()
-                    if INLINE_SCRIPT.search(html):
-                        failures.append(f"inline script on {name}")
-                    if not persona.own_site and persona.role is not Role.DATA_MANAGER:
-                        leaked = [s for s in secrets if s in html]
-                        if leaked and name not in ("dosing:feed",):
-                            failures.append(f"{name} shows {leaked} to {persona.name}")
+                    failures += [f"{problem} on {name}" for problem in script_problems(text)]
+                if not persona.own_site and persona.role is not Role.DATA_MANAGER:
+                    # Every answer, error pages and non-HTML bodies included.
+                    scanned[_body_kind(response)] += 1
+                    # (An identifier the user typed into the URL may be echoed back.)
+                    leaked = [s for s in secrets if s in text and s not in url]
+                    if leaked and name not in CAPABILITY_URLS:
+                        failures.append(
+                            f"{method} {name} ({response.status_code}) shows {leaked} "
+                            f"to {persona.name}"
+                        )
+    # What other sites' users download about their own site (their calendar feed, a
+    # casebook) must not name the target site's participants either.
+    for persona, url in own_site_downloads():
+        response = clients[persona].get(url)
+        assert response.status_code == 200, (persona, url, response.status_code)
+        scanned[_body_kind(response)] += 1
+        text = body_text(response)
+        assert len(text) > 100, (persona, url, "an empty download proves nothing")
+        leaked = [s for s in secrets if s in text]
+        if leaked:
+            failures.append(f"{persona}'s own download {url} shows {leaked}")
+    by_status = ", ".join(f"{n} x {code}" for code, n in sorted(statuses.items()))
     figure(
         "authorisation matrix",
         f"{len(patterns)} views x {len(PERSONAS)} personas: {checked} (view, persona, method) "
-        f"checks; {pages} pages scanned for inline scripts and other sites' identifiers",
+        f"checks, each status asserted ({by_status}); "
+        f"{pages} pages scanned for inline scripts and event-handler attributes; "
+        f"{sum(scanned.values())} answers to other sites' users scanned for the target "
+        f"site's identifiers ({', '.join(f'{n} {k}' for k, n in sorted(scanned.items()))})",
     )
     assert not failures, "\n".join(failures)

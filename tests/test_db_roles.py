@@ -155,3 +155,94 @@ def test_an_old_context_cannot_be_rewritten_by_reusing_its_id(
             "SELECT metadata->>'username' FROM pghistory_context WHERE id = %s", [context_id]
         )
         assert cursor.fetchone()[0] == coordinator_pumch.username
+
+
+# --- Every audit event table ------------------------------------------------------------
+
+
+def event_tables() -> list[str]:
+    """Every pghistory event table: from the models, and from the database itself (a table
+    with pghistory's columns that no model declares is an event table all the same)."""
+    import pghistory.models
+    from django.apps import apps
+
+    from trialsite.dbroles import EVENT_COLUMNS
+
+    declared = {
+        model._meta.db_table
+        for model in apps.get_models()
+        if issubclass(model, pghistory.models.Event) and not model._meta.proxy
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT c.relname FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.oid "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attname = ANY(%s)",
+            [list(EVENT_COLUMNS)],
+        )
+        in_database = {row[0] for row in cursor.fetchall()}
+    assert declared <= in_database, declared - in_database
+    return sorted(in_database)
+
+
+def test_the_app_role_can_only_read_every_audit_event_table(app_db, site_pumch, figure):
+    make_screening(site=site_pumch)  # events to try to change
+    tables = event_tables()
+    assert len(tables) >= 30, tables  # every tracked model has one
+    role = settings.DATABASE_APP_ROLE
+    rights = {}
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(
+                "SELECT has_table_privilege(%s, %s, 'SELECT'), "
+                "has_table_privilege(%s, %s, 'INSERT'), has_table_privilege(%s, %s, 'UPDATE'), "
+                "has_table_privilege(%s, %s, 'DELETE'), has_table_privilege(%s, %s, 'TRUNCATE'), "
+                "has_table_privilege(%s, %s, 'TRIGGER')",
+                [role, table] * 6,
+            )
+            rights[table] = cursor.fetchone()
+    writable = {t: r for t, r in rights.items() if r != (True, False, False, False, False, False)}
+    assert not writable, f"the app role may do more than read these event tables: {writable}"
+
+    # And for real, on a few: the screening's, the users', the lab results'.
+    attempts = 0
+    for table in ("eligibility_screeningauditevent", "trialsite_userauditevent", tables[0]):
+        for sql in (
+            f'UPDATE "{table}" SET pgh_label = pgh_label',
+            f'DELETE FROM "{table}"',
+            f'TRUNCATE "{table}"',
+        ):
+            assert refused(app_db, sql) == "InsufficientPrivilege", sql
+            attempts += 1
+    figure(
+        "audit integrity (every event table)",
+        f"{len(tables)} audit event tables: the app role may read each, never insert, update, "
+        f"delete, truncate or add triggers (has_table_privilege), and {attempts} real "
+        "UPDATE/DELETE/TRUNCATE attempts were refused",
+    )
+
+
+def test_an_event_table_without_its_append_only_trigger_still_gets_read_rights_only(app_db):
+    from trialsite.dbroles import grant_app_role
+
+    table = "zz_stray_auditevent"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {table} (pgh_id serial PRIMARY KEY, pgh_created_at timestamptz, "
+            "pgh_obj_id bigint, pgh_label text)"
+        )
+    try:
+        grant_app_role()  # as after a migrate
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT privilege_type FROM information_schema.role_table_grants "
+                "WHERE grantee = %s AND table_name = %s ORDER BY 1",
+                [settings.DATABASE_APP_ROLE, table],
+            )
+            assert [row[0] for row in cursor.fetchall()] == ["SELECT"]
+        assert refused(app_db, f"DELETE FROM {table}") == "InsufficientPrivilege"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {table}")
+        grant_app_role()

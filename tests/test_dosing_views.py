@@ -3,6 +3,7 @@ calendars and the iCalendar feed."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import icalendar
@@ -134,6 +135,55 @@ def test_impossible_gate_labs_show_form_errors(client_for, coordinator_pumch, co
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert "igg_value" in errors and "iga_date" in errors
+
+
+def _tied(html: str, name: str) -> bool:
+    """The input ``name`` is marked invalid (for screen readers and to the eye) and
+    points at its own error message."""
+    tag = re.search(rf'<(?:input|select)\b[^>]*\bname="{name}"[^>]*>', html).group(0)
+    error = re.search(rf'id="id_{name}_error"[^>]*>([^<]+)<', html)
+    return (
+        'aria-invalid="true"' in tag
+        and re.search(r'class="[^"]*\bis-invalid\b', tag) is not None
+        and f'aria-describedby="id_{name}_error"' in tag
+        and error is not None
+        and error.group(1).strip() != ""
+    )
+
+
+def test_gate_lab_errors_are_tied_to_their_value_unit_and_date_inputs(
+    client_for, coordinator_pumch, course
+):
+    response = client_for(coordinator_pumch).post(
+        url("gate_labs", course),
+        {
+            "igg_value": "400",
+            "igg_unit": "g/L",
+            "igg_date": today(),
+            "iga_value": "0.5",
+            "iga_unit": "furlongs",
+            "wbc_value": "5",
+            "wbc_date": "31/02/2026",
+        },
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    for name in ("igg_value", "iga_unit", "iga_date", "wbc_date"):
+        assert _tied(html, name), name
+    assert not _tied(html, "igg_date")  # a correct input is not marked
+
+
+def test_gate_labs_with_nothing_entered_say_so_at_the_first_input(
+    client_for, coordinator_pumch, course
+):
+    blank = {
+        f"{code}_{part}": ""
+        for code in ("igg", "iga", "wbc", "neutrophils")
+        for part in ("value", "unit", "date")
+    }  # what the browser sends untouched
+    response = client_for(coordinator_pumch).post(url("gate_labs", course), blank)
+    assert response.status_code == 200
+    assert _tied(response.content.decode(), "igg_value")
 
 
 def test_a_prescription_with_zero_weight_shows_form_errors(client_for, investigator_pumch, course):

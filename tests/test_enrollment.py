@@ -361,6 +361,7 @@ def test_planned_day_0_moves_while_the_candidate_stays_eligible(
         user=coordinator_pumch,
         planned_day_0=DAY_0 + timedelta(days=3),
         reason="Family travel",
+        version=participant.version,
     )
     assert Participant.objects.get(pk=participant.pk).planned_day_0 == DAY_0 + timedelta(days=3)
 
@@ -374,7 +375,11 @@ def test_planned_day_0_cannot_move_beyond_the_screening_window(
     too_late = participant.screening.screening_date + timedelta(days=40)
     with pytest.raises(ValidationError, match="would not be eligible"):
         services.participant_reschedule_day_0(
-            participant=participant, user=coordinator_pumch, planned_day_0=too_late, reason="x"
+            participant=participant,
+            user=coordinator_pumch,
+            planned_day_0=too_late,
+            reason="x",
+            version=participant.version,
         )
     assert Participant.objects.get(pk=participant.pk).planned_day_0 == DAY_0
 

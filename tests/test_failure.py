@@ -49,6 +49,48 @@ def csrf_token(jar: CookieJar) -> str:
     return next(cookie.value for cookie in jar if cookie.name == "csrftoken")
 
 
+# A participant with a baseline visit (through the real services), on the separate server.
+SETUP = """
+from datetime import timedelta
+from django.utils import timezone
+from enrollment.demo import enrol_candidate
+from tests.factories.crf import make_visit
+from trialsite import demo
+from trialsite.models import Site, User
+demo.seed_sites_and_users()
+coordinator = User.objects.get(username="coordinator_pumch")
+participant = enrol_candidate(
+    site=Site.objects.get(code="PUMCH"),
+    coordinator=coordinator,
+    investigator=User.objects.get(username="investigator_pumch"),
+    investigator_password=demo.DEMO_PASSWORD,
+    day_0=timezone.localdate() - timedelta(days=3),
+)
+print("VISIT", make_visit(participant, "BASELINE", user=coordinator).pk)
+"""
+
+# The full panel the coordinator saves: 15 lab results, one row each (and an audit event
+# each), all in the save's one transaction.
+PANEL = {
+    "wbc": "6.0",
+    "neutrophils": "3.0",
+    "lymphocytes": "2.0",
+    "haemoglobin": "130",
+    "platelets": "250",
+    "igg": "12",
+    "iga": "1.5",
+    "igm": "1.0",
+    "c3": "1.1",
+    "c4": "0.2",
+    "beta2_microglobulin": "1.5",
+    "esr": "10",
+    "crp": "2",
+    "rf": "10",
+    "creatinine": "45",
+}
+STOP_AFTER_ROWS = 6  # the database is stopped once this many rows are written
+
+
 def test_database_loss_mid_save_shows_an_error_page_and_leaves_nothing_half_written(figure):
     # Under var/ (not pytest's private tmp): the server runs as its own system user.
     pgdata = Path(settings.VAR_DIR) / f"pg-failure-test-{os.getpid()}-{time.time_ns()}"
@@ -61,23 +103,38 @@ def test_database_loss_mid_save_shows_an_error_page_and_leaves_nothing_half_writ
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
     }
+
+    def owner():
+        return psycopg2.connect(dbname=params["NAME"], host=params["HOST"], user="postgres")
+
     server = None
     try:
         manage(env, "migrate", "--noinput")
-        # Sites and users only: the trial demo data is not needed here.
-        manage(env, "shell", "-c", "from trialsite import demo; demo.seed_sites_and_users()")
-        # Make the next screening insert slow, so the database can be stopped during it.
-        db = psycopg2.connect(dbname=params["NAME"], host=params["HOST"], user="postgres")
+        setup = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", SETUP],
+            cwd=settings.BASE_DIR,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        visit_pk = int(re.search(r"VISIT (\d+)", setup.stdout).group(1))
+        # Each lab row now takes a while to insert, and counts itself on a sequence (a
+        # sequence is not transactional: the count is readable while the save runs).
+        db = owner()
         db.autocommit = True
         with db.cursor() as cursor:
             cursor.execute(
-                "CREATE FUNCTION slow_insert() RETURNS trigger AS $$ "
-                "BEGIN PERFORM pg_sleep(4); RETURN NEW; END $$ LANGUAGE plpgsql;"
-                "CREATE TRIGGER slow BEFORE INSERT ON eligibility_screening "
-                "FOR EACH ROW EXECUTE FUNCTION slow_insert();"
+                "CREATE SEQUENCE lab_rows_written;"
+                "CREATE FUNCTION slow_lab_row() RETURNS trigger AS $$ "
+                "BEGIN PERFORM nextval('lab_rows_written'); PERFORM pg_sleep(0.5); "
+                "RETURN NEW; END $$ LANGUAGE plpgsql;"
+                "CREATE TRIGGER slow BEFORE INSERT ON crf_labresult "
+                "FOR EACH ROW EXECUTE FUNCTION slow_lab_row();"
             )
-            cursor.execute("SELECT count(*) FROM eligibility_screening")
-            screenings_before = cursor.fetchone()[0]
+            cursor.execute("SELECT count(*) FROM crf_labresult WHERE visit_id = %s", [visit_pk])
+            assert cursor.fetchone()[0] == 0
         db.close()
 
         port = free_port()
@@ -107,33 +164,46 @@ def test_database_loss_mid_save_shows_an_error_page_and_leaves_nothing_half_writ
                 }
             ).encode(),
         )
-        page = opener.open(f"{base}/screening/new/").read().decode()
-        site_value = re.search(r'name="site" value="(\d+)"', page).group(1)
-        form = urllib.parse.urlencode(
-            {
-                "site": site_value,
-                "screening_date": "2026-11-20",
-                "date_of_birth": "2014-01-01",
-                "sex": "F",
-                "planned_day_0": "2026-12-01",
-                "csrfmiddlewaretoken": csrf_token(jar),
-            }
-        ).encode()
+        labs_url = f"{base}/crf/visit/{visit_pk}/labs/"
+        page = opener.open(labs_url).read().decode()
+        fingerprint = re.search(r'name="fingerprint" value="([^"]*)"', page).group(1)
+        taken_on = re.search(r'name="taken_on" value="([^"]*)"', page).group(1)
+        form = {
+            "taken_on": taken_on,
+            "fingerprint": fingerprint,
+            "csrfmiddlewaretoken": csrf_token(jar),
+        }
+        for analyte, value in PANEL.items():
+            form[f"{analyte}_value"], form[f"{analyte}_unit"] = value, ""
 
         import threading
 
         result: dict = {}
 
         def post() -> None:
+            data = urllib.parse.urlencode(form).encode()
             try:
-                response = opener.open(f"{base}/screening/new/", form, timeout=60)
+                response = opener.open(labs_url, data, timeout=60)
                 result["status"], result["body"] = 200, response.read().decode()
             except urllib.error.HTTPError as exc:
                 result["status"], result["body"] = exc.code, exc.read().decode()
 
         request = threading.Thread(target=post)
         request.start()
-        time.sleep(1.5)  # the insert is now waiting inside its transaction
+        # Wait until the save is part-way through the panel, then stop the database.
+        db = owner()
+        db.autocommit = True
+        written = 0
+        deadline = time.monotonic() + 30
+        while written < STOP_AFTER_ROWS and time.monotonic() < deadline:
+            time.sleep(0.1)
+            with db.cursor() as cursor:
+                cursor.execute(
+                    "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM lab_rows_written"
+                )
+                written = cursor.fetchone()[0]
+        db.close()
+        assert STOP_AFTER_ROWS <= written < len(PANEL), written
         embedded_db.stop(pgdata, mode="immediate")
         request.join(timeout=60)
 
@@ -141,19 +211,23 @@ def test_database_loss_mid_save_shows_an_error_page_and_leaves_nothing_half_writ
         assert "Nothing was half-saved" in result["body"]
 
         embedded_db.ensure_running(pgdata)
-        db = psycopg2.connect(dbname=params["NAME"], host=params["HOST"], user="postgres")
+        db = owner()
         with db.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM eligibility_screening")
-            assert cursor.fetchone()[0] == screenings_before
+            cursor.execute("SELECT count(*) FROM crf_labresult WHERE visit_id = %s", [visit_pk])
+            rows_left = cursor.fetchone()[0]
             cursor.execute(
-                "SELECT count(*) FROM eligibility_screeningauditevent "
-                "WHERE pgh_created_at > now() - interval '5 minutes' "
-                "AND number LIKE 'PUMCH-S%%' AND sequence > %s",
-                [screenings_before],
+                "SELECT count(*) FROM crf_labresultauditevent WHERE visit_id = %s", [visit_pk]
             )
-            assert cursor.fetchone()[0] == 0
+            events_left = cursor.fetchone()[0]
         db.close()
-        figure("failure behaviour", "database stopped mid-save: 500 page, 0 rows half-written")
+        figure(
+            "failure behaviour",
+            f"database stopped in the middle of a {len(PANEL)}-row lab panel save, after "
+            f"{written} rows were written inside its transaction: a clear 500 page; "
+            f"{rows_left} lab rows and {events_left} audit events of it remain",
+        )
+        assert rows_left == 0
+        assert events_left == 0
     finally:
         if server is not None:
             server.terminate()

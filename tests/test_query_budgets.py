@@ -284,7 +284,7 @@ def count_queries(client, django_assert_max_num_queries, url: str, budget: int) 
 
 @pytest.mark.parametrize("page", list(BUDGETS))
 def test_the_page_stays_within_its_budget_however_many_rows(
-    page, trial, client, django_assert_max_num_queries
+    page, trial, client, django_assert_max_num_queries, figure_part
 ):
     who, budget = BUDGETS[page]
     client.force_login(trial.users[who])
@@ -295,6 +295,13 @@ def test_the_page_stays_within_its_budget_however_many_rows(
     assert more == small, (
         f"{page}: {small} queries on the small trial, {more} after it grew: "
         "a query per row (N+1) crept in"
+    )
+    figure_part(
+        "query budgets",
+        f"{page}: {small}",
+        "{n} list and detail pages each take the same number of SQL queries, within its "
+        f"budget, on a trial of {SMALL} participants and after it grew to {MORE} (with more "
+        "rows under the records shown)",
     )
 
 

@@ -128,7 +128,7 @@ def _post_login(user: User, username: str, password: str):
     )
 
 
-def test_a_login_made_on_one_app_server_holds_on_the_other(app_servers, alice, password):
+def test_a_login_made_on_one_app_server_holds_on_the_other(app_servers, alice, password, figure):
     first, second = app_servers
     browser = User(alice.username, password, [first])
     assert _post_login(browser, alice.username, password).status == 302
@@ -146,10 +146,15 @@ def test_a_login_made_on_one_app_server_holds_on_the_other(app_servers, alice, p
     browser.servers = [first]
     after = browser.request("GET", "/")
     assert after.status == 302 and "/accounts/login/" in after.location
+    figure(
+        "scale-out (sessions)",
+        f"{len(app_servers)} gunicorn instances on one database: a login made on one holds "
+        "on the other, and a logout made on the other ends it on the first",
+    )
 
 
 def test_five_wrong_passwords_over_two_app_servers_lock_the_account_out_on_both(
-    app_servers, alice, password
+    app_servers, alice, password, figure
 ):
     browser = User(alice.username, password, app_servers)  # requests alternate between them
     answers = [
@@ -165,6 +170,12 @@ def test_five_wrong_passwords_over_two_app_servers_lock_the_account_out_on_both(
         assert locked.status == 429
         assert "Too many failed log-in attempts" in locked.body
         assert "sessionid" not in browser.cookies
+    figure(
+        "scale-out (lockout)",
+        f"{settings.AXES_FAILURE_LIMIT} wrong passwords alternated over {len(app_servers)} "
+        "gunicorn instances lock the account out on both (the right password then refused "
+        "with 429 on each)",
+    )
 
 
 def test_app_servers_share_the_cache_when_cache_url_is_set(monkeypatch):

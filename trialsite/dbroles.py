@@ -33,6 +33,8 @@ _PROTECT_PREFIXES = (
     "pgtrigger_append_only_",
     "pgtrigger_forbid_change_",
 )
+# Columns only pghistory's event tables have.
+EVENT_COLUMNS = ("pgh_obj_id", "pgh_created_at")
 # pghistory's tracking triggers (labels "insert" and "update").
 _AUDIT_PREFIXES = ("pgtrigger_insert_insert_", "pgtrigger_update_update_")
 
@@ -112,14 +114,18 @@ def grant_app_role(using: str = "default", **kwargs: object) -> None:
         if not ensure_role(cursor, role):
             return
         app = _quote(role)
+        # An audit event table is known by its append-only trigger *or* by pghistory's
+        # columns: one that lost (or never had) the trigger still gets SELECT only.
         cursor.execute(
             "SELECT c.relname, "
-            "  bool_or(t.tgname LIKE ANY(%s)) AS protected, "
-            "  bool_or(t.tgname LIKE 'pgtrigger_append_only_%%') AS events "
+            "  coalesce(bool_or(t.tgname LIKE ANY(%s)), false) AS protected, "
+            "  coalesce(bool_or(t.tgname LIKE 'pgtrigger_append_only_%%'), false) "
+            "  OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid "
+            "    AND a.attname = ANY(%s) AND NOT a.attisdropped) AS events "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "LEFT JOIN pg_trigger t ON t.tgrelid = c.oid AND NOT t.tgisinternal "
-            "WHERE n.nspname = 'public' AND c.relkind = 'r' GROUP BY c.relname",
-            [[f"{p}%" for p in _PROTECT_PREFIXES]],
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' GROUP BY c.oid, c.relname",
+            [[f"{p}%" for p in _PROTECT_PREFIXES], list(EVENT_COLUMNS)],
         )
         tables = cursor.fetchall()
         cursor.execute(

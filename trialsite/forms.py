@@ -9,10 +9,27 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 REASON_REQUIRED = _("Give a reason for changing saved data.")
+# Messages the tests import.
+VERSION_MISSING = _(
+    "This form came back without a valid version of the record it was loaded at, so a "
+    "change made meanwhile by someone else could not be detected: nothing was saved. "
+    "Reload the page and enter your change again."
+)
 
 
 def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == ()
+
+
+def tie_errors_to_widgets(form: forms.Form) -> None:
+    """For a form whose template renders bare widgets (a lab table): mark each input in
+    error invalid and point it at its message (``id_<name>_error``), as crispy does."""
+    for name in form.errors:
+        if name in form.fields:
+            widget = form.fields[name].widget
+            widget.attrs["aria-invalid"] = "true"
+            widget.attrs["aria-describedby"] = f"id_{name}_error"
+            widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
 
 
 class ReasonForChangeMixin:
@@ -55,14 +72,44 @@ class ReasonForChangeMixin:
         return reason
 
 
-class ClinicalForm(ReasonForChangeMixin, forms.ModelForm):
+class OptimisticLockMixin:
+    """An edit of saved data must come back with the version it was loaded at.
+
+    The version (or a lab panel's fingerprint) travels in a hidden field; the
+    service compares it with the stored one and refuses the save on a mismatch.
+    Without it a save could not tell a concurrent change from none, so a missing or
+    unreadable value is a form error (never "assume the current version"). A hidden
+    field's error is invisible beside the inputs, so it is reported for the form.
+    """
+
+    lock_field = "version"
+
+    @property
+    def requires_lock(self) -> bool:
+        return True
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if not self.is_bound or not self.requires_lock or not hasattr(self, "cleaned_data"):
+            return
+        name = self.lock_field
+        if name in self._errors or self.cleaned_data.get(name) in (None, ""):
+            self._errors.pop(name, None)
+            self.add_error(None, forms.ValidationError(VERSION_MISSING, code="version_missing"))
+
+
+def version_field() -> forms.IntegerField:
+    return forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+
+class ClinicalForm(OptimisticLockMixin, ReasonForChangeMixin, forms.ModelForm):
     """A ModelForm for a ``ClinicalRecord``.
 
     It carries the version it was loaded at, so a concurrent edit is detected
     instead of silently overwritten, and asks for a reason for change.
     """
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = version_field()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -76,6 +123,10 @@ class ClinicalForm(ReasonForChangeMixin, forms.ModelForm):
     @property
     def is_edit(self) -> bool:
         return self.instance.pk is not None
+
+    @property
+    def requires_lock(self) -> bool:
+        return self.is_edit  # a first entry has nothing to overwrite
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

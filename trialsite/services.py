@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TypeVar
 
 from django.core.exceptions import ValidationError
@@ -10,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialsite.audit import audit_context
-from trialsite.forms import ClinicalForm
+from trialsite.forms import VERSION_MISSING, ClinicalForm
 from trialsite.models import ClinicalRecord, User
 
 R = TypeVar("R", bound=ClinicalRecord)
@@ -30,13 +31,22 @@ class EditConflict(Exception):
         )
 
 
-def changed_since(record: ClinicalRecord, version: int) -> list[str]:
-    """Labels of the fields changed since ``version`` of ``record``, read from the audit trail."""
+def _loaded_and_latest(record: ClinicalRecord, version: int):
     import pghistory.models
 
     events = pghistory.models.Events.objects.tracks(record).order_by("-pgh_id")
-    latest = events.first()
-    loaded = events.filter(pgh_data__version=version).first()
+    return events.filter(pgh_data__version=version).first(), events.first()
+
+
+def saved_at(record: ClinicalRecord, version: int) -> datetime | None:
+    """When ``version`` of ``record`` was written (database time, from the audit trail)."""
+    loaded, _latest = _loaded_and_latest(record, version)
+    return loaded.pgh_created_at if loaded is not None else None
+
+
+def changed_since(record: ClinicalRecord, version: int) -> list[str]:
+    """Labels of the fields changed since ``version`` of ``record``, read from the audit trail."""
+    loaded, latest = _loaded_and_latest(record, version)
     if latest is None or loaded is None:
         return []
     return [
@@ -62,7 +72,9 @@ def record_save(*, form: ClinicalForm, user: User, **assign) -> ClinicalRecord:
         raise ValidationError(_("A voided record cannot be changed."))
     if form.is_edit:
         current = type(record)._default_manager.select_for_update().get(pk=record.pk)
-        loaded_version = form.cleaned_data.get("version") or current.version
+        loaded_version = form.cleaned_data.get("version")
+        if loaded_version is None:  # never "assume the current one": that overwrites
+            raise ValidationError(VERSION_MISSING, code="version_missing")
         if current.version != loaded_version:
             raise EditConflict(current, changed_since(current, loaded_version))
         record.version = current.version + 1
