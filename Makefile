@@ -61,10 +61,13 @@ test: venv
 	$(BIN)/python -m trialsite.embedded_db stop $(TEST_PGDATA) >/dev/null; \
 	exit $$status
 
-## make assurance-readme: copy the figures of the last full, passing `make test`
-## (var/assurance.txt) into README.md's Assurance section (FORCE=1 takes any run)
+## make assurance-readme: copy the figures of the last full, passing `make test` of each
+## database leg (var/assurance-embedded.txt, var/assurance-external.txt) into README.md's
+## Assurance section (FORCE=1 takes any run)
 assurance-readme: venv
-	$(BIN)/python -m trialsite.assurance var/assurance.txt README.md $(if $(FORCE),--force)
+	$(BIN)/python -m trialsite.assurance \
+	  $(or $(wildcard var/assurance-embedded.txt var/assurance-external.txt),var/assurance.txt) \
+	  README.md $(if $(FORCE),--force)
 
 ## make stop: stop the embedded PostgreSQL servers of this checkout
 stop: venv

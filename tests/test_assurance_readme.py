@@ -77,3 +77,24 @@ def test_every_figure_in_the_readme_names_the_test_that_produces_it():
         code = (ROOT / source).read_text(encoding="utf-8")
         stem = name.split(" (")[0]
         assert re.search(r"figure(_part)?\(", code) and stem in code, (name, source)
+
+
+def test_the_runs_of_both_database_legs_are_shown_together(tmp_path):
+    on_15 = "on PostgreSQL 15 (DATABASE_URL)"
+    external = (
+        FULL_RUN.replace("on PostgreSQL 18 (the embedded server)", on_15)
+        + "audit integrity (postgresql 15)\t11 forbidden operations refused"
+        + "\ttests/test_db_roles.py\n"
+    )
+    readme = tmp_path / "README.md"
+    readme.write_text(README)
+    embedded, other = tmp_path / "assurance-embedded.txt", tmp_path / "assurance-external.txt"
+    embedded.write_text(FULL_RUN)
+    other.write_text(external)
+    assert assurance.main([str(embedded), str(other), str(readme)]) == 0
+    block = readme.read_text()
+    assert "(the embedded server) and 2026-12-02" in block and "(DATABASE_URL)" in block
+    assert block.count("| authorisation matrix |") == 1  # reported by both runs: once
+    assert "| audit integrity (postgresql 15) | 11 forbidden operations refused |" in block
+    other.write_text(external.replace("900 passed", "899 passed, 1 failed"))
+    assert assurance.main([str(embedded), str(other), str(readme)]) == 1  # a failing leg

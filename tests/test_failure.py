@@ -23,6 +23,7 @@ import psycopg2
 import pytest
 from django.conf import settings
 
+from tests.factories.crf import NORMAL_PANEL
 from trialsite import embedded_db
 
 pytestmark = pytest.mark.slow
@@ -69,25 +70,9 @@ participant = enrol_candidate(
 print("VISIT", make_visit(participant, "BASELINE", user=coordinator).pk)
 """
 
-# The full panel the coordinator saves: 15 lab results, one row each (and an audit event
-# each), all in the save's one transaction.
-PANEL = {
-    "wbc": "6.0",
-    "neutrophils": "3.0",
-    "lymphocytes": "2.0",
-    "haemoglobin": "130",
-    "platelets": "250",
-    "igg": "12",
-    "iga": "1.5",
-    "igm": "1.0",
-    "c3": "1.1",
-    "c4": "0.2",
-    "beta2_microglobulin": "1.5",
-    "esr": "10",
-    "crp": "2",
-    "rf": "10",
-    "creatinine": "45",
-}
+# The full panel the coordinator saves: one row per test (and an audit event each), all
+# in the save's one transaction.
+PANEL = NORMAL_PANEL
 STOP_AFTER_ROWS = 6  # the database is stopped once this many rows are written
 
 

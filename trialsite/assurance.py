@@ -1,13 +1,15 @@
 """`make assurance-readme`: copy the assurance figures of the last test run into README.md.
 
-Every `make test` writes the figures its tests report to ``var/assurance.txt``
+Every `make test` writes the figures its tests report to ``var/assurance.txt`` and to
+``var/assurance-embedded.txt`` or ``var/assurance-external.txt`` by its database leg
 (tests/conftest.py): a first line describing the run, then one figure a line, each
 ``name<TAB>figure<TAB>test file``. This rewrites the README's block between
-``<!-- assurance:begin -->`` and ``<!-- assurance:end -->`` from it, so no figure there is
+``<!-- assurance:begin -->`` and ``<!-- assurance:end -->`` from them, so no figure there is
 typed by hand. A partial or failing run is refused (``--force`` overrides), so the README
 never shows the figures of half a suite.
 
-    python -m trialsite.assurance var/assurance.txt README.md [--force]
+    python -m trialsite.assurance var/assurance-embedded.txt [var/assurance-external.txt] \
+        README.md [--force]
 """
 
 from __future__ import annotations
@@ -52,52 +54,64 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render(run: str, figures: list[Figure]) -> str:
-    """The Markdown between the markers: the run, then a table of figures."""
+def render(runs: list[str], figures: list[Figure]) -> str:
+    """The Markdown between the markers: the runs, then a table of figures."""
     rows = "\n".join(
         f"| {_cell(f.name)} | {_cell(f.value)} | `{f.source}` |"
         for f in sorted(figures, key=lambda f: (f.source, f.name))
     )
     return (
-        f"Latest run: {run}. Copied from `var/assurance.txt` by `make assurance-readme`.\n\n"
+        f"Latest run: {' and '.join(runs)}. Copied from `var/assurance-*.txt` by "
+        "`make assurance-readme`.\n\n"
         "| property | figure | produced by |\n"
         "|---|---|---|\n"
         f"{rows}\n"
     )
 
 
-def update(readme: str, assurance: str, *, force: bool = False) -> str:
-    """``readme`` with its assurance block rewritten from ``assurance`` (file texts)."""
-    run, figures = read_figures(assurance)
-    if not force and ("partial run" in run or " failed" in run or " errors" in run):
-        raise NotAFullRun(f"not a full, passing run: {run}")
+def update(readme: str, *assurance: str, force: bool = False) -> str:
+    """``readme`` with its assurance block rewritten from the runs ``assurance`` (file
+    texts, e.g. the embedded and the external database leg).  A figure several runs
+    report under one name is shown once, as the first run reported it; a figure of one
+    database only (the audit integrity of PostgreSQL 15, say) is named for it."""
+    runs: list[str] = []
+    figures: dict[str, Figure] = {}
+    for text in assurance:
+        run, found = read_figures(text)
+        if not force and ("partial run" in run or " failed" in run or " errors" in run):
+            raise NotAFullRun(f"not a full, passing run: {run}")
+        runs.append(run)
+        for figure in found:
+            figures.setdefault(figure.name, figure)
     if readme.count(BEGIN) != 1 or readme.count(END) != 1:
         raise ValueError(f"the README needs exactly one {BEGIN} ... {END} block")
     head, rest = readme.split(BEGIN)
     _old, tail = rest.split(END)
-    return f"{head}{BEGIN}\n{render(run, figures)}{END}{tail}"
+    return f"{head}{BEGIN}\n{render(runs, list(figures.values()))}{END}{tail}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("assurance", type=Path)
+    parser.add_argument("assurance", type=Path, nargs="+", help="figures of one run each")
     parser.add_argument("readme", type=Path)
     parser.add_argument("--force", action="store_true", help="accept a partial or failing run")
     args = parser.parse_args(argv)
-    if not args.assurance.exists():
-        print(f"{args.assurance} not found: run `make test` first", file=sys.stderr)
+    missing = [path for path in args.assurance if not path.exists()]
+    if missing:
+        print(f"{missing[0]} not found: run `make test` first", file=sys.stderr)
         return 2
     try:
         text = update(
             args.readme.read_text(encoding="utf-8"),
-            args.assurance.read_text(encoding="utf-8"),
+            *(path.read_text(encoding="utf-8") for path in args.assurance),
             force=args.force,
         )
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 1
     args.readme.write_text(text, encoding="utf-8")
-    print(f"{args.readme}: assurance figures copied from {args.assurance}")
+    names = ", ".join(str(path) for path in args.assurance)
+    print(f"{args.readme}: assurance figures copied from {names}")
     return 0
 
 
