@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,6 +10,8 @@ import pytest
 from eligibility.models import ScreeningStatus
 from enrollment.models import ConsentKind
 from enrollment.rules import ParticipantStatus
+from tests.factories.crf import AdverseEventFactory, ConcomitantMedicationFactory
+from tests.factories.dosing import BCellResultFactory
 from tests.factories.eligibility import (
     EligibleScreeningFactory,
     PriorTherapyFactory,
@@ -17,6 +19,8 @@ from tests.factories.eligibility import (
     ScreeningLabFactory,
 )
 from tests.factories.enrollment import ConsentFactory, ParticipantFactory
+from tests.factories.monitoring import DataQueryFactory
+from trialsite.roles import Role
 
 
 def test_build_gives_unsaved_objects_without_a_database():
@@ -78,3 +82,41 @@ def test_participants_and_consents_come_from_the_real_enrolment(
     )
     assert (assent.guardian_relationship, assent.form_version.kind) == ("", "assent")
     assert assent.created_by == coordinator_pumch
+
+
+def test_dosing_crf_and_monitoring_builds_need_no_database():
+    result = BCellResultFactory.build(participant=None, taken_on=date(2026, 12, 1))
+    assert result.pk is None and result.cd19_percent == Decimal("0.3")
+    event = AdverseEventFactory.build(participant=None)
+    assert event.pk is None and event.serious and event.serious_criteria == ["hospitalisation"]
+    medication = ConcomitantMedicationFactory.build(participant=None, start_date=date(2026, 1, 1))
+    assert medication.drug == "prednisone"
+    assert DataQueryFactory.build().question.startswith("Please check")
+
+
+@pytest.mark.django_db
+def test_dosing_crf_and_monitoring_records_go_through_their_services(
+    site_pumch, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from dosing import selectors as dosing_selectors
+    from monitoring.models import QueryStatus
+
+    participant = ParticipantFactory(site=site_pumch)
+    # SCH2: 0.3 % is below 0.5 %: depleted, as the schedule engine reads it.
+    result = BCellResultFactory(participant=participant, taken_on=participant.planned_day_0)
+    assert result.pk is not None and result.created_by == participant.enrolled_by
+    inputs = dosing_selectors.schedule_inputs(participant, participant.planned_day_0)
+    assert inputs.b_cell_results[0].cd19_percent == Decimal("0.3")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event = AdverseEventFactory(participant=participant)
+    assert event.serious and len(mail.outbox) == 1  # the SAE alert of the service
+    medication = ConcomitantMedicationFactory(participant=participant, dose=Decimal("7.5"))
+    assert medication.dose == Decimal("7.5")
+    assert medication.start_date == participant.planned_day_0 - timedelta(days=30)
+
+    query = DataQueryFactory(record=medication, field_name="dose")
+    assert query.status == QueryStatus.OPEN and query.field_name == "dose"
+    assert query.opened_by.has_role(Role.MONITOR)

@@ -9,8 +9,10 @@ dosing service would leave it.  Everything else goes through ``crf.forms`` and
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
+import factory
 from django.utils import timezone
 
 from crf import forms, services
@@ -21,6 +23,8 @@ from dosing import schedule
 from dosing.models import Visit, VisitKind
 from enrollment.demo import enrol_candidate
 from enrollment.models import Participant
+from tests.factories.eligibility import ServiceFactory
+from tests.factories.enrollment import ParticipantFactory
 from tests.factories.trialsite import PASSWORD
 from trialsite.audit import audit_context
 from trialsite.models import Site, User
@@ -217,3 +221,64 @@ def record_con_med(participant: Participant, user: User, **overrides: Any) -> Co
     data.update(overrides)
     form = forms.ConMedForm(data=data, today=today())
     return services.con_med_save(form=_saved(form), user=user, participant=participant)
+
+
+# --- factory-boy factories ---------------------------------------------------------------
+
+
+class _CrfLogFactory(ServiceFactory):
+    """A log entry (adverse event, medication) entered through its form and service by the
+    coordinator who enrolled the participant (or ``user``)."""
+
+    class Meta:
+        abstract = True
+
+    class Params:
+        user = None
+
+    participant = factory.SubFactory(ParticipantFactory)
+    created_by = factory.SelfAttribute("user")
+
+    @staticmethod
+    def _form_value(value: Any) -> Any:
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, bool | int | Decimal):
+            return str(value)
+        return "" if value is None else value
+
+
+class AdverseEventFactory(_CrfLogFactory):
+    """A serious pneumonia unless told otherwise (``record_ae``: the SAE alert goes out)."""
+
+    class Meta:
+        model = AdverseEvent
+
+    term = "Pneumonia"
+    onset_date = factory.LazyFunction(lambda: today() - timedelta(days=5))
+    grade = 3
+    serious = True
+    serious_criteria = factory.LazyFunction(lambda: ["hospitalisation"])
+
+    @classmethod
+    def _create(cls, model_class, *, participant, created_by=None, **values) -> AdverseEvent:
+        data = {name: cls._form_value(value) for name, value in values.items()}
+        return record_ae(participant, created_by or participant.enrolled_by, **data)
+
+
+class ConcomitantMedicationFactory(_CrfLogFactory):
+    """Oral prednisone 10 mg daily from a month before Day 0 unless told (``record_con_med``)."""
+
+    class Meta:
+        model = ConcomitantMedication
+
+    drug = "prednisone"
+    dose = Decimal("10")
+    start_date = factory.LazyAttribute(lambda o: o.participant.planned_day_0 - timedelta(days=30))
+
+    @classmethod
+    def _create(
+        cls, model_class, *, participant, created_by=None, **values
+    ) -> ConcomitantMedication:
+        data = {name: cls._form_value(value) for name, value in values.items()}
+        return record_con_med(participant, created_by or participant.enrolled_by, **data)

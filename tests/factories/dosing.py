@@ -11,10 +11,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+import factory
+
 from dosing import services
-from dosing.models import Drug, Infusion, Prescription
+from dosing.models import BCellResult, Drug, Infusion, Prescription
 from enrollment.demo import enrol_candidate
 from enrollment.models import Participant
+from tests.factories.eligibility import ServiceFactory
+from tests.factories.enrollment import ParticipantFactory
 from tests.factories.trialsite import PASSWORD
 from trialsite.models import Site, User
 
@@ -183,3 +187,36 @@ def make_course(
 def ready_for_belimumab(course: Course) -> Course:
     """Day 0 confirmed, rituximab on days 0 and 7, depleted on day 10: belimumab 1 due day 35."""
     return course.day_0().rituximab(0, 7).depleted(10)
+
+
+# --- factory-boy factories ---------------------------------------------------------------
+
+
+class BCellResultFactory(ServiceFactory):
+    """A CD19⁺ result entered on the day of the sample (``b_cell_result_record``).
+
+    BCellResultFactory(participant=p, taken_on=d, cd19_percent=Decimal("0.3"))
+    """
+
+    class Meta:
+        model = BCellResult
+
+    class Params:
+        user = None
+
+    participant = factory.SubFactory(ParticipantFactory)
+    taken_on = factory.LazyAttribute(lambda o: o.participant.planned_day_0 + timedelta(days=10))
+    cd19_percent = Decimal("0.3")
+    cd19_absolute_entered = None
+    cd19_absolute_unit = ""
+    lymphocytes_10e9_l = None
+    created_by = factory.SelfAttribute("user")
+
+    @classmethod
+    def _create(cls, model_class, *, participant, created_by=None, **values) -> BCellResult:
+        return services.b_cell_result_record(
+            participant=participant,
+            user=created_by or participant.enrolled_by,
+            today=values["taken_on"],
+            **values,
+        )

@@ -14,7 +14,9 @@ from dosing.services import b_cell_result_record
 from monitoring import services
 from monitoring.models import DataQuery
 from tests.factories.crf import fill_full_set, make_participant, make_visit, today
-from tests.factories.trialsite import PASSWORD
+from tests.factories.eligibility import ServiceFactory
+from tests.factories.trialsite import PASSWORD, UserFactory
+from trialsite.roles import Role
 
 
 def enrolled(*, site, coordinator, investigator):
@@ -45,3 +47,27 @@ def raise_query(record, user, field_name: str = "", question: str = "Please chec
 
 def sign_visit(visit, investigator):
     return services.visit_sign(visit=visit, user=investigator, password=PASSWORD)
+
+
+class DataQueryFactory(ServiceFactory):
+    """A query on ``record`` (a field of it with ``field_name``) raised through
+    ``query_open`` by a monitor of the record's site unless ``user`` is given."""
+
+    class Meta:
+        model = DataQuery
+
+    _service_only = ("record", "user")
+
+    record = None
+    user = None
+    field_name = ""
+    question = "Please check against the source document."
+
+    @classmethod
+    def _create(cls, model_class, *, record, user=None, field_name, question) -> DataQuery:
+        if user is None:
+            site = record
+            for part in type(record).site_field.split("__"):
+                site = getattr(site, part)
+            user = UserFactory(role=Role.MONITOR, sites=[site])
+        return raise_query(record, user, field_name=field_name, question=question)
