@@ -235,6 +235,7 @@ _SQL_TEXT: tuple[tuple[type[models.Field], str], ...] = (
     (models.IntegerField, "%(expressions)s::text"),  # small, big, positive, auto
     (models.ForeignKey, "%(expressions)s::text"),  # the key (``attname``)
 )
+_SQL_TEXT_OF = dict(_SQL_TEXT)
 
 
 def _sql_text(field: models.Field, expression: Any) -> Func | None:
@@ -262,12 +263,11 @@ def copy_query(
     """The SELECT whose CSV is ``rows(form, ...)`` written by csv.writer, without header.
 
     None when the form or the options need Python: labels, shifted dates, a computed
-    column without an SQL form (the ESSDAI and ESSPRI scores), a field type PostgreSQL
-    cannot write as ``_cell`` does.
+    column without an SQL form (``Computed.sql``), a field type PostgreSQL cannot write
+    as ``_cell`` does (the screening's JSON list of missing items).
     """
     if options.labels or options.shift_dates:
         return None
-    model = form.model
     items: dict[str, Any] = {}
     for item in exported_items(form, options):
         expression = _sql_text(_item_field(item), F(item.lookup))
@@ -304,11 +304,8 @@ def copy_query(
         _sql(_SQL_TEXT_OF[models.IntegerField], F("version")),
         _sql(_SQL_TEXT_OF[models.DateTimeField], F("updated_at")),
     ]
-    assert len(text) == len(columns(form, options)), model  # one expression per column
+    assert len(text) == len(columns(form, options)), form.code  # one expression per column
     queryset = base_queryset(form, filters, options).values(
         **{f"c{index}": expression for index, expression in enumerate(text)}
     )
     return queryset.query.sql_with_params()
-
-
-_SQL_TEXT_OF = dict(_SQL_TEXT)

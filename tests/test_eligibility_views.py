@@ -202,6 +202,13 @@ def _error_beside(content: str, error_id: str) -> str:
     return content.split(f'id="{error_id}"', 1)[1].split("</", 1)[0]
 
 
+def _impossible_date(screening, when: str):
+    """Tomorrow ("future") or the day before the candidate was born ("before_birth")."""
+    if when == "future":
+        return timezone.localdate() + timedelta(days=1)
+    return screening.date_of_birth - timedelta(days=1)
+
+
 @pytest.mark.parametrize(
     ("when", "message"),
     [
@@ -213,11 +220,7 @@ def test_a_screening_lab_with_an_impossible_date_is_refused_with_the_field_named
     client_for, coordinator_pumch, site_pumch, when, message
 ):
     screening = make_screening(site=site_pumch, user=coordinator_pumch)
-    taken_on = (
-        timezone.localdate() + timedelta(days=1)
-        if when == "future"
-        else screening.date_of_birth - timedelta(days=1)
-    )
+    taken_on = _impossible_date(screening, when)
     response = _post_labs(
         client_for(coordinator_pumch),
         screening,
@@ -249,11 +252,7 @@ def test_a_serology_date_that_is_impossible_is_refused_with_the_field_named(
     client_for, coordinator_pumch, site_pumch, when, message
 ):
     screening = make_screening(site=site_pumch, user=coordinator_pumch)
-    serology_date = (
-        timezone.localdate() + timedelta(days=1)
-        if when == "future"
-        else screening.date_of_birth - timedelta(days=1)
-    )
+    serology_date = _impossible_date(screening, when)
     response = _post_labs(
         client_for(coordinator_pumch),
         screening,
