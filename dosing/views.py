@@ -42,7 +42,7 @@ def _participant(request: HttpRequest, subject_id: str, *, write: bool = False) 
 
 
 def _to_participant(subject_id: str) -> HttpResponse:
-    return redirect("enrollment:detail", subject_id=subject_id)
+    return redirect("participant_detail", subject_id=subject_id)
 
 
 def _save(form, call: Callable[[], Any]) -> Any:

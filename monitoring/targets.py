@@ -253,7 +253,7 @@ def urls_of(record: ClinicalRecord, participant, screening, visit, field_name: s
         return visit_page, reverse("crf:visit_form", args=[visit.pk, record.kind.value])
     if label == "crf.LabResult":
         if visit is None:
-            return reverse("enrollment:detail", args=[subject]), None
+            return reverse("participant_detail", args=[subject]), None
         return visit_page, reverse("crf:visit_labs", args=[visit.pk])
     if label == "crf.AdverseEvent":
         return record.get_absolute_url(), reverse("crf:ae_edit", args=[subject, record.pk])
@@ -296,7 +296,7 @@ def urls_of(record: ClinicalRecord, participant, screening, visit, field_name: s
         if subject is None:
             return detail, None
     if subject is not None:
-        return visit_page or reverse("enrollment:detail", args=[subject]), None
+        return visit_page or reverse("participant_detail", args=[subject]), None
     return "", None
 
 

@@ -21,7 +21,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from trialsite import demo
+from demo import seed as demo
 from trialsite.models import Site, User
 from trialsite.roles import Role
 
@@ -57,7 +57,7 @@ KINDS = {
     "enrollment:consent_add": "WRITE",
     "enrollment:consent_forms": "CONSENT_FORMS",
     "enrollment:enrol": "WRITE",
-    "enrollment:detail": "READ",
+    "participant_detail": "READ",
     "enrollment:status": "WRITE",
     "enrollment:withdraw": "WRITE",
     "enrollment:reschedule": "WRITE",

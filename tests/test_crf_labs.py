@@ -157,13 +157,13 @@ def test_cd19_results_recorded_in_dosing_are_shown_on_the_visit_page(
 def test_the_panel_is_a_full_differential_wherever_the_panel_is_listed():
     from django.utils import translation
 
-    from crf.demo import NORMAL_LABS as DEMO_LABS
     from crf.models import LabAnalyte
     from crf.reference_ranges import REFERENCE_RANGES, UNITS
     from crf.selectors import LAB_PANEL
+    from demo.clinical import NORMAL_LABS as DEMO_LABS
+    from demo.loaddata import NORMAL_LABS as LOAD_LABS
     from tests.factories.crf import NORMAL_PANEL
     from trialsite import units
-    from trialsite.loaddata import NORMAL_LABS as LOAD_LABS
 
     differential = {"neutrophils", "lymphocytes", "monocytes", "eosinophils", "basophils"}
     assert differential <= LAB_PANEL

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from dosing import demo as dosing_demo
+from demo import seed as demo
+from demo import treatment as dosing_demo
+from demo.participants import seed_participants
 from dosing import schedule
 from dosing.models import Deviation, Visit
 from dosing.selectors import gate_view, schedule_for, schedule_inputs
-from enrollment.demo import seed_participants
 from enrollment.rules import DiscontinuationReason, ParticipantStatus
-from trialsite import demo
 
 pytestmark = pytest.mark.django_db
 

@@ -53,7 +53,7 @@ def test_an_eligible_signed_consented_candidate_is_enrolled(ready, coordinator_p
 
 
 def test_enrolment_is_refused_without_a_signed_eligibility(site_pumch, coordinator_pumch):
-    from enrollment.demo import record_consents
+    from demo.participants import record_consents
 
     screening = EligibleScreeningFactory(site=site_pumch, user=coordinator_pumch)
     record_consents(screening=screening, user=coordinator_pumch, signed_on=screening.screening_date)

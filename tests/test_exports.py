@@ -62,7 +62,7 @@ def participants(
 @pytest.fixture
 def demo_trial(db):
     """The full demo trial (every CRF, AEs, queries, a signed visit), as other tests use it."""
-    from trialsite import demo
+    from demo import seed as demo
 
     demo.seed_sites_and_users()
     demo.seed_trial_data(timezone.localdate())
@@ -322,7 +322,7 @@ def test_scores_are_exported_as_computed_columns_with_their_derivation(data_mana
 
     from django.utils import timezone
 
-    from trialsite import demo
+    from demo import seed as demo
 
     demo.seed_sites_and_users()
     demo.seed_trial_data(timezone.localdate() - timedelta(days=0))
@@ -398,8 +398,8 @@ def signed_participant():
 
 def sign_directly(obj, user):
     """Sign through the e-signature service (without the sign-off page's refusals)."""
+    from demo.seed import DEMO_PASSWORD
     from trialsite import signatures
-    from trialsite.demo import DEMO_PASSWORD
 
     reauth = signatures.reauthenticate(user=user, password=DEMO_PASSWORD)
     return signatures.sign(obj=obj, user=user, reauth=reauth, meaning=obj.meaning)

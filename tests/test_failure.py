@@ -54,9 +54,9 @@ def csrf_token(jar: CookieJar) -> str:
 SETUP = """
 from datetime import timedelta
 from django.utils import timezone
-from enrollment.demo import enrol_candidate
+from demo.participants import enrol_candidate
 from tests.factories.crf import make_visit
-from trialsite import demo
+from demo import seed as demo
 from trialsite.models import Site, User
 demo.seed_sites_and_users()
 coordinator = User.objects.get(username="coordinator_pumch")

@@ -255,7 +255,7 @@ def test_open_queries_show_as_badges_on_the_visit_page_and_the_participant_page(
 
     visit_page = client.get(reverse("crf:visit", args=[visit.pk])).content.decode()
     participant_page = client.get(
-        reverse("enrollment:detail", args=[visit.participant.subject_id])
+        reverse("participant_detail", args=[visit.participant.subject_id])
     ).content.decode()
 
     assert f'data-query="{igg_query.pk}"' in visit_page

@@ -959,7 +959,7 @@ def test_gate_uses_the_most_recent_qualifying_result():
 def test_the_load_data_generator_records_only_infusions_the_engine_allows(seed):
     import random
 
-    from trialsite import loaddata
+    from demo import loaddata
 
     today = day(400)  # every course complete
     course = loaddata.plan_course(random.Random(seed), DAY_0, today)

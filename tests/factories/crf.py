@@ -19,9 +19,9 @@ from crf import forms, services
 from crf.essdai import DOMAIN_CODES
 from crf.models import AdverseEvent, ConcomitantMedication, LabResult, VisitCrf
 from crf.selectors import visit_labs
+from demo.participants import enrol_candidate
 from dosing import schedule
 from dosing.models import Visit, VisitKind
-from enrollment.demo import enrol_candidate
 from enrollment.models import Participant
 from tests.factories.eligibility import ServiceFactory
 from tests.factories.enrollment import ParticipantFactory

@@ -18,8 +18,8 @@ from decimal import Decimal
 
 import factory
 
+from demo.screenings import ELIGIBLE_ITEMS, ELIGIBLE_LABS, build_screening
 from eligibility import forms, services
-from eligibility.demo import ELIGIBLE_ITEMS, ELIGIBLE_LABS, build_screening
 from eligibility.models import PriorTherapy, Screening, ScreeningLab, Sex
 from tests.factories.trialsite import SiteFactory
 from trialsite import units

@@ -46,6 +46,10 @@ INSTALLED_APPS = [
     "crf",
     "exports",
     "monitoring",
+    # Top of the layers (README "Architecture"): pages composed from several apps, and the
+    # demo and load data.
+    "overview",
+    "demo",
 ]
 
 MIDDLEWARE = [

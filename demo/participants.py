@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from django.db import transaction
 
-from eligibility.demo import build_screening
+from demo.screenings import build_screening
 from eligibility.models import Screening
 from eligibility.services import screening_sign_eligibility
 from enrollment import services

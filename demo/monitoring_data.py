@@ -1,4 +1,4 @@
-"""Demo data of the monitoring app (called by trialsite.demo.seed_trial_data, last).
+"""Demo data of the monitoring app (called by demo.seed.seed_trial_data, last).
 
 Everything goes through the real services: a few queries in every state (open, answered,
 closed, one answered by a correction), source data verification of a visit and of a few

@@ -58,6 +58,7 @@ from crf.models import (
     SeriousAeAlert,
     Vitals,
 )
+from demo.screenings import ELIGIBLE_ITEMS, ELIGIBLE_LABS
 from dosing import schedule
 from dosing.models import (
     BCellResult,
@@ -71,7 +72,6 @@ from dosing.models import (
 )
 from dosing.services import propose_dose
 from eligibility.criteria import ScreeningFacts, exc5_infection
-from eligibility.demo import ELIGIBLE_ITEMS, ELIGIBLE_LABS
 from eligibility.models import PriorTherapy, Screening, ScreeningLab, ScreeningStatus
 from eligibility.selectors import assessment_for, signature_payload
 from enrollment.models import (

@@ -1,4 +1,4 @@
-"""Demo data of the crf app (called by trialsite.demo.seed_trial_data, after dosing's).
+"""Demo data of the crf app (called by demo.seed.seed_trial_data, after dosing's).
 
 Every form is filled through the real forms and services, so the demo data passes the
 same checks as a site's.  The baseline, week 12 and week 28 visits that are past get the
