@@ -23,7 +23,7 @@ from dosing import schedule
 from dosing.models import Drug, Infusion, Visit, VisitKind
 from enrollment.models import Participant
 from enrollment.rules import ParticipantStatus
-from trialsite import protocol
+from trialsite import protocol, workflow
 from trialsite.audit import audit_context
 from trialsite.models import User
 
@@ -334,7 +334,7 @@ def _visit(participant: Participant, code: str, on: date, user: User) -> Visit:
         return visit
     kind = VisitKind.BASELINE if code == schedule.BASELINE_VISIT_CODE else VisitKind.ASSESSMENT
     with audit_context(user, "demo data: visit"):
-        return Visit.objects.create(
+        visit = Visit.objects.create(
             participant=participant,
             visit_code=code,
             kind=kind,
@@ -342,6 +342,8 @@ def _visit(participant: Participant, code: str, on: date, user: User) -> Visit:
             created_by=user,
             updated_by=user,
         )
+        workflow.record_changed(visit, user=user)
+    return visit
 
 
 def _vitals(visit: Visit, plan: Plan, user: User, today: date, temperature: str = "36.7") -> None:

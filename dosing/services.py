@@ -41,7 +41,7 @@ from eligibility.criteria import ScreeningFacts, Status, exc5_infection
 from enrollment.models import Participant
 from enrollment.rules import ACTIVE_STATUSES, DiscontinuationReason, ParticipantStatus
 from enrollment.services import data_entry_refusal, participant_transition
-from trialsite import access, roles, signatures, units
+from trialsite import access, roles, signatures, units, workflow
 from trialsite.audit import audit_context
 from trialsite.forms import ClinicalForm
 from trialsite.models import SignatureMeaning, User
@@ -193,6 +193,7 @@ def day_0_confirmation_record(
     confirmation.full_clean()
     with audit_context(user, _("Day 0 re-confirmation of EXC5")):
         confirmation.save()
+        workflow.record_changed(confirmation, user=user)
     return confirmation
 
 
@@ -313,6 +314,7 @@ def _prescription_create(
     prescription.full_clean()
     with audit_context(user, _("prescription")):
         prescription.save()
+        workflow.record_changed(prescription, user=user)
     signatures.sign(
         obj=prescription, user=user, reauth=reauth, meaning=SignatureMeaning.PRESCRIPTION
     )
@@ -442,6 +444,7 @@ def infusion_record(
         infusion.visit = visit  # now that it has a primary key
         infusion.full_clean()
         infusion.save()
+        workflow.record_changed(visit, infusion, user=user)
 
     if drug is schedule.Drug.RITUXIMAB and participant.status == ParticipantStatus.ENROLLED:
         participant = participant_transition(
@@ -518,6 +521,7 @@ def b_cell_result_record(
     result.full_clean()
     with audit_context(user, _("B-cell result")):
         result.save()
+        workflow.record_changed(result, user=user)
     deviations_sync(participant=participant, user=user, today=today)
     return result
 
@@ -581,6 +585,7 @@ def gate_labs_record(
     with audit_context(user, _("labs before the first belimumab (EXC10/EXC11)")):
         for row in rows:
             row.save()
+        workflow.record_changed(*rows, user=user)
     return rows
 
 
@@ -688,6 +693,7 @@ def visit_record(
     visit.full_clean()
     with audit_context(user, _("visit recorded")):
         visit.save()
+        workflow.record_changed(visit, user=user)
     deviations_sync(participant=participant, user=user, today=today)
     _complete_if_done(participant, user, today)
     return visit
@@ -766,12 +772,14 @@ def deviations_sync(*, participant: Participant, user: User | None, today: date)
                     updated_by=user,
                 )
                 record.save()
+                workflow.record_changed(record, user=user)
                 created += 1
             elif (record.occurred_on, record.description) != (deviation.on, deviation.description):
                 record.occurred_on, record.description = deviation.on, deviation.description
                 record.version += 1
                 record.updated_by = user
                 record.save()
+                workflow.record_changed(record, user=user)
                 updated += 1
     stale = [record for key, record in existing.items() if key not in wanted]
     reason = _("The schedule no longer shows this deviation: the data it came from changed.")
@@ -781,6 +789,7 @@ def deviations_sync(*, participant: Participant, user: User | None, today: date)
             record.version += 1
             record.updated_by = user
             record.save()
+            workflow.record_changed(record, user=user)
             voided += 1
     return SyncResult(created, updated, voided)
 
@@ -831,6 +840,7 @@ def deviation_create(
     deviation.full_clean()
     with audit_context(user, _("deviation recorded")):
         deviation.save()
+        workflow.record_changed(deviation, user=user)
     return deviation
 
 
@@ -863,6 +873,7 @@ def deviation_review(*, deviation: Deviation, user: User, comment: str = "") -> 
     deviation.updated_by = user
     with audit_context(user, _("deviation reviewed by the investigator")):
         deviation.save()
+        workflow.record_changed(deviation, user=user)
     return deviation
 
 

@@ -7,10 +7,10 @@ the services and the database instead.
 
 How checks run (decision, issue 8):
 
-* after every save of a clinical record: ``ClinicalRecord.save`` calls
-  ``monitoring.hooks.after_clinical_save``, which calls ``run_for_record`` in the same
-  transaction — every write path is covered (forms, the lab panel, infusions, visits,
-  the automatic deviations), with nothing to remember in each service;
+* after every write of a clinical record: the writing service calls
+  ``trialsite.workflow.record_changed``, whose last step (``monitoring.hooks``) calls
+  ``run_for_record`` in the same transaction — forms, the lab panel, infusions, visits,
+  the automatic deviations (tests/conftest.py fails a test whose write skips it);
 * on a clock: ``manage.py run_edit_checks`` (hourly from cron) for the time-based rule
   (a serious AE not reviewed 24 hours after its alert) and, with ``--all``, every rule over
   all data (after a protocol amendment changes a rule).

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from trialsite import workflow
 from trialsite.roles import CAPABILITIES, Role
 
 
@@ -106,13 +107,11 @@ class ClinicalRecord(models.Model):
         ]
 
     def save(self, *args, **kwargs) -> None:
-        # Issue 8 (monitoring/hooks.py): locked data is refused here, whatever the path;
-        # after the save, stale verifications and sign-offs are cleared and edit checks run.
-        from monitoring import hooks
-
-        position = hooks.before_clinical_save(self)
+        # Guards only: locked data is refused here, whatever the path (trialsite/workflow.py).
+        # What follows a write is the writing service's own ``workflow.record_changed`` call.
+        workflow.guard(self)
         super().save(*args, **kwargs)
-        hooks.after_clinical_save(self, position)
+        workflow.note_saved(self)
 
     @property
     def is_voided(self) -> bool:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from trialsite import workflow
 from trialsite.audit import audit_context
 from trialsite.forms import VERSION_MISSING, ClinicalForm
 from trialsite.models import ClinicalRecord, User
@@ -85,6 +86,7 @@ def record_save(*, form: ClinicalForm, user: User, **assign) -> ClinicalRecord:
     with audit_context(user, form.reason or _("initial entry")):
         record.save()
         form.save_m2m()
+        workflow.record_changed(record, user=user)
     return record
 
 
@@ -103,4 +105,5 @@ def record_void(*, record: R, user: User, reason: str) -> R:
     locked.updated_by = user
     with audit_context(user, reason.strip(), action="void"):
         locked.save()
+        workflow.record_changed(locked, user=user)
     return locked

@@ -26,6 +26,7 @@ from enrollment.models import Participant
 from tests.factories.eligibility import ServiceFactory
 from tests.factories.enrollment import ParticipantFactory
 from tests.factories.trialsite import PASSWORD
+from trialsite import workflow
 from trialsite.audit import audit_context
 from trialsite.models import Site, User
 
@@ -61,7 +62,7 @@ def make_visit(
     else:
         kind = VisitKind.UNSCHEDULED
     with audit_context(user, "test visit"):
-        return Visit.objects.create(
+        visit = Visit.objects.create(
             participant=participant,
             visit_code=code,
             kind=kind,
@@ -69,6 +70,8 @@ def make_visit(
             created_by=user,
             updated_by=user,
         )
+        workflow.record_changed(visit, user=user)
+    return visit
 
 
 def essdai_data(**levels: int) -> dict[str, str]:

@@ -21,3 +21,7 @@ WHITENOISE_AUTOREFRESH = True
 
 EXPORTS_RUN_INLINE = True
 EXPORT_ROOT = VAR_DIR / "test-exports"
+
+# Every clinical save by the app's code must be followed by its after-write steps
+# (trialsite/workflow.py); tests/conftest.py checks it after each test.
+WORKFLOW_CHECK = True
