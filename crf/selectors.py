@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from crf import charts, reference_ranges
+from crf import charts
 from crf.essdai import EssdaiScore
 from crf.expected import (
     FULL_SET,
@@ -44,8 +44,6 @@ from crf.models import (
     EssdaiAssessment,
     EsspriAssessment,
     GlandFunction,
-    LabAnalyte,
-    LabResult,
     PhysicianGlobal,
     SafetyReview,
     SeriousAeAlert,
@@ -67,11 +65,20 @@ from crf.outcomes import (
     summarise_esspri_change,
 )
 from dosing import schedule
-from dosing.models import BCellResult, Deviation, Drug, Infusion, Visit, VisitKind
+from dosing.models import (
+    BCellResult,
+    Deviation,
+    Drug,
+    Infusion,
+    LabAnalyte,
+    LabResult,
+    Visit,
+    VisitKind,
+)
 from dosing.selectors import schedules_for
 from enrollment.models import Participant
 from enrollment.rules import ACTIVE_STATUSES, ParticipantStatus
-from trialsite import access, roles, units
+from trialsite import access, reference_ranges, roles, units
 from trialsite.dates import study_day
 from trialsite.models import User
 from trialsite.roles import Role

@@ -28,14 +28,13 @@ from crf.models import (
     AdverseEvent,
     AdverseEventUpdate,
     ConcomitantMedication,
-    LabResult,
     SaeAcknowledgement,
     SeriousAeAlert,
     SeriousCriterion,
     VisitCrf,
 )
 from crf.selectors import visit_labs
-from dosing.models import Visit
+from dosing.models import LabResult, Visit
 from enrollment.models import Participant
 from enrollment.services import data_entry_refusal
 from trialsite import protocol, workflow

@@ -51,7 +51,6 @@ from crf.models import (
     EssdaiAssessment,
     EsspriAssessment,
     GlandFunction,
-    LabResult,
     PhysicianGlobal,
     SaeAcknowledgement,
     SafetyReview,
@@ -65,13 +64,14 @@ from dosing.models import (
     Day0Confirmation,
     Deviation,
     Infusion,
+    LabResult,
     Premedication,
     Prescription,
     Visit,
     VisitKind,
 )
 from dosing.services import propose_dose
-from eligibility.criteria import ScreeningFacts, exc5_infection
+from eligibility.criteria import ScreeningFacts, assent_required, exc5_infection
 from eligibility.models import PriorTherapy, Screening, ScreeningLab, ScreeningStatus
 from eligibility.selectors import assessment_for, signature_payload
 from enrollment.models import (
@@ -82,7 +82,7 @@ from enrollment.models import (
     Participant,
     StatusChange,
 )
-from enrollment.rules import DiscontinuationReason, ParticipantStatus, assent_required
+from enrollment.rules import DiscontinuationReason, ParticipantStatus
 from trialsite import protocol, units
 from trialsite.models import Signature, SignatureMeaning, Site, User
 from trialsite.signatures import payload_hash

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from crf.models import AdverseEvent, LabResult, Vitals
-from dosing.models import Visit
+from crf.models import AdverseEvent, Vitals
+from dosing.models import LabResult, Visit
 from enrollment.models import Participant
 from monitoring import services
 from monitoring.models import DataQuery, LockScope, QueryStatus

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from django.db import transaction
 
 from demo.screenings import build_screening
+from eligibility.criteria import assent_required
 from eligibility.models import Screening
 from eligibility.services import screening_sign_eligibility
 from enrollment import services
@@ -21,7 +22,6 @@ from enrollment.models import (
     GuardianRelationship,
     Participant,
 )
-from enrollment.rules import assent_required
 from trialsite import workflow
 from trialsite.audit import audit_context
 from trialsite.models import Site, User

@@ -12,7 +12,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import Participant
-from trialsite.models import ClinicalRecord
+from trialsite import units
+from trialsite.models import ClinicalRecord, RecordKind
 
 
 class VisitKind(models.TextChoices):
@@ -40,6 +41,8 @@ class Visit(ClinicalRecord):
 
     site_field = "participant__site"
 
+    record_kind = RecordKind.VISIT
+
     class Meta(ClinicalRecord.Meta):
         ordering = ["participant", "visit_date", "pk"]
         verbose_name = _("visit")
@@ -56,6 +59,70 @@ class Visit(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.participant} {self.visit_code} {self.visit_date}"
+
+
+# --- Laboratory results -------------------------------------------------------------
+
+
+class LabAnalyte(models.TextChoices):
+    """Every lab the study records per visit (codes of ``trialsite.units``)."""
+
+    WBC = "wbc", units.get_analyte("wbc").name
+    NEUTROPHILS = "neutrophils", units.get_analyte("neutrophils").name
+    LYMPHOCYTES = "lymphocytes", units.get_analyte("lymphocytes").name
+    MONOCYTES = "monocytes", units.get_analyte("monocytes").name
+    EOSINOPHILS = "eosinophils", units.get_analyte("eosinophils").name
+    BASOPHILS = "basophils", units.get_analyte("basophils").name
+    HAEMOGLOBIN = "haemoglobin", units.get_analyte("haemoglobin").name
+    PLATELETS = "platelets", units.get_analyte("platelets").name
+    IGG = "igg", units.get_analyte("igg").name
+    IGA = "iga", units.get_analyte("iga").name
+    IGM = "igm", units.get_analyte("igm").name
+    C3 = "c3", units.get_analyte("c3").name
+    C4 = "c4", units.get_analyte("c4").name
+    BETA2_MICROGLOBULIN = "beta2_microglobulin", units.get_analyte("beta2_microglobulin").name
+    ESR = "esr", units.get_analyte("esr").name
+    CRP = "crp", units.get_analyte("crp").name
+    RF = "rf", units.get_analyte("rf").name
+    CREATININE = "creatinine", units.get_analyte("creatinine").name
+
+
+@pghistory.track()
+class LabResult(ClinicalRecord):
+    """One lab value of a participant: as entered and in the canonical unit.
+
+    Tied to a visit when taken at one.  Kept here, below the CRFs, because the treatment
+    engine reads it: the EXC10/EXC11 gate before the first belimumab judges IgG, IgA, WBC
+    and neutrophils from here; the visit lab panel (crf) writes it.
+    """
+
+    participant = models.ForeignKey(
+        Participant, verbose_name=_("participant"), on_delete=models.PROTECT, related_name="labs"
+    )
+    visit = models.ForeignKey(
+        Visit,
+        verbose_name=_("visit"),
+        on_delete=models.PROTECT,
+        related_name="labs",
+        null=True,
+        blank=True,
+    )
+    analyte = models.CharField(_("test"), max_length=30, choices=LabAnalyte.choices)
+    value_entered = models.DecimalField(_("value as entered"), max_digits=12, decimal_places=4)
+    unit_entered = models.CharField(_("unit as entered"), max_length=20)
+    value = models.DecimalField(_("value (canonical unit)"), max_digits=14, decimal_places=6)
+    taken_on = models.DateField(_("date of sample"))
+
+    site_field = "participant__site"
+
+    class Meta(ClinicalRecord.Meta):
+        ordering = ["participant", "taken_on", "analyte"]
+        verbose_name = _("lab result")
+        verbose_name_plural = _("lab results")
+        indexes = [models.Index(fields=["participant", "analyte", "taken_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_analyte_display()} {self.value_entered} {self.unit_entered}"
 
 
 class Drug(models.TextChoices):

@@ -24,6 +24,7 @@ from dosing.models import (
     Day0Confirmation,
     Deviation,
     Infusion,
+    LabResult,
     Prescription,
     Visit,
     VisitKind,
@@ -34,7 +35,7 @@ from trialsite import access, roles
 from trialsite.dates import study_day
 from trialsite.models import User
 
-# Pre-belimumab gate labs (EXC10/EXC11), as crf.LabResult analyte codes.
+# Pre-belimumab gate labs (EXC10/EXC11), as LabResult analyte codes.
 GATE_ANALYTES = {
     "igg": schedule.Analyte.IGG,
     "iga": schedule.Analyte.IGA,
@@ -63,8 +64,6 @@ DONE = frozenset(
 
 def _inputs_for(participants: list[Participant], today: date) -> dict[int, schedule.ScheduleInputs]:
     """ScheduleInputs per participant pk, in 4 queries whatever the number of participants."""
-    from crf.models import LabResult
-
     ids = [p.pk for p in participants]
     infusions: dict[int, list[schedule.Infusion]] = defaultdict(list)
     b_cells: dict[int, list[schedule.BCellResult]] = defaultdict(list)
@@ -595,8 +594,6 @@ def site_deviations(user: User, *, site_code: str = "", open_only: bool = False)
 
 def gate_lab_records(participant: Participant):
     """The pre-belimumab labs entered for the gate (not tied to a visit), newest first."""
-    from crf.models import LabResult
-
     return LabResult.objects.filter(
         participant=participant, visit__isnull=True, analyte__in=list(GATE_ANALYTES)
     ).order_by("-taken_on", "analyte", "-pk")

@@ -32,6 +32,7 @@ from dosing.models import (
     DeviationCategory,
     Drug,
     Infusion,
+    LabResult,
     Prescription,
     Visit,
     VisitKind,
@@ -554,9 +555,7 @@ class LabEntry:
 def gate_labs_record(
     *, participant: Participant, user: User, entries: Sequence[LabEntry], today: date
 ) -> list:
-    """Store the pre-belimumab labs as study lab results (crf.LabResult), canonical units."""
-    from crf.models import LabResult
-
+    """Store the pre-belimumab labs as study lab results (LabResult), canonical units."""
     participant = _lock(participant)
     _require_entry(participant, user)
     rows = []

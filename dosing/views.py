@@ -17,7 +17,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from dosing import feed, forms, schedule, selectors, services
-from dosing.models import BCellResult, Deviation, Infusion, Prescription, Visit, VisitKind
+from dosing.models import (
+    BCellResult,
+    Deviation,
+    Infusion,
+    LabResult,
+    Prescription,
+    Visit,
+    VisitKind,
+)
 from enrollment.models import Participant
 from trialsite import access, roles
 from trialsite.forms import VoidForm
@@ -551,8 +559,6 @@ def b_cell_void(request: HttpRequest, subject_id: str, pk: int) -> HttpResponse:
 
 @require_POST
 def gate_lab_void(request: HttpRequest, subject_id: str, pk: int) -> HttpResponse:
-    from crf.models import LabResult
-
     participant = _participant(request, subject_id, write=True)
     lab = access.get_for_user(
         LabResult.objects.filter(participant=participant, visit__isnull=True),

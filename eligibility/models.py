@@ -26,7 +26,7 @@ from eligibility.classification import (
 from eligibility.criteria import FIELD_LABELS, BCellActivation, DrugClass, SystemicInvolvement
 from trialsite import units
 from trialsite.dates import age_in_completed_years
-from trialsite.models import ClinicalRecord, Site
+from trialsite.models import ClinicalRecord, RecordKind, Site
 
 
 class Sex(models.TextChoices):
@@ -202,6 +202,8 @@ class Screening(ClinicalRecord):
     # --- INC4 ---------------------------------------------------------------------------
     guardian_agrees = _yes_no("guardian_agrees")
     child_agrees = _yes_no("child_agrees")
+
+    record_kind = RecordKind.SCREENING
 
     class Meta(ClinicalRecord.Meta):
         ordering = ["site__code", "sequence"]

@@ -10,6 +10,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from eligibility.criteria import assent_required
 from eligibility.models import Screening, ScreeningStatus
 from enrollment.models import (
     Consent,
@@ -23,7 +24,6 @@ from enrollment.rules import (
     ACTIVE_STATUSES,
     DiscontinuationReason,
     ParticipantStatus,
-    assent_required,
     transition_refusal,
 )
 from enrollment.selectors import awaiting_reconsent, latest_consent_form_version

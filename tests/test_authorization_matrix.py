@@ -269,14 +269,8 @@ def url_patterns(resolver=None, namespace=None):
 @pytest.fixture
 def world(db):
     """The demo trial (PUMCH and CHCMU), personas, and one object of each kind at PUMCH."""
-    from crf.models import (
-        AdverseEvent,
-        AdverseEventUpdate,
-        ConcomitantMedication,
-        LabResult,
-        SeriousAeAlert,
-    )
-    from dosing.models import BCellResult, Deviation, Infusion, Prescription, Visit
+    from crf.models import AdverseEvent, AdverseEventUpdate, ConcomitantMedication, SeriousAeAlert
+    from dosing.models import BCellResult, Deviation, Infusion, LabResult, Prescription, Visit
     from dosing.services import calendar_feed_create
     from eligibility.models import PriorTherapy, Screening
     from enrollment.models import Participant

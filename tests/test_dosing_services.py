@@ -9,9 +9,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from crf.models import LabResult
 from dosing import schedule, services
-from dosing.models import BCellResult, Deviation, Drug, Infusion, Prescription, Visit
+from dosing.models import BCellResult, Deviation, Drug, Infusion, LabResult, Prescription, Visit
 from dosing.selectors import schedule_for, schedule_inputs
 from enrollment.models import StatusChange
 from enrollment.rules import DiscontinuationReason, ParticipantStatus

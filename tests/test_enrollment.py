@@ -388,7 +388,7 @@ def test_planned_day_0_cannot_move_beyond_the_screening_window(
 
 
 def test_assent_birth_date_limit_is_the_assent_rule_as_a_date_comparison():
-    from enrollment.rules import assent_birth_date_limit, assent_required
+    from eligibility.criteria import assent_birth_date_limit, assent_required
 
     days = [date(2024, 2, 26) + timedelta(days=n) for n in range(8)]  # across 29 February
     days += [date(2025, 2, 26) + timedelta(days=n) for n in range(6)]

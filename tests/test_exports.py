@@ -175,7 +175,7 @@ def test_csv_values_round_trip_for_every_form(demo_trial, data_manager):
                 assert row["visit_code"] == (visit.visit_code if visit else "")
                 assert row["visit_date"] == (visit.visit_date.isoformat() if visit else "")
     # Every CRF form of the demo is in the bundle, with rows.
-    for code in ("crf_essdaiassessment", "crf_vitals", "crf_labresult", "crf_adverseevent"):
+    for code in ("crf_essdaiassessment", "crf_vitals", "dosing_labresult", "crf_adverseevent"):
         assert bundle[f"{code}.csv"], code
     subjects = [row["subject_id"] for row in bundle["enrollment_participant.csv"]]
     assert subjects == sorted(Participant.objects.values_list("subject_id", flat=True))
@@ -515,7 +515,7 @@ def test_a_signature_made_void_by_a_later_change_is_not_exported(participants, d
 def test_fields_have_their_declared_units_and_lab_rows_their_canonical_unit(
     participants, data_manager
 ):
-    from crf.models import LabResult
+    from dosing.models import LabResult
     from tests.factories.crf import make_visit, save_labs
 
     visit = make_visit(participants[0], "BASELINE")
@@ -526,11 +526,11 @@ def test_fields_have_their_declared_units_and_lab_rows_their_canonical_unit(
     assert units[("crf_vitals", "weight_kg")] == "kg"
     assert units[("crf_vitals", "systolic_mmhg")] == "mmHg"
     assert units[("dosing_bcellresult", "cd19_absolute")] == "×10⁶/L"
-    assert units[("crf_labresult", "value")] == "see value_unit"
+    assert units[("dosing_labresult", "value")] == "see value_unit"
     assert units[("eligibility_screeninglab", "value")] == "see value_unit"
     assert units[("dosing_deviation", "reviewed_by")] == ""
     assert units[("crf_concomitantmedication", "drug")] == ""
-    [wbc] = [r for r in bundle["crf_labresult.csv"] if r["analyte"] == "wbc"]
+    [wbc] = [r for r in bundle["dosing_labresult.csv"] if r["analyte"] == "wbc"]
     assert wbc["value_unit"] == "×10⁹/L" and Decimal(wbc["value"]) == Decimal("6.2")
     assert LabResult.objects.get(pk=wbc["record_id"]).unit_entered == "/uL"
     screening_units = {

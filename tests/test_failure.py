@@ -115,10 +115,10 @@ def test_database_loss_mid_save_shows_an_error_page_and_leaves_nothing_half_writ
                 "CREATE FUNCTION slow_lab_row() RETURNS trigger AS $$ "
                 "BEGIN PERFORM nextval('lab_rows_written'); PERFORM pg_sleep(0.5); "
                 "RETURN NEW; END $$ LANGUAGE plpgsql;"
-                "CREATE TRIGGER slow BEFORE INSERT ON crf_labresult "
+                "CREATE TRIGGER slow BEFORE INSERT ON dosing_labresult "
                 "FOR EACH ROW EXECUTE FUNCTION slow_lab_row();"
             )
-            cursor.execute("SELECT count(*) FROM crf_labresult WHERE visit_id = %s", [visit_pk])
+            cursor.execute("SELECT count(*) FROM dosing_labresult WHERE visit_id = %s", [visit_pk])
             assert cursor.fetchone()[0] == 0
         db.close()
 
@@ -198,10 +198,10 @@ def test_database_loss_mid_save_shows_an_error_page_and_leaves_nothing_half_writ
         embedded_db.ensure_running(pgdata)
         db = owner()
         with db.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM crf_labresult WHERE visit_id = %s", [visit_pk])
+            cursor.execute("SELECT count(*) FROM dosing_labresult WHERE visit_id = %s", [visit_pk])
             rows_left = cursor.fetchone()[0]
             cursor.execute(
-                "SELECT count(*) FROM crf_labresultauditevent WHERE visit_id = %s", [visit_pk]
+                "SELECT count(*) FROM dosing_labresultauditevent WHERE visit_id = %s", [visit_pk]
             )
             events_left = cursor.fetchone()[0]
         db.close()

@@ -46,6 +46,14 @@ class ClinicalQuerySet(models.QuerySet):
         return self.filter(voided_at__isnull=True)
 
 
+class RecordKind(models.TextChoices):
+    """The three records every other clinical record hangs on (trialsite/records.py)."""
+
+    SCREENING = "screening"
+    PARTICIPANT = "participant"
+    VISIT = "visit"
+
+
 class ClinicalRecord(models.Model):
     """Base of every participant-level record.
 
@@ -92,6 +100,8 @@ class ClinicalRecord(models.Model):
 
     # Lookup path from this model to its Site; the access layer filters on it.
     site_field: ClassVar[str] = "site"
+    # Set on the screening, the participant and the visit (RecordKind), "" on the others.
+    record_kind: ClassVar[str] = ""
 
     class Meta:
         abstract = True

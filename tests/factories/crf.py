@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from crf import forms, services
 from crf.essdai import DOMAIN_CODES
-from crf.models import AdverseEvent, ConcomitantMedication, LabResult, VisitCrf
+from crf.models import AdverseEvent, ConcomitantMedication, VisitCrf
 from crf.selectors import visit_labs
 from demo.participants import enrol_candidate
 from dosing import schedule
-from dosing.models import Visit, VisitKind
+from dosing.models import LabResult, Visit, VisitKind
 from enrollment.models import Participant
 from tests.factories.eligibility import ServiceFactory
 from tests.factories.enrollment import ParticipantFactory
