@@ -19,7 +19,6 @@ from crf import forms, services
 from crf.essdai import DOMAIN_CODES
 from crf.models import EssdaiAssessment
 from crf.selectors import visit_labs
-from dosing import schedule
 from dosing.models import Drug, Infusion, Visit, VisitKind
 from enrollment.models import Participant
 from enrollment.rules import ParticipantStatus
@@ -29,7 +28,7 @@ from trialsite.models import User
 
 # Follow-up visits on their target day (PROTOCOL.md "Visits and assessments").
 TIME_POINTS: tuple[tuple[str, int], ...] = (
-    (schedule.BASELINE_VISIT_CODE, 0),
+    (protocol.BASELINE_VISIT_CODE, 0),
     *protocol.ASSESSMENT_VISITS,
 )
 
@@ -332,7 +331,7 @@ def _visit(participant: Participant, code: str, on: date, user: User) -> Visit:
     visit = Visit.objects.active().filter(participant=participant, visit_code=code).first()
     if visit is not None:
         return visit
-    kind = VisitKind.BASELINE if code == schedule.BASELINE_VISIT_CODE else VisitKind.ASSESSMENT
+    kind = VisitKind.BASELINE if code == protocol.BASELINE_VISIT_CODE else VisitKind.ASSESSMENT
     with audit_context(user, "demo data: visit"):
         visit = Visit.objects.create(
             participant=participant,

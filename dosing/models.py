@@ -1,5 +1,6 @@
-"""Dosing and visits: what actually happened. Planned dates are never stored;
-``dosing.schedule`` derives them from these facts."""
+"""Dosing and visits: what actually happened.  The treatment engine (``dosing.engine``) derives
+the course from these facts; its codes (drug, units, deviation categories) are the ones
+stored here."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from dosing import engine
+from dosing.engine.facts import AbsoluteCountUnit, DeviationCategory, Drug
 from enrollment.models import Participant
 from trialsite import units
 from trialsite.models import ClinicalRecord, RecordKind
+from trialsite.units import LabTest
 
 
 class VisitKind(models.TextChoices):
@@ -60,31 +64,36 @@ class Visit(ClinicalRecord):
     def __str__(self) -> str:
         return f"{self.participant} {self.visit_code} {self.visit_date}"
 
+    def as_fact(self) -> engine.VisitDone:
+        """This visit as the treatment engine reads it (the one adapter, with the others
+        below; ``dosing.selectors.course_facts`` reads them in bulk)."""
+        return engine.VisitDone(self.visit_code, self.visit_date)
+
 
 # --- Laboratory results -------------------------------------------------------------
 
 
-class LabAnalyte(models.TextChoices):
-    """Every lab the study records per visit (codes of ``trialsite.units``)."""
-
-    WBC = "wbc", units.get_analyte("wbc").name
-    NEUTROPHILS = "neutrophils", units.get_analyte("neutrophils").name
-    LYMPHOCYTES = "lymphocytes", units.get_analyte("lymphocytes").name
-    MONOCYTES = "monocytes", units.get_analyte("monocytes").name
-    EOSINOPHILS = "eosinophils", units.get_analyte("eosinophils").name
-    BASOPHILS = "basophils", units.get_analyte("basophils").name
-    HAEMOGLOBIN = "haemoglobin", units.get_analyte("haemoglobin").name
-    PLATELETS = "platelets", units.get_analyte("platelets").name
-    IGG = "igg", units.get_analyte("igg").name
-    IGA = "iga", units.get_analyte("iga").name
-    IGM = "igm", units.get_analyte("igm").name
-    C3 = "c3", units.get_analyte("c3").name
-    C4 = "c4", units.get_analyte("c4").name
-    BETA2_MICROGLOBULIN = "beta2_microglobulin", units.get_analyte("beta2_microglobulin").name
-    ESR = "esr", units.get_analyte("esr").name
-    CRP = "crp", units.get_analyte("crp").name
-    RF = "rf", units.get_analyte("rf").name
-    CREATININE = "creatinine", units.get_analyte("creatinine").name
+# Every lab the study records per visit (codes and names from trialsite.units).
+LabAnalyte = units.lab_tests(
+    "wbc",
+    "neutrophils",
+    "lymphocytes",
+    "monocytes",
+    "eosinophils",
+    "basophils",
+    "haemoglobin",
+    "platelets",
+    "igg",
+    "iga",
+    "igm",
+    "c3",
+    "c4",
+    "beta2_microglobulin",
+    "esr",
+    "crp",
+    "rf",
+    "creatinine",
+)
 
 
 @pghistory.track()
@@ -124,10 +133,8 @@ class LabResult(ClinicalRecord):
     def __str__(self) -> str:
         return f"{self.get_analyte_display()} {self.value_entered} {self.unit_entered}"
 
-
-class Drug(models.TextChoices):
-    RITUXIMAB = "rituximab", _("Rituximab")
-    BELIMUMAB = "belimumab", _("Belimumab")
+    def as_fact(self) -> engine.LabValue:
+        return engine.LabValue(LabTest(self.analyte), self.taken_on, self.value)
 
 
 class Premedication(models.TextChoices):
@@ -325,11 +332,8 @@ class Infusion(ClinicalRecord):
     def __str__(self) -> str:
         return f"{self.participant} {self.get_drug_display()} {self.number} ({self.given_on})"
 
-
-class AbsoluteCountUnit(models.TextChoices):
-    PER_10E6_L = "10e6/L", "×10⁶/L"
-    CELLS_PER_UL = "cells/uL", _("cells/µL")
-    PER_10E9_L = "10e9/L", "×10⁹/L"
+    def as_fact(self) -> engine.Infusion:
+        return engine.Infusion(Drug(self.drug), self.given_on)
 
 
 @pghistory.track()
@@ -388,6 +392,14 @@ class BCellResult(ClinicalRecord):
     def __str__(self) -> str:
         return f"{self.participant} B cells {self.taken_on}"
 
+    def as_fact(self) -> engine.BCellResult:
+        return engine.BCellResult(
+            taken_on=self.taken_on,
+            cd19_percent=self.cd19_percent,
+            cd19_absolute_10e6_l=self.cd19_absolute,
+            lymphocytes_10e9_l=self.lymphocytes_10e9_l,
+        )
+
 
 @pghistory.track()
 class Day0Confirmation(ClinicalRecord):
@@ -425,28 +437,6 @@ class Day0Confirmation(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.participant} Day 0 {self.confirmed_on}"
-
-
-class DeviationCategory(models.TextChoices):
-    # Automatic ones carry the schedule engine's codes (dosing.schedule.DeviationCode).
-    INFUSION_OUT_OF_WINDOW = "infusion_out_of_window", _("Infusion out of window")
-    INFUSION_MISSED = "infusion_missed", _("Infusion missed")
-    VISIT_OUT_OF_WINDOW = "visit_out_of_window", _("Visit out of window")
-    VISIT_MISSED = "visit_missed", _("Visit missed")
-    RITUXIMAB_AFTER_DEPLETION = "rituximab_after_depletion", _("Rituximab after depletion")
-    RITUXIMAB_BEYOND_MAXIMUM = "rituximab_beyond_maximum", _("More than 4 rituximab infusions")
-    RITUXIMAB_AFTER_BELIMUMAB = "rituximab_after_belimumab", _("Rituximab after belimumab")
-    BELIMUMAB_BEFORE_RITUXIMAB_COMPLETE = (
-        "belimumab_before_rituximab_complete",
-        _("Belimumab before rituximab was complete"),
-    )
-    BELIMUMAB_BEYOND_PLAN = "belimumab_beyond_plan", _("Belimumab beyond the plan")
-    # Manual categories.
-    CONSENT = "consent", _("Consent")
-    ELIGIBILITY = "eligibility", _("Eligibility")
-    DOSING = "dosing", _("Dosing or administration")
-    PROCEDURE = "procedure", _("Study procedure")
-    OTHER = "other", _("Other")
 
 
 @pghistory.track()

@@ -278,14 +278,10 @@ class PriorTherapy(ClinicalRecord):
         return f"{self.drug_name} {self.start}–{self.stop or '…'}"
 
 
-class ScreeningAnalyte(models.TextChoices):
-    CREATININE = "creatinine", units.get_analyte("creatinine").name
-    EGFR = "egfr", units.get_analyte("egfr").name
-    HEIGHT = "height", units.get_analyte("height").name
-    IGG = "igg", units.get_analyte("igg").name
-    IGA = "iga", units.get_analyte("iga").name
-    WBC = "wbc", units.get_analyte("wbc").name
-    NEUTROPHILS = "neutrophils", units.get_analyte("neutrophils").name
+# The screening labs (codes and names from trialsite.units).
+ScreeningAnalyte = units.lab_tests(
+    "creatinine", "egfr", "height", "igg", "iga", "wbc", "neutrophils"
+)
 
 
 @pghistory.track()

@@ -81,34 +81,40 @@ def refuse_if_locked(record) -> None:
         raise refusal(lock)
 
 
-def clear_stale_verifications(record, *, user, now, course=None) -> None:
-    services.verifications_clear_stale(record=record, user=user, now=now)
+def clear_stale_verifications(records, *, user, now, **_context) -> None:
+    for record in records:
+        services.verifications_clear_stale(record=record, user=user, now=now)
 
 
-def void_stale_sign_offs(record, *, user, now, course=None) -> None:
-    pos = position(record)
-    if pos.participant_id is None:
-        return
-    services.signoffs_void_stale(
-        participant_id=pos.participant_id,
-        visit_id=pos.visit_id,
-        reason=_("The data changed after it was signed: %(record)s.")
-        % {"record": f"{record._meta.verbose_name} #{record.pk}"},
-        now=now,
-    )
-
-
-def answer_query_by_correction(record, *, user, now, course=None) -> None:
-    correction = context.current()
-    if correction is not None and _is_target(correction.query, record):
-        services.query_answer_by_correction(
-            query=correction.query, record=record, user=user, reason=correction.reason, now=now
+def void_stale_sign_offs(records, *, now, **_context) -> None:
+    for record in records:
+        pos = position(record)
+        if pos.participant_id is None:
+            continue
+        services.signoffs_void_stale(
+            participant_id=pos.participant_id,
+            visit_id=pos.visit_id,
+            reason=_("The data changed after it was signed: %(record)s.")
+            % {"record": f"{record._meta.verbose_name} #{record.pk}"},
+            now=now,
         )
-        correction.answered = True
 
 
-def run_edit_checks(record, *, user, now, course=None) -> None:
-    edit_checks.run_for_record(record, now=now)
+def answer_query_by_correction(records, *, user, now, **_context) -> None:
+    correction = context.current()
+    if correction is None:
+        return
+    for record in records:
+        if _is_target(correction.query, record):
+            services.query_answer_by_correction(
+                query=correction.query, record=record, user=user, reason=correction.reason, now=now
+            )
+            correction.answered = True
+
+
+def run_edit_checks(records, *, now, **_context) -> None:
+    for record in records:
+        edit_checks.run_for_record(record, now=now)
 
 
 def _is_target(query, record) -> bool:

@@ -424,7 +424,7 @@ def prescribe_next_infusion(participant, investigator):
     from dosing import services as dosing_services
 
     today = timezone.localdate()
-    upcoming = dosing_selectors.schedule_for(participant, today).next_infusion
+    upcoming = dosing_selectors.course_for(participant, today).next_infusion
     assert upcoming is not None and upcoming.drug is not None, "the target has an infusion due"
     weight, height = Decimal("32"), Decimal("140")
     proposal = dosing_services.propose_dose(upcoming.drug.value, weight_kg=weight, height_cm=height)

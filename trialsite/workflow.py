@@ -20,7 +20,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from enum import IntEnum
 from typing import Any
 
@@ -39,8 +39,10 @@ class Step(IntEnum):
     EDIT_CHECKS = 5  # monitoring: the automatic edit checks open or close their queries
 
 
-# Called as step(record, user=..., now=..., course=...): ``course`` is whatever the writing
-# service already built for the participant (dosing hands its course on), else None.
+# Called as step(records, user=..., today=..., now=..., course=...) with the records just
+# written; ``today`` is the clinical date of the write (the writing service's own "today");
+# ``course`` is whatever the writing service already built for the participant (dosing
+# hands its course on, so the write builds it once), else None.
 AfterWrite = Callable[..., None]
 Guard = Callable[[Any], None]
 FormAnnotator = Callable[[Any], None]
@@ -79,18 +81,23 @@ def annotate_form(form: Any) -> None:
 
 
 def record_changed(
-    *records: Any, user: Any, now: datetime | None = None, course: Any = None
+    *records: Any,
+    user: Any,
+    today: date | None = None,
+    now: datetime | None = None,
+    course: Any = None,
 ) -> None:
-    """Run the after-write steps for each of ``records``, just written by ``user``.
+    """Run the after-write steps, in order, for ``records``, just written by ``user``.
 
     Called by the service that wrote, inside its transaction, after its saves.
     """
     now = now or timezone.now()
+    today = today or timezone.localdate(now)
     with transaction.atomic(savepoint=False):
         for record in records:
             _announced(record)
-            for step in sorted(_steps):
-                _steps[step](record, user=user, now=now, course=course)
+        for step in sorted(_steps):
+            _steps[step](records, user=user, today=today, now=now, course=course)
 
 
 # --- The check that no write skips the steps ------------------------------------------------

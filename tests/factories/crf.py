@@ -20,13 +20,12 @@ from crf.essdai import DOMAIN_CODES
 from crf.models import AdverseEvent, ConcomitantMedication, VisitCrf
 from crf.selectors import visit_labs
 from demo.participants import enrol_candidate
-from dosing import schedule
 from dosing.models import LabResult, Visit, VisitKind
 from enrollment.models import Participant
 from tests.factories.eligibility import ServiceFactory
 from tests.factories.enrollment import ParticipantFactory
 from tests.factories.trialsite import PASSWORD
-from trialsite import workflow
+from trialsite import protocol, workflow
 from trialsite.audit import audit_context
 from trialsite.models import Site, User
 
@@ -56,7 +55,7 @@ def make_visit(
     if on is None:
         on = participant.planned_day_0 + timedelta(days=VISIT_OFFSETS.get(code, 0))
     if code in VISIT_OFFSETS:
-        kind = VisitKind.BASELINE if code == schedule.BASELINE_VISIT_CODE else VisitKind.ASSESSMENT
+        kind = VisitKind.BASELINE if code == protocol.BASELINE_VISIT_CODE else VisitKind.ASSESSMENT
     elif code.startswith(("RTX", "BEL")):
         kind = VisitKind.INFUSION
     else:
