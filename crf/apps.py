@@ -7,8 +7,19 @@ class CrfConfig(AppConfig):
     verbose_name = _("Clinical CRFs")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from crf import services
         from trialsite import workflow
 
-        # An adverse event or a follow-up written: the event's state follows (workflow.Step).
-        workflow.register_step(workflow.Step.SAFETY, services.adverse_event_state_follows)
+        # What follows a write in this app's read models (workflow.Step).
+        workflow.register_step(workflow.Step.CRF, services.crf_follows)
+        # A database migrated from before the visit-forms read model gets it.
+        post_migrate.connect(_store_missing_visit_forms, sender=self)
+
+
+def _store_missing_visit_forms(sender, using: str = "default", **kwargs) -> None:
+    from crf.services import visit_forms_rebuild
+    from dosing.models import Visit
+
+    visit_forms_rebuild(Visit.objects.using(using).filter(forms_state__isnull=True))

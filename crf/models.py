@@ -494,6 +494,37 @@ class AdverseEventUpdate(ClinicalRecord):
         return [str(labels.get(code, code)) for code in self.serious_criteria]
 
 
+class VisitFormsState(models.Model):
+    """A read model: one row per visit, how many of its expected CRFs are complete and which
+    are missing (``crf.expected``, judged by ``crf.selectors.visit_forms``).
+
+    Rebuilt by the workflow's CRF step after every write of a visit, its forms, its labs or
+    a B-cell result of its day (``crf.services.visit_forms_follow``), so the dashboard counts
+    thousands of visits in SQL; whether a visit is overdue depends on today and is computed
+    in the query (``crf.selectors.visit_cells``).  Derived data: replaced, not audited.
+    """
+
+    visit = models.OneToOneField(
+        Visit, on_delete=models.CASCADE, primary_key=True, related_name="forms_state"
+    )
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="visit_forms_states"
+    )
+    visit_code = models.CharField(max_length=10)
+    visit_date = models.DateField()
+    n_expected = models.PositiveSmallIntegerField()
+    n_complete = models.PositiveSmallIntegerField()
+    missing = ArrayField(models.CharField(max_length=20), default=list)
+
+    site_field: ClassVar[str] = "participant__site"
+
+    class Meta:
+        indexes = [models.Index(fields=["visit_date"], name="visit_forms_state_date")]
+
+    def __str__(self) -> str:
+        return f"{self.visit_id}: {self.n_complete}/{self.n_expected}"
+
+
 @pghistory.track()
 class SeriousAeAlert(models.Model):
     """The one alert raised when an adverse event is first saved as serious.

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -48,6 +48,7 @@ from crf.models import (
     SafetyReview,
     SeriousAeAlert,
     VisitCrf,
+    VisitFormsState,
     Vitals,
 )
 from crf.outcomes import (
@@ -74,7 +75,6 @@ from dosing.models import (
     LabAnalyte,
     LabResult,
     Visit,
-    VisitKind,
 )
 from dosing.selectors import stored_events_of
 from enrollment.models import Participant
@@ -82,6 +82,7 @@ from enrollment.rules import ACTIVE_STATUSES, ParticipantStatus
 from trialsite import access, protocol, reference_ranges, roles, units
 from trialsite.dates import study_day
 from trialsite.models import User
+from trialsite.protocol import CRF_ENTRY_DAYS
 from trialsite.roles import Role
 
 # One model per visit form (labs and B cells are read differently).
@@ -585,45 +586,62 @@ def form_status_matrix(user: User, today: date, *, site_code: str = "") -> FormS
     return FormStatusMatrix(columns=columns, rows=tuple(rows), counts=dict(counts))
 
 
-def visit_cells(user: User, today: date) -> FormStatusMatrix:
-    """The matrix's counts of the visits that took place, and the cells to act on.
+# How many cells to act on the dashboard lists (the counts are always complete).
+ATTENTION_LENGTH = 8
 
-    What the dashboard counts and lists (overdue, to enter, complete) are these cells
-    only; they need no schedule, and computing every participant's schedule was most of
-    the dashboard's time at 20,000 participants (issue 10).  Unscheduled visits are no
-    column of the matrix, so they are not counted here either.  Every visit is counted,
-    but only those whose forms are overdue or to enter (``FormStatusMatrix.attention``)
-    become rows: the visits are read as four columns and the cells of the others, most
-    of them complete, are never built.
-    """
-    participants = participants_for(user)
-    by_pk = {p.pk: p for p in participants}
-    visits = [
-        _VisitFacts(*row)
-        for row in Visit.objects.active()
-        .filter(participant__in=participants)
-        .exclude(kind=VisitKind.UNSCHEDULED)
-        .order_by("visit_date", "pk")
-        .values_list("pk", "participant_id", "visit_code", "visit_date")
-    ]
-    forms = visit_forms(visits, of_participants=participants)
-    counts: dict[str, int] = defaultdict(int)
-    rows = []
-    for facts in visits:
-        participant = by_pk[facts.participant_id]
-        visit_forms_ = forms[facts.pk]
-        status = visit_forms_.status(today, closed=_entry_closed(participant))
-        counts[status.value] += 1
-        if status in (CellStatus.OVERDUE, CellStatus.MISSING):
-            visit = Visit(
-                pk=facts.pk,
-                participant=participant,
-                visit_code=facts.visit_code,
-                visit_date=facts.visit_date,
-            )
-            cell = _visit_cell(participant, facts.visit_code, visit, visit_forms_, today)
-            rows.append(MatrixRow(participant=participant, cells=(cell,)))
-    return FormStatusMatrix(columns=(), rows=tuple(rows), counts=dict(counts))
+
+def _cell_today(today: date) -> Case:
+    """A visit's cell status on ``today`` from its stored form completeness: the rules of
+    ``crf.expected.VisitForms.status``, in SQL (tests/test_crf_status.py holds them equal)."""
+    return Case(
+        When(n_complete__gte=F("n_expected"), then=Value(CellStatus.COMPLETE.value)),
+        When(participant__status=ParticipantStatus.WITHDRAWN, then=Value(CellStatus.CLOSED.value)),
+        When(
+            visit_date__lt=today - timedelta(days=CRF_ENTRY_DAYS),
+            then=Value(CellStatus.OVERDUE.value),
+        ),
+        default=Value(CellStatus.MISSING.value),
+        output_field=CharField(),
+    )
+
+
+def visit_cells(user: User, today: date) -> FormStatusMatrix:
+    """The dashboard's counts of the visits that took place by the state of their forms,
+    and the first cells to act on (overdue, then to enter), read from the stored form
+    completeness (``VisitFormsState``) in SQL: a few queries however many visits."""
+    states = (
+        access.scoped(VisitFormsState.objects.all(), user)
+        .filter(
+            n_expected__gt=0,
+            visit__voided_at__isnull=True,
+            participant__voided_at__isnull=True,
+        )
+        .annotate(cell=_cell_today(today))
+    )
+    counts = dict(states.order_by().values("cell").annotate(n=Count("pk")).values_list("cell", "n"))
+    attention = (
+        states.filter(cell__in=[CellStatus.OVERDUE, CellStatus.MISSING])
+        .annotate(later=Case(When(cell=CellStatus.OVERDUE, then=0), default=1))
+        .select_related("participant__site", "visit")
+        .order_by("later", "visit_date", "visit_id")[:ATTENTION_LENGTH]
+    )
+    rows = tuple(
+        MatrixRow(
+            participant=state.participant,
+            cells=(
+                MatrixCell(
+                    code=state.visit_code,
+                    status=CellStatus(state.cell),
+                    visit=state.visit,
+                    n_complete=state.n_complete,
+                    n_expected=state.n_expected,
+                    missing=tuple(CrfKind(kind) for kind in state.missing),
+                ),
+            ),
+        )
+        for state in attention
+    )
+    return FormStatusMatrix(columns=(), rows=rows, counts=counts)
 
 
 # --- Serious AE alerts ---------------------------------------------------------------------
@@ -779,7 +797,7 @@ def dashboard_context(user: User, today: date) -> dict[str, Any]:
     return {
         "crf_alerts": list(open_alerts(user)),
         "crf_counts": matrix.counts,
-        "crf_attention": matrix.attention[:8],
+        "crf_attention": matrix.attention[:ATTENTION_LENGTH],
         "crf_can_review_outcomes": can_review_outcomes(user),
     }
 

@@ -32,9 +32,10 @@ from crf.models import (
     SeriousAeAlert,
     SeriousCriterion,
     VisitCrf,
+    VisitFormsState,
 )
-from crf.selectors import visit_labs
-from dosing.models import LabResult, Visit
+from crf.selectors import visit_forms, visit_labs
+from dosing.models import BCellResult, LabResult, Visit, VisitKind
 from enrollment.models import Participant
 from enrollment.services import data_entry_refusal
 from trialsite import protocol, workflow
@@ -166,13 +167,69 @@ def visit_labs_save(*, form: VisitLabsForm, user: User) -> list[LabResult]:
     return saved
 
 
-# --- After every write: an adverse event's state (trialsite.workflow Step.SAFETY) --------
+# --- After every write: this app's read models (trialsite.workflow Step.CRF) ----------------
 
 
-def adverse_event_state_follows(records, *, user: User | None, **_context) -> None:
-    """Step SAFETY of ``workflow.record_changed``: an adverse event written, or one of its
-    follow-ups, stores its current grade and outcome and its worst grade (the one rule,
-    ``crf.adverse_events.ae_state``) for every list, alert, outcome table and export."""
+def crf_follows(records, **_context) -> None:
+    """Step CRF of ``workflow.record_changed``: the visits' form completeness and the adverse
+    events' state follow the records just written."""
+    visit_forms_follow(records)
+    adverse_event_state_follows(records)
+
+
+def _visits_of(records) -> set[int]:
+    """The visits whose forms ``records`` are (a visit, its CRFs, its labs, a B-cell result
+    of its day)."""
+    ids = {r.pk for r in records if isinstance(r, Visit)}
+    ids |= {r.visit_id for r in records if isinstance(r, VisitCrf | LabResult) and r.visit_id}
+    for result in (r for r in records if isinstance(r, BCellResult)):
+        ids |= set(
+            Visit.objects.filter(
+                Q(pk=result.visit_id)
+                | Q(participant=result.participant_id, visit_date=result.taken_on)
+            ).values_list("pk", flat=True)
+        )
+    return ids
+
+
+def visit_forms_follow(records) -> None:
+    ids = _visits_of(records)
+    if ids:
+        visit_forms_store(Visit.objects.filter(pk__in=ids))
+
+
+def visit_forms_store(visits) -> None:
+    """Replace the stored form completeness of ``visits`` (a queryset) with a fresh judgement."""
+    visits = list(visits.exclude(kind=VisitKind.UNSCHEDULED).order_by("pk"))
+    forms = visit_forms(visits)
+    VisitFormsState.objects.filter(visit__in=[v.pk for v in visits]).delete()
+    VisitFormsState.objects.bulk_create(
+        VisitFormsState(
+            visit_id=v.pk,
+            participant_id=v.participant_id,
+            visit_code=v.visit_code,
+            visit_date=v.visit_date,
+            n_expected=len(forms[v.pk].expected),
+            n_complete=forms[v.pk].n_complete,
+            missing=[kind.value for kind in forms[v.pk].missing],
+        )
+        for v in visits
+    )
+
+
+def visit_forms_rebuild(visits, *, batch: int = 2000) -> int:
+    """Store the form completeness of many visits (load data, a migrated database)."""
+    ids = list(visits.exclude(kind=VisitKind.UNSCHEDULED).values_list("pk", flat=True))
+    for start in range(0, len(ids), batch):
+        with transaction.atomic():
+            visit_forms_store(Visit.objects.filter(pk__in=ids[start : start + batch]))
+    return len(ids)
+
+
+def adverse_event_state_follows(records) -> None:
+    """An adverse event written, or one of its follow-ups, stores its current grade and
+    outcome and its worst grade (the one rule, ``crf.adverse_events.ae_state``) for every
+    list, alert, outcome table and export."""
     events = {r.pk for r in records if isinstance(r, AdverseEvent)}
     events |= {r.adverse_event_id for r in records if isinstance(r, AdverseEventUpdate)}
     for event in AdverseEvent.objects.filter(pk__in=events):

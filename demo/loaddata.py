@@ -57,6 +57,7 @@ from crf.models import (
     SeriousAeAlert,
     Vitals,
 )
+from crf.services import visit_forms_rebuild
 from demo.screenings import ELIGIBLE_ITEMS, ELIGIBLE_LABS
 from dosing import engine
 from dosing.models import (
@@ -1254,6 +1255,8 @@ def generate(
             progress(report)
     # The pages read the stored course: built for every participant, as their writes would.
     courses_rebuild(Participant.objects.order_by("pk"), today, batch=2000)
+    # ... and the stored form completeness of every visit (the dashboard counts it).
+    visit_forms_rebuild(Visit.objects.all())
     report.seconds = clock.perf_counter() - started
     report.not_eligible = generator.not_eligible
     return report

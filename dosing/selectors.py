@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
 from dosing import engine
@@ -655,23 +655,30 @@ class WorkList:
         return iter(self.items)
 
 
-def _work_list(events: QuerySet[CourseEvent]) -> WorkList:
-    first = _in_date_order(events)[:WORK_LIST_LENGTH]
-    return WorkList(tuple(CalendarItem(e.participant, e, e.on) for e in first), events.count())
-
-
 def work_list(user: User, today: date) -> dict[str, WorkList]:
     """Overdue events (target passed, window still open), those due this week, and those
     not recorded after their window (still to be entered, or confirmed not done)."""
     soon = today + timedelta(days=DUE_SOON_DAYS - 1)
     S = engine.EventStatus  # noqa: N806
-    return {
-        "overdue": _work_list(_awaited(user, today, S.OVERDUE)),
-        "due_this_week": _work_list(
-            _awaited(user, today, S.DUE, S.PLANNED).filter(target__range=(today, soon))
-        ),
-        "not_recorded": _work_list(_awaited(user, today, S.NOT_RECORDED)),
+    lists = {
+        "overdue": Q(status_today=S.OVERDUE),
+        "due_this_week": Q(status_today__in=[S.DUE, S.PLANNED], target__range=(today, soon)),
+        "not_recorded": Q(status_today=S.NOT_RECORDED),
     }
+    awaited = _awaited(user, today, S.OVERDUE, S.DUE, S.PLANNED, S.NOT_RECORDED)
+    # One query counts the three lists; one query each reads their first items.
+    counts = awaited.aggregate(**{name: Count("pk", filter=q) for name, q in lists.items()})
+    return {
+        name: WorkList(
+            tuple(_items_first(awaited.filter(q), WORK_LIST_LENGTH)),
+            counts[name],
+        )
+        for name, q in lists.items()
+    }
+
+
+def _items_first(events: QuerySet[CourseEvent], n: int) -> list[CalendarItem]:
+    return [CalendarItem(e.participant, e, e.on) for e in _in_date_order(events)[:n]]
 
 
 def open_deviations(user: User) -> QuerySet[Deviation]:

@@ -81,6 +81,8 @@ KINDS = {
     "dosing:visit_add": "WRITE",
     "dosing:visit_edit": "WRITE",
     "dosing:complete": "WRITE",
+    "dosing:not_done": "SIGN",
+    "dosing:not_done_void": "SIGN_POST",
     "dosing:participant_deviations": "READ",
     "dosing:deviation_add": "WRITE",
     "crf:visit": "READ",
@@ -148,6 +150,7 @@ POST_ONLY = {
     "dosing:b_cell_void",
     "dosing:complete",
     "dosing:gate_lab_void",
+    "dosing:not_done_void",
     "eligibility:fail",
     "eligibility:therapy_void",
 }
@@ -270,7 +273,15 @@ def url_patterns(resolver=None, namespace=None):
 def world(db):
     """The demo trial (PUMCH and CHCMU), personas, and one object of each kind at PUMCH."""
     from crf.models import AdverseEvent, AdverseEventUpdate, ConcomitantMedication, SeriousAeAlert
-    from dosing.models import BCellResult, Deviation, Infusion, LabResult, Prescription, Visit
+    from dosing.models import (
+        BCellResult,
+        Deviation,
+        EventNotDone,
+        Infusion,
+        LabResult,
+        Prescription,
+        Visit,
+    )
     from dosing.services import calendar_feed_create
     from eligibility.models import PriorTherapy, Screening
     from enrollment.models import Participant
@@ -341,6 +352,14 @@ def world(db):
             description="matrix",
             created_by=data_manager,
         )
+    # A confirmation that an event was not done, for its void button (set-up shortcut).
+    not_done = EventNotDone.objects.filter(**at).first() or EventNotDone.objects.create(
+        participant=participant,
+        visit_code="W12",
+        confirmed_on=timezone.localdate(),
+        reason="matrix",
+        confirmed_by=data_manager,
+    )
     values = {
         "number": screening.number,
         "subject_id": participant.subject_id,
@@ -349,6 +368,7 @@ def world(db):
         "app_label": "eligibility",
         "model_name": "screening",
         "token": token,
+        "code": "W12",
     }
     by_view = {
         "record_history": {"pk": screening.pk},
@@ -376,6 +396,7 @@ def world(db):
             ).pk
         },
         "dosing:visit_edit": {"pk": Visit.objects.filter(participant=participant).first().pk},
+        "dosing:not_done_void": {"pk": not_done.pk},
         "crf:visit": {"pk": visit.pk},
         "crf:visit_labs": {"pk": visit.pk},
         "crf:visit_form": {"pk": visit.pk},

@@ -4,6 +4,7 @@ course, its today-dependent statuses computed in SQL by the engine's rules, and 
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from io import StringIO
 
@@ -12,13 +13,15 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from crf.selectors import visit_cells, visit_forms
 from demo import loaddata
 from demo import seed as demo
 from dosing import engine
-from dosing.models import CourseEvent, Drug, Infusion
+from dosing.models import CourseEvent, Drug, Infusion, Visit, VisitKind
 from dosing.selectors import course_facts_for, stored_events_of
 from enrollment.models import Participant
 from tests.factories.dosing import make_course
+from trialsite.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +79,22 @@ def test_the_demo_trial_has_its_course_stored_as_the_engine_builds_it():
 
     assert "courses rebuilt" in check_course("--rebuild")
     assert check_course().endswith("0 differences\n")
+
+    # The dashboard's visit cells, counted in SQL from the stored form completeness, are
+    # what crf.expected judges from the forms themselves, whatever the day.
+    data_manager = User.objects.get(username="datamanager")
+    visits = list(
+        Visit.objects.active().exclude(kind=VisitKind.UNSCHEDULED).select_related("participant")
+    )
+    forms = visit_forms(visits)
+    for days in (0, 5, 30):
+        day = today + timedelta(days=days)
+        expected = Counter(
+            forms[v.pk].status(day, closed=v.participant.status == "withdrawn").value
+            for v in visits
+            if forms[v.pk].expected
+        )
+        assert visit_cells(data_manager, day).counts == dict(expected), days
 
 
 def test_every_write_keeps_the_stored_course_in_step(

@@ -77,8 +77,10 @@ def test_the_late_first_belimumab_of_the_demo_has_its_automatic_deviation(seeded
     deviation = Deviation.objects.active().get(participant=p["belimumab_deviation"])
     assert deviation.automatic
     assert (deviation.category, deviation.visit_code) == ("infusion_out_of_window", "BEL1")
-    # Nobody else has one: the demo timelines are otherwise on schedule.
-    assert Deviation.objects.active().count() == 1
+    # Nobody else has one: the demo timelines are otherwise on schedule, but for the
+    # course still being entered late, whose unrecorded events are missed by now (issue 15).
+    others = Deviation.objects.active().exclude(participant=p["late_entry"])
+    assert others.count() == 1
 
 
 def test_the_demo_has_a_participant_in_every_phase_of_the_schedule(seeded):

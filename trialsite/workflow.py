@@ -33,7 +33,7 @@ class Step(IntEnum):
     """The steps after a write, in the order they run."""
 
     COURSE = 1  # dosing: the stored course follows the facts it is built from
-    SAFETY = 2  # crf: an adverse event's current and worst grade follow its follow-ups
+    CRF = 2  # crf: a visit's form completeness, an adverse event's state follow their records
     VERIFICATION = 3  # monitoring: a verified value that changed loses its verification
     SIGN_OFF = 4  # monitoring: a sign-off over the changed data is recorded as void
     QUERY_ANSWER = 5  # monitoring: a correction made in answer to a query answers it
