@@ -600,3 +600,58 @@ def gate_lab_records(participant: Participant):
     return LabResult.objects.filter(
         participant=participant, visit__isnull=True, analyte__in=list(GATE_ANALYTES)
     ).order_by("-taken_on", "analyte", "-pk")
+
+
+# --- The reminder digest's view of the course (notifications/) ------------------------------
+
+
+@dataclass(frozen=True)
+class DigestEvent:
+    """One scheduled event a reminder is about, judged on ``today``."""
+
+    participant: Participant
+    visit_code: str
+    label: str
+    target: date
+    window_start: date
+    window_end: date
+    missed: bool  # the window ended without the event; otherwise it is due (or coming)
+
+
+def digest_events(
+    participants: Iterable[Participant], today: date, horizon_days: int, missed_days: int
+) -> list[DigestEvent]:
+    """Events to remind the site of on ``today``, from the participants' courses.
+
+    Due: not done, not projected, target within ``horizon_days`` from today (or already
+    passed with the window still open). Missed: the window ended in the last
+    ``missed_days`` days without the event. Done and not-needed events never appear.
+    The one read of the course the notifications app makes (keep it the only one).
+    """
+    running = [p for p in participants if p.status in ACTIVE_STATUSES]
+    last_due, first_missed = (
+        today + timedelta(days=horizon_days),
+        today - timedelta(days=missed_days),
+    )
+    found = []
+    for participant, sched in schedules_for(running, today):
+        for event in sched.events:
+            status = event.status
+            missed = status is schedule.EventStatus.MISSED
+            if missed and not first_missed <= event.window_end < today:
+                continue
+            if not missed and (status not in PENDING or event.projected or event.target > last_due):
+                continue
+            found.append(
+                DigestEvent(
+                    participant=participant,
+                    visit_code=event.visit_code,
+                    label=event.label,
+                    target=event.target,
+                    window_start=event.window_start,
+                    window_end=event.window_end,
+                    missed=missed,
+                )
+            )
+    found.sort(key=lambda e: (e.target, e.participant.subject_id, e.visit_code))
+    return found

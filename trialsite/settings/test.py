@@ -19,5 +19,4 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # The live server used by browser tests serves static files itself.
 WHITENOISE_AUTOREFRESH = True
 
-EXPORTS_RUN_INLINE = True
 EXPORT_ROOT = VAR_DIR / "test-exports"
