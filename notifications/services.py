@@ -114,9 +114,9 @@ def notification_deliver(*, notification_id: int, now: datetime) -> bool:
         error = _send(notification, subject, body, now=now)
         if error is None and notification.sae_alert_id:
             _mark_alert_emailed(notification.sae_alert_id, now)
-    if error is not None:
-        raise DeliveryFailed(error)
-    return True
+    if error is not None and notification.recipient.email:
+        raise DeliveryFailed(error)  # no address: retrying would not help
+    return error is None
 
 
 def _send(notification: Notification, subject: str, body: str, *, now: datetime) -> str | None:
@@ -197,6 +197,6 @@ def digest_send(*, user_id: int, day: date, now: datetime) -> Notification | Non
                 digest, name=user.get_full_name() or user.username, day=day
             )
         error = _send(notification, subject, body, now=now)
-    if error is not None:
+    if error is not None and user.email:
         raise DeliveryFailed(error)
     return notification

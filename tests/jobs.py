@@ -14,6 +14,7 @@ in the test's own transaction.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -65,6 +66,16 @@ def jobs_of(task_name: str) -> list[tuple[int, str, int]]:
         return cursor.fetchall()
 
 
+def _stop_with_parent() -> None:
+    """In the child: Linux sends it SIGTERM when the test process dies, however it dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:  # not Linux: the fixture's teardown still stops it
+        pass
+
+
 class Worker:
     """A real job worker process on the test database."""
 
@@ -91,6 +102,7 @@ class Worker:
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_stop_with_parent,
         )  # fmt: skip
         self.log = log
         wait_for(self._registered, timeout=60, what="the worker to start")
@@ -171,7 +183,7 @@ def run_queued_jobs(task_name: str | None = None) -> int:
                 return ran
             job_id, name, args = row
             cursor.execute("UPDATE procrastinate_jobs SET status = 'doing' WHERE id = %s", [job_id])
-        app.tasks[name](**args)
+        app.tasks[name](**(json.loads(args) if isinstance(args, str) else args))
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = %s", [job_id]

@@ -1,0 +1,230 @@
+"""Reminders and notifications (notifications/): the daily digest on the demo trial, run by
+a real worker and delivered to a real SMTP server; preferences, the log, the in-app list.
+
+The demo trial is seeded on SEED_DAY and the digest built for TODAY, eight days later:
+some infusions are then due, some were missed (their window ended unrecorded), and a
+week-12 visit is due at CHCMU. The worker runs with a 7-day horizon.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+
+from dosing import schedule
+from dosing.selectors import schedule_for
+from dosing.services import visit_record
+from enrollment.models import Participant
+from notifications.models import (
+    DigestChoice,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    NotificationStatus,
+)
+from notifications.services import digests_queue, preference_save
+from tests.jobs import SmtpServer, Worker, clear_queue, free_port, jobs_of, wait_for
+from trialsite import demo
+from trialsite.models import User
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+SEED_DAY = date(2026, 3, 2)
+TODAY = SEED_DAY + timedelta(days=8)
+HORIZON, MISSED_DAYS = 7, 7
+CJK = re.compile(r"[\u4e00-\u9fff]")
+DIGEST_USERS = (
+    "coordinator_pumch",
+    "investigator_pumch",
+    "coordinator_chcmu",
+    "investigator_chcmu",
+)
+
+
+@pytest.fixture(scope="module")
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup, django_db_blocker, tmp_path_factory, smtp_port):
+    env = {"NOTIFICATIONS_HORIZON_DAYS": str(HORIZON), "NOTIFICATIONS_MISSED_DAYS": "7"}
+    with django_db_blocker.unblock():
+        running = Worker(tmp_path_factory.mktemp("worker"), smtp_port, env).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def smtp(smtp_port):
+    server = SmtpServer(smtp_port).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def demo_trial(transactional_db):
+    clear_queue()
+    demo.seed_sites_and_users()
+    demo.seed_trial_data(SEED_DAY)
+
+
+def reminded_events(today: date) -> list[tuple[Participant, schedule.Event]]:
+    """What the protocol says is due or missed on ``today``, straight from the engine."""
+    found = []
+    for participant in Participant.objects.select_related("site"):
+        for event in schedule_for(participant, today).events:
+            due = (
+                event.status
+                in (
+                    schedule.EventStatus.DUE,
+                    schedule.EventStatus.OVERDUE,
+                    schedule.EventStatus.PLANNED,
+                )
+                and not event.projected
+                and event.target <= today + timedelta(days=HORIZON)
+            )
+            missed = (
+                event.status is schedule.EventStatus.MISSED
+                and today - timedelta(days=MISSED_DAYS) <= event.window_end < today
+            )
+            if due or missed:
+                found.append((participant, event))
+    return found
+
+
+def _line(body: str, participant: Participant, on: date) -> bool:
+    return any(
+        line.startswith(f"- {participant.subject_id} ({participant.site.code})")
+        and line.endswith(on.isoformat())
+        for line in body.splitlines()
+    )
+
+
+def test_each_due_or_missed_event_is_in_its_sites_digests_and_no_other_sites(
+    worker, smtp, demo_trial, figure
+):
+    events = reminded_events(TODAY)
+    kinds = {("missed" if e.status is schedule.EventStatus.MISSED else "due") for _p, e in events}
+    assert kinds == {"due", "missed"}, "the demo on TODAY has both kinds"
+    recorded_late = next(
+        (p, e) for p, e in events if e.visit_code == "W12" and p.site.code == "CHCMU"
+    )
+    worker.stop()
+    chinese = User.objects.get(username="investigator_chcmu")
+    preference_save(user=chinese, language="zh-hans", digest=DigestChoice.DAILY)
+    assert digests_queue(day=TODAY) == 4  # coordinators and investigators only
+
+    # After the digests were queued, CHCMU records the week-12 visit that was due.
+    participant, w12 = recorded_late
+    visit_record(
+        participant=participant,
+        user=User.objects.get(username="coordinator_chcmu"),
+        visit_code="W12",
+        visit_date=TODAY,
+        today=TODAY,
+    )
+    worker.start()
+    wait_for(
+        lambda: (
+            [s for _i, s, _a in jobs_of("notifications.tasks.send_digest")].count("succeeded") == 4
+        ),
+        timeout=60,
+        what="the four digests",
+    )
+
+    bodies = {}
+    for username in DIGEST_USERS:
+        user = User.objects.get(username=username)
+        (message,) = smtp.to(user.email)
+        bodies[username] = SmtpServer.text(message)
+        sites = set(user.sites.values_list("code", flat=True))
+        for p, event in events:
+            on = event.window_end if event.status is schedule.EventStatus.MISSED else event.target
+            shown = _line(bodies[username], p, on)
+            if (p, event) == recorded_late:
+                assert not shown, "recorded after queuing, so not sent"
+            else:
+                assert shown == (p.site.code in sites), (username, p.subject_id, event.visit_code)
+        for other in {"PUMCH", "CHCMU"} - sites:
+            assert f"{other}-" not in bodies[username]
+    assert CJK.search(bodies["investigator_chcmu"].splitlines()[0])  # the subject
+    assert (
+        "贝利尤单抗" in bodies["investigator_chcmu"] or "利妥昔单抗" in bodies["investigator_chcmu"]
+    )
+    assert not CJK.search(bodies["coordinator_chcmu"].splitlines()[0])
+    assert (
+        Notification.objects.filter(kind=NotificationKind.DIGEST, status=NotificationStatus.SENT)
+        .values("recipient")
+        .count()
+        == 4
+    )
+    figure(
+        "reminder digests",
+        f"demo trial on a fixed day: {len(events)} due or missed events, each in its own "
+        f"site's 2 digests and no other site's; 1 visit recorded after queuing left out; "
+        f"a Chinese-language investigator's digest in Chinese (real worker, real SMTP)",
+    )
+
+
+def test_a_user_who_turned_reminders_off_gets_no_digest_and_one_with_nothing_due_none(
+    worker, smtp, demo_trial
+):
+    pumch = User.objects.get(username="coordinator_pumch")
+    preference_save(user=pumch, language="", digest=DigestChoice.NONE)
+    digests_queue(day=SEED_DAY - timedelta(days=400))  # long before anything was due
+    wait_for(
+        lambda: (
+            [s for _i, s, _a in jobs_of("notifications.tasks.send_digest")].count("succeeded") == 3
+        ),
+        what="the three digests",
+    )
+    assert smtp.messages == []
+    assert set(
+        Notification.objects.filter(kind=NotificationKind.DIGEST).values_list("status", flat=True)
+    ) == {NotificationStatus.NOTHING_DUE}
+
+
+def test_preferences_are_saved_and_alerts_cannot_be_turned_off(client_for, coordinator_pumch):
+    client = client_for(coordinator_pumch)
+    page = client.get(reverse("notifications:preferences")).content.decode()
+    assert "cannot be turned off" in page
+    response = client.post(
+        reverse("notifications:preferences"), {"language": "zh-hans", "digest": "none"}
+    )
+    assert response.status_code == 302
+    preference = NotificationPreference.objects.get(user=coordinator_pumch)
+    assert (preference.language, preference.digest) == ("zh-hans", "none")
+    assert preference.audit_events.count() == 1
+
+    response = client.post(
+        reverse("notifications:preferences"), {"language": "fr", "digest": "sometimes"}
+    )
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"language", "digest"}
+
+
+def test_the_log_is_for_data_managers_and_the_list_shows_only_ones_own(
+    client_for, coordinator_pumch, coordinator_chcmu, data_manager
+):
+    mine = Notification.objects.create(
+        recipient=coordinator_pumch, kind=NotificationKind.DIGEST, digest_date=TODAY,
+        subject="Reminders for you", status=NotificationStatus.FAILED, attempts=3,
+        last_error="SMTPConnectError: refused",
+    )  # fmt: skip
+    Notification.objects.create(
+        recipient=coordinator_chcmu, kind=NotificationKind.DIGEST, digest_date=TODAY,
+        subject="Reminders for someone else",
+    )  # fmt: skip
+    own = client_for(coordinator_pumch).get(reverse("notifications:list")).content.decode()
+    assert mine.subject in own and "someone else" not in own
+    assert client_for(coordinator_pumch).get(reverse("notifications:log")).status_code == 403
+
+    log = client_for(data_manager).get(reverse("notifications:log") + "?status=failed")
+    text = log.content.decode()
+    assert log.status_code == 200
+    assert "Reminders for you" in text and "someone else" not in text
+    assert "SMTPConnectError: refused" in text
