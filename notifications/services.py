@@ -106,10 +106,11 @@ def notification_deliver(*, notification_id: int, now: datetime) -> bool:
         notification = (
             Notification.objects.select_for_update(of=("self",))
             .select_related("recipient")
-            .get(pk=notification_id)
+            .filter(pk=notification_id)
+            .first()
         )
-        if notification.status == NotificationStatus.SENT:
-            return False
+        if notification is None or notification.status == NotificationStatus.SENT:
+            return False  # sent by an earlier run (or never committed)
         subject, body = _render(notification)
         error = _send(notification, subject, body, now=now)
         if error is None and notification.sae_alert_id:
