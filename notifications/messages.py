@@ -87,7 +87,7 @@ def section_titles() -> dict[str, str]:
 
 def digest_text(digest: Digest, *, name: str, day) -> tuple[str, str]:
     """The digest's subject and body in the active language."""
-    subject = _("[%(registry_id)s] Reminders for %(date)s: %(n)s items") % {
+    subject = _("[%(registry_id)s] Reminders for %(date)s (%(n)s)") % {
         "registry_id": protocol.REGISTRY_ID,
         "date": date_format(day, "DATE_FORMAT"),
         "n": digest.count,

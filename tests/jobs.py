@@ -163,7 +163,8 @@ class SmtpServer:
         from email import message_from_bytes, policy
 
         message = message_from_bytes(envelope.original_content, policy=policy.default)
-        return f"{message['subject']}\n{message.get_content()}"
+        body = message.get_content().replace("\r\n", "\n")
+        return f"{str(message['subject']).strip()}\n{body}"
 
 
 def run_queued_jobs(task_name: str | None = None) -> int:
