@@ -77,10 +77,11 @@ stop: venv
 	$(BIN)/python -m trialsite.embedded_db stop var/pgdata
 	$(BIN)/python -m trialsite.embedded_db stop $(TEST_PGDATA)
 
-## make lint: the static gates CI runs after the tests
+## make lint: the static gates CI runs after the tests (ruff; the layers of the apps)
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 ## make backup: pg_dump of the configured database into var/backups/
 backup: venv

@@ -43,7 +43,7 @@ from bench.client import User, form_fields
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 OUT = ROOT / "var" / "bench"
-PASSWORD = "demo-pass-2026"  # trialsite.loaddata.PASSWORD: bench databases only
+PASSWORD = "demo-pass-2026"  # demo.loaddata.PASSWORD: bench databases only
 PERSONAS = (
     ("coordinator_pumch", "PUMCH", "coordinator"),
     ("investigator_pumch", "PUMCH", "investigator"),

@@ -21,8 +21,13 @@ from crf import forms
 from crf.expected import CrfKind, expected_crfs, offered_crfs
 from dosing.forms import BCellResultForm, InfusionForm
 from dosing.models import Visit
-from dosing.schedule import BASELINE_VISIT_CODE, BELIMUMAB_VISIT_PREFIX, RITUXIMAB_VISIT_PREFIX
-from trialsite.protocol import ASSESSMENT_VISITS, DAYS_PER_WEEK
+from trialsite.protocol import (
+    ASSESSMENT_VISITS,
+    BASELINE_VISIT_CODE,
+    BELIMUMAB_VISIT_PREFIX,
+    DAYS_PER_WEEK,
+    RITUXIMAB_VISIT_PREFIX,
+)
 
 UNSCHEDULED = "unscheduled"
 

@@ -18,8 +18,13 @@ from datetime import date, timedelta
 from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy as _
 
-from dosing.schedule import BASELINE_VISIT_CODE, BELIMUMAB_VISIT_PREFIX, RITUXIMAB_VISIT_PREFIX
-from trialsite.protocol import ASSESSMENT_VISITS, CRF_ENTRY_DAYS
+from trialsite.protocol import (
+    ASSESSMENT_VISITS,
+    BASELINE_VISIT_CODE,
+    BELIMUMAB_VISIT_PREFIX,
+    CRF_ENTRY_DAYS,
+    RITUXIMAB_VISIT_PREFIX,
+)
 
 
 class CrfKind(TextChoices):

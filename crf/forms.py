@@ -28,14 +28,12 @@ from crf.models import (
     EssdaiAssessment,
     EsspriAssessment,
     GlandFunction,
-    LabAnalyte,
-    LabResult,
     PhysicianGlobal,
     SafetyReview,
     SeriousCriterion,
     Vitals,
 )
-from dosing.models import Visit
+from dosing.models import LabAnalyte, LabResult, Visit
 from trialsite import protocol, units
 from trialsite.forms import (
     ClinicalForm,

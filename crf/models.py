@@ -1,4 +1,4 @@
-"""Clinical CRFs: labs, vitals, ESSDAI/ESSPRI, adverse events, con-meds, serious-AE alerts.
+"""Clinical CRFs: vitals, ESSDAI/ESSPRI, adverse events, con-meds, serious-AE alerts.
 
 Every participant-level record is a ``ClinicalRecord`` (audited by database triggers, never
 deleted, optimistic locking).  Scores that can be computed (ESSDAI total and category,
@@ -27,67 +27,6 @@ from dosing.models import Visit
 from enrollment.models import Participant
 from trialsite import units
 from trialsite.models import ClinicalRecord
-
-
-class LabAnalyte(models.TextChoices):
-    """Every lab the study records per visit (codes of ``trialsite.units``)."""
-
-    WBC = "wbc", units.get_analyte("wbc").name
-    NEUTROPHILS = "neutrophils", units.get_analyte("neutrophils").name
-    LYMPHOCYTES = "lymphocytes", units.get_analyte("lymphocytes").name
-    MONOCYTES = "monocytes", units.get_analyte("monocytes").name
-    EOSINOPHILS = "eosinophils", units.get_analyte("eosinophils").name
-    BASOPHILS = "basophils", units.get_analyte("basophils").name
-    HAEMOGLOBIN = "haemoglobin", units.get_analyte("haemoglobin").name
-    PLATELETS = "platelets", units.get_analyte("platelets").name
-    IGG = "igg", units.get_analyte("igg").name
-    IGA = "iga", units.get_analyte("iga").name
-    IGM = "igm", units.get_analyte("igm").name
-    C3 = "c3", units.get_analyte("c3").name
-    C4 = "c4", units.get_analyte("c4").name
-    BETA2_MICROGLOBULIN = "beta2_microglobulin", units.get_analyte("beta2_microglobulin").name
-    ESR = "esr", units.get_analyte("esr").name
-    CRP = "crp", units.get_analyte("crp").name
-    RF = "rf", units.get_analyte("rf").name
-    CREATININE = "creatinine", units.get_analyte("creatinine").name
-
-
-@pghistory.track()
-class LabResult(ClinicalRecord):
-    """One lab value of a participant: as entered and in the canonical unit.
-
-    Tied to a visit when taken at one; the EXC10/EXC11 gate before the first
-    belimumab reads IgG, IgA, WBC and neutrophils from here.
-    """
-
-    participant = models.ForeignKey(
-        Participant, verbose_name=_("participant"), on_delete=models.PROTECT, related_name="labs"
-    )
-    visit = models.ForeignKey(
-        Visit,
-        verbose_name=_("visit"),
-        on_delete=models.PROTECT,
-        related_name="labs",
-        null=True,
-        blank=True,
-    )
-    analyte = models.CharField(_("test"), max_length=30, choices=LabAnalyte.choices)
-    value_entered = models.DecimalField(_("value as entered"), max_digits=12, decimal_places=4)
-    unit_entered = models.CharField(_("unit as entered"), max_length=20)
-    value = models.DecimalField(_("value (canonical unit)"), max_digits=14, decimal_places=6)
-    taken_on = models.DateField(_("date of sample"))
-
-    site_field = "participant__site"
-
-    class Meta(ClinicalRecord.Meta):
-        ordering = ["participant", "taken_on", "analyte"]
-        verbose_name = _("lab result")
-        verbose_name_plural = _("lab results")
-        indexes = [models.Index(fields=["participant", "analyte", "taken_on"])]
-
-    def __str__(self) -> str:
-        return f"{self.get_analyte_display()} {self.value_entered} {self.unit_entered}"
-
 
 # --- Forms that belong to one visit ------------------------------------------------
 

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from crf import charts, reference_ranges
+from crf import charts
 from crf.essdai import EssdaiScore
 from crf.expected import (
     FULL_SET,
@@ -44,8 +44,6 @@ from crf.models import (
     EssdaiAssessment,
     EsspriAssessment,
     GlandFunction,
-    LabAnalyte,
-    LabResult,
     PhysicianGlobal,
     SafetyReview,
     SeriousAeAlert,
@@ -66,12 +64,21 @@ from crf.outcomes import (
     summarise_essdai_change,
     summarise_esspri_change,
 )
-from dosing import schedule
-from dosing.models import BCellResult, Deviation, Drug, Infusion, Visit, VisitKind
-from dosing.selectors import schedules_for
+from dosing import engine
+from dosing.models import (
+    BCellResult,
+    Deviation,
+    Drug,
+    Infusion,
+    LabAnalyte,
+    LabResult,
+    Visit,
+    VisitKind,
+)
+from dosing.selectors import courses_for
 from enrollment.models import Participant
 from enrollment.rules import ACTIVE_STATUSES, ParticipantStatus
-from trialsite import access, roles, units
+from trialsite import access, protocol, reference_ranges, roles, units
 from trialsite.dates import study_day
 from trialsite.models import User
 from trialsite.roles import Role
@@ -86,7 +93,7 @@ VISIT_CRF_MODELS: dict[CrfKind, type[VisitCrf]] = {
     CrfKind.SAFETY_REVIEW: SafetyReview,
 }
 LAB_PANEL: frozenset[str] = frozenset(LabAnalyte.values)
-BASELINE = schedule.BASELINE_VISIT_CODE
+BASELINE = protocol.BASELINE_VISIT_CODE
 WEEK_12 = "W12"
 WEEK_28 = "W28"
 OUTCOME_TIME_POINTS: tuple[str, ...] = (BASELINE, WEEK_12, WEEK_28)
@@ -425,7 +432,7 @@ def visit_page(visit: Visit, user: User, today: date) -> dict[str, Any]:
         "entry_due_by": entry_due_by(visit.visit_date),
         "lab_rows": rows_of_labs,
         "labs_entered": bool(labs),
-        "b_cells": [(r, schedule.b_cell_depleted(_schedule_b_cell(r))) for r in b_cells],
+        "b_cells": [(r, engine.b_cell_depleted(r.as_fact())) for r in b_cells],
         "essdai": essdai,
         "essdai_score": essdai.score if essdai else None,
         "deviations": list(
@@ -437,23 +444,14 @@ def visit_page(visit: Visit, user: User, today: date) -> dict[str, Any]:
     }
 
 
-def _schedule_b_cell(result: BCellResult) -> schedule.BCellResult:
-    return schedule.BCellResult(
-        taken_on=result.taken_on,
-        cd19_percent=result.cd19_percent,
-        cd19_absolute_10e6_l=result.cd19_absolute,
-        lymphocytes_10e9_l=result.lymphocytes_10e9_l,
-    )
-
-
 # --- Form status across participants ------------------------------------------------------
 
 _EVENT_CELL = {
-    schedule.EventStatus.PLANNED: CellStatus.NOT_YET,
-    schedule.EventStatus.DUE: CellStatus.VISIT_DUE,
-    schedule.EventStatus.OVERDUE: CellStatus.VISIT_OVERDUE,
-    schedule.EventStatus.MISSED: CellStatus.VISIT_MISSED,
-    schedule.EventStatus.NOT_NEEDED: CellStatus.NOT_APPLICABLE,
+    engine.EventStatus.PLANNED: CellStatus.NOT_YET,
+    engine.EventStatus.DUE: CellStatus.VISIT_DUE,
+    engine.EventStatus.OVERDUE: CellStatus.VISIT_OVERDUE,
+    engine.EventStatus.MISSED: CellStatus.VISIT_MISSED,
+    engine.EventStatus.NOT_NEEDED: CellStatus.NOT_APPLICABLE,
 }
 
 
@@ -508,11 +506,11 @@ class FormStatusMatrix:
         )
 
 
-def _column_order(schedules: Iterable[schedule.Schedule]) -> tuple[str, ...]:
+def _column_order(schedules: Iterable[engine.Course]) -> tuple[str, ...]:
     first_day: dict[str, tuple[int, int]] = {}
     for sched in schedules:
         for event in sched.events:
-            kind_order = 0 if event.kind is schedule.EventKind.ASSESSMENT else 1
+            kind_order = 0 if event.kind is engine.EventKind.ASSESSMENT else 1
             key = (event.target_day, kind_order)
             if event.visit_code not in first_day or key < first_day[event.visit_code]:
                 first_day[event.visit_code] = key
@@ -549,7 +547,7 @@ def _visit_cell(
 def form_status_matrix(user: User, today: date, *, site_code: str = "") -> FormStatusMatrix:
     """Participants × scheduled visits: whether each visit's expected forms are entered."""
     participants = participants_for(user, site_code=site_code)
-    pairs = schedules_for(participants, today)
+    pairs = courses_for(participants, today)
     visits = list(
         Visit.objects.active().filter(participant__in=participants).order_by("visit_date", "pk")
     )
@@ -991,24 +989,17 @@ def _b_cell_plot(participants: list[Participant], scope: QuerySet[Participant]) 
     ):
         day_0[pid] = given_on  # ordered newest first: the first rituximab wins (Day 0)
     series: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
-    for pid, taken_on, percent, absolute, lymphocytes in (
+    for result in (
         BCellResult.objects.active()
         .filter(participant__in=scope)
         .order_by("taken_on")
-        .values_list(
-            "participant_id", "taken_on", "cd19_percent", "cd19_absolute", "lymphocytes_10e9_l"
-        )
+        .only("participant_id", "taken_on", "cd19_percent", "cd19_absolute", "lymphocytes_10e9_l")
     ):
-        count, _derived = schedule.b_cell_absolute(
-            schedule.BCellResult(
-                taken_on=taken_on,
-                cd19_percent=percent,
-                cd19_absolute_10e6_l=absolute,
-                lymphocytes_10e9_l=lymphocytes,
-            )
-        )
+        count, _derived = engine.b_cell_absolute(result.as_fact())
         if count is not None:
-            series[pid].append((study_day(taken_on, day_0[pid]), count))
+            series[result.participant_id].append(
+                (study_day(result.taken_on, day_0[result.participant_id]), count)
+            )
     return charts.trend_plot(
         [
             charts.TrendSeries(label=p.subject_id, points=tuple(series[p.pk]))

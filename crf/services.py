@@ -27,17 +27,16 @@ from crf.models import (
     AdverseEvent,
     AdverseEventUpdate,
     ConcomitantMedication,
-    LabResult,
     SaeAcknowledgement,
     SeriousAeAlert,
     SeriousCriterion,
     VisitCrf,
 )
 from crf.selectors import visit_labs
-from dosing.models import Visit
+from dosing.models import LabResult, Visit
 from enrollment.models import Participant
 from enrollment.services import data_entry_refusal
-from trialsite import protocol
+from trialsite import protocol, workflow
 from trialsite.audit import audit_context
 from trialsite.forms import VERSION_MISSING
 from trialsite.models import ClinicalRecord, User
@@ -134,6 +133,7 @@ def visit_labs_save(*, form: VisitLabsForm, user: User) -> list[LabResult]:
     date_changed = "taken_on" in form.changed_data
     reason = form.reason or _("initial entry")
     saved: list[LabResult] = []
+    written: list[LabResult] = []
     with audit_context(user, reason):
         for analyte, entered in form.lab_values.items():
             lab = current.get(analyte)
@@ -143,6 +143,7 @@ def visit_labs_save(*, form: VisitLabsForm, user: User) -> list[LabResult]:
                     lab.version += 1
                     lab.updated_by = user
                     lab.save()
+                    written.append(lab)
                 continue
             value, unit, canonical = entered
             if lab is None:
@@ -159,6 +160,8 @@ def visit_labs_save(*, form: VisitLabsForm, user: User) -> list[LabResult]:
             lab.full_clean()
             lab.save()
             saved.append(lab)
+            written.append(lab)
+        workflow.record_changed(*written, user=user)
     return saved
 
 
@@ -233,6 +236,7 @@ def adverse_event_update_add(*, form: AdverseEventUpdateForm, user: User) -> Adv
             event.save(
                 update_fields=["serious", "serious_criteria", "version", "updated_by", "updated_at"]
             )
+            workflow.record_changed(event, user=user)
     if event.serious and not SeriousAeAlert.objects.filter(adverse_event=event).exists():
         _raise_alert(event, user)
     return update

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext as _
 
-from dosing.schedule import Drug
+from dosing.engine import Drug
 from trialsite.dates import within_days_before
 from trialsite.protocol import (
     ANTHROPOMETRY_MAX_AGE_DAYS,

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from dosing import schedule, selectors
+from dosing import engine, selectors
 from trialsite import protocol
 from trialsite.models import User
 
@@ -26,18 +26,18 @@ def feed_path(token: str) -> str:
 
 
 _STATUS_LABELS = {
-    schedule.EventStatus.DONE_IN_WINDOW: gettext_lazy("done"),
-    schedule.EventStatus.DONE_OUT_OF_WINDOW: gettext_lazy("done out of window"),
-    schedule.EventStatus.DONE_NOT_PLANNED: gettext_lazy("done (not planned)"),
-    schedule.EventStatus.DUE: gettext_lazy("due"),
-    schedule.EventStatus.OVERDUE: gettext_lazy("overdue"),
-    schedule.EventStatus.MISSED: gettext_lazy("missed"),
+    engine.EventStatus.DONE_IN_WINDOW: gettext_lazy("done"),
+    engine.EventStatus.DONE_OUT_OF_WINDOW: gettext_lazy("done out of window"),
+    engine.EventStatus.DONE_NOT_PLANNED: gettext_lazy("done (not planned)"),
+    engine.EventStatus.DUE: gettext_lazy("due"),
+    engine.EventStatus.OVERDUE: gettext_lazy("overdue"),
+    engine.EventStatus.MISSED: gettext_lazy("missed"),
 }
 
 
-def status_label(event: schedule.Event) -> str:
+def status_label(event: engine.Event) -> str:
     # Only the label needed is translated (the month calendar asks for hundreds).
-    if event.status is schedule.EventStatus.PLANNED:
+    if event.status is engine.EventStatus.PLANNED:
         return _("projected") if event.projected else _("planned")
     label = _STATUS_LABELS.get(event.status)
     return event.status.value if label is None else str(label)

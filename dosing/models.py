@@ -1,5 +1,6 @@
-"""Dosing and visits: what actually happened. Planned dates are never stored;
-``dosing.schedule`` derives them from these facts."""
+"""Dosing and visits: what actually happened.  The treatment engine (``dosing.engine``) derives
+the course from these facts; its codes (drug, units, deviation categories) are the ones
+stored here."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from dosing import engine
+from dosing.engine.facts import AbsoluteCountUnit, DeviationCategory, Drug
 from enrollment.models import Participant
-from trialsite.models import ClinicalRecord
+from trialsite import units
+from trialsite.models import ClinicalRecord, RecordKind
+from trialsite.units import LabTest
 
 
 class VisitKind(models.TextChoices):
@@ -40,6 +45,8 @@ class Visit(ClinicalRecord):
 
     site_field = "participant__site"
 
+    record_kind = RecordKind.VISIT
+
     class Meta(ClinicalRecord.Meta):
         ordering = ["participant", "visit_date", "pk"]
         verbose_name = _("visit")
@@ -57,10 +64,77 @@ class Visit(ClinicalRecord):
     def __str__(self) -> str:
         return f"{self.participant} {self.visit_code} {self.visit_date}"
 
+    def as_fact(self) -> engine.VisitDone:
+        """This visit as the treatment engine reads it (the one adapter, with the others
+        below; ``dosing.selectors.course_facts`` reads them in bulk)."""
+        return engine.VisitDone(self.visit_code, self.visit_date)
 
-class Drug(models.TextChoices):
-    RITUXIMAB = "rituximab", _("Rituximab")
-    BELIMUMAB = "belimumab", _("Belimumab")
+
+# --- Laboratory results -------------------------------------------------------------
+
+
+# Every lab the study records per visit (codes and names from trialsite.units).
+LabAnalyte = units.lab_tests(
+    "wbc",
+    "neutrophils",
+    "lymphocytes",
+    "monocytes",
+    "eosinophils",
+    "basophils",
+    "haemoglobin",
+    "platelets",
+    "igg",
+    "iga",
+    "igm",
+    "c3",
+    "c4",
+    "beta2_microglobulin",
+    "esr",
+    "crp",
+    "rf",
+    "creatinine",
+)
+
+
+@pghistory.track()
+class LabResult(ClinicalRecord):
+    """One lab value of a participant: as entered and in the canonical unit.
+
+    Tied to a visit when taken at one.  Kept here, below the CRFs, because the treatment
+    engine reads it: the EXC10/EXC11 gate before the first belimumab judges IgG, IgA, WBC
+    and neutrophils from here; the visit lab panel (crf) writes it.
+    """
+
+    participant = models.ForeignKey(
+        Participant, verbose_name=_("participant"), on_delete=models.PROTECT, related_name="labs"
+    )
+    visit = models.ForeignKey(
+        Visit,
+        verbose_name=_("visit"),
+        on_delete=models.PROTECT,
+        related_name="labs",
+        null=True,
+        blank=True,
+    )
+    analyte = models.CharField(_("test"), max_length=30, choices=LabAnalyte.choices)
+    value_entered = models.DecimalField(_("value as entered"), max_digits=12, decimal_places=4)
+    unit_entered = models.CharField(_("unit as entered"), max_length=20)
+    value = models.DecimalField(_("value (canonical unit)"), max_digits=14, decimal_places=6)
+    taken_on = models.DateField(_("date of sample"))
+
+    site_field = "participant__site"
+
+    class Meta(ClinicalRecord.Meta):
+        ordering = ["participant", "taken_on", "analyte"]
+        verbose_name = _("lab result")
+        verbose_name_plural = _("lab results")
+        indexes = [models.Index(fields=["participant", "analyte", "taken_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_analyte_display()} {self.value_entered} {self.unit_entered}"
+
+    def as_fact(self) -> engine.LabValue:
+        return engine.LabValue(LabTest(self.analyte), self.taken_on, self.value)
 
 
 class Premedication(models.TextChoices):
@@ -258,11 +332,8 @@ class Infusion(ClinicalRecord):
     def __str__(self) -> str:
         return f"{self.participant} {self.get_drug_display()} {self.number} ({self.given_on})"
 
-
-class AbsoluteCountUnit(models.TextChoices):
-    PER_10E6_L = "10e6/L", "×10⁶/L"
-    CELLS_PER_UL = "cells/uL", _("cells/µL")
-    PER_10E9_L = "10e9/L", "×10⁹/L"
+    def as_fact(self) -> engine.Infusion:
+        return engine.Infusion(Drug(self.drug), self.given_on)
 
 
 @pghistory.track()
@@ -321,6 +392,14 @@ class BCellResult(ClinicalRecord):
     def __str__(self) -> str:
         return f"{self.participant} B cells {self.taken_on}"
 
+    def as_fact(self) -> engine.BCellResult:
+        return engine.BCellResult(
+            taken_on=self.taken_on,
+            cd19_percent=self.cd19_percent,
+            cd19_absolute_10e6_l=self.cd19_absolute,
+            lymphocytes_10e9_l=self.lymphocytes_10e9_l,
+        )
+
 
 @pghistory.track()
 class Day0Confirmation(ClinicalRecord):
@@ -358,28 +437,6 @@ class Day0Confirmation(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.participant} Day 0 {self.confirmed_on}"
-
-
-class DeviationCategory(models.TextChoices):
-    # Automatic ones carry the schedule engine's codes (dosing.schedule.DeviationCode).
-    INFUSION_OUT_OF_WINDOW = "infusion_out_of_window", _("Infusion out of window")
-    INFUSION_MISSED = "infusion_missed", _("Infusion missed")
-    VISIT_OUT_OF_WINDOW = "visit_out_of_window", _("Visit out of window")
-    VISIT_MISSED = "visit_missed", _("Visit missed")
-    RITUXIMAB_AFTER_DEPLETION = "rituximab_after_depletion", _("Rituximab after depletion")
-    RITUXIMAB_BEYOND_MAXIMUM = "rituximab_beyond_maximum", _("More than 4 rituximab infusions")
-    RITUXIMAB_AFTER_BELIMUMAB = "rituximab_after_belimumab", _("Rituximab after belimumab")
-    BELIMUMAB_BEFORE_RITUXIMAB_COMPLETE = (
-        "belimumab_before_rituximab_complete",
-        _("Belimumab before rituximab was complete"),
-    )
-    BELIMUMAB_BEYOND_PLAN = "belimumab_beyond_plan", _("Belimumab beyond the plan")
-    # Manual categories.
-    CONSENT = "consent", _("Consent")
-    ELIGIBILITY = "eligibility", _("Eligibility")
-    DOSING = "dosing", _("Dosing or administration")
-    PROCEDURE = "procedure", _("Study procedure")
-    OTHER = "other", _("Other")
 
 
 @pghistory.track()

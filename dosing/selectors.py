@@ -18,12 +18,13 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from dosing import schedule
+from dosing import engine
 from dosing.models import (
     BCellResult,
     Day0Confirmation,
     Deviation,
     Infusion,
+    LabResult,
     Prescription,
     Visit,
     VisitKind,
@@ -34,109 +35,88 @@ from trialsite import access, roles
 from trialsite.dates import study_day
 from trialsite.models import User
 
-# Pre-belimumab gate labs (EXC10/EXC11), as crf.LabResult analyte codes.
-GATE_ANALYTES = {
-    "igg": schedule.Analyte.IGG,
-    "iga": schedule.Analyte.IGA,
-    "wbc": schedule.Analyte.WBC,
-    "neutrophils": schedule.Analyte.NEUTROPHILS,
-}
-
 # Work-list horizon of the dashboard ("due this week": today and the 6 days after).
 DUE_SOON_DAYS = 7
 
 # Event states that still need someone to act (the calendar and dashboard lists).
 PENDING = frozenset(
-    {schedule.EventStatus.DUE, schedule.EventStatus.OVERDUE, schedule.EventStatus.PLANNED}
+    {engine.EventStatus.DUE, engine.EventStatus.OVERDUE, engine.EventStatus.PLANNED}
 )
 DONE = frozenset(
     {
-        schedule.EventStatus.DONE_IN_WINDOW,
-        schedule.EventStatus.DONE_OUT_OF_WINDOW,
-        schedule.EventStatus.DONE_NOT_PLANNED,
+        engine.EventStatus.DONE_IN_WINDOW,
+        engine.EventStatus.DONE_OUT_OF_WINDOW,
+        engine.EventStatus.DONE_NOT_PLANNED,
     }
 )
 
 
-# --- Schedule inputs, in bulk ------------------------------------------------------------
+# --- The facts the engine reads, in bulk ---------------------------------------------------
 
 
-def _inputs_for(participants: list[Participant], today: date) -> dict[int, schedule.ScheduleInputs]:
-    """ScheduleInputs per participant pk, in 4 queries whatever the number of participants."""
-    from crf.models import LabResult
+def course_facts_for(participants: list[Participant], today: date) -> dict[int, engine.CourseFacts]:
+    """CourseFacts per participant pk, in 4 queries whatever the number of participants.
 
+    The rows become facts through their models' ``as_fact()``, the one adapter."""
     ids = [p.pk for p in participants]
-    infusions: dict[int, list[schedule.Infusion]] = defaultdict(list)
-    b_cells: dict[int, list[schedule.BCellResult]] = defaultdict(list)
-    visits: dict[int, list[schedule.VisitDone]] = defaultdict(list)
-    labs: dict[int, list[schedule.LabResult]] = defaultdict(list)
-    for pid, drug, given_on in (
-        Infusion.objects.active()
-        .filter(participant_id__in=ids)
-        .order_by("given_on", "pk")
-        .values_list("participant_id", "drug", "given_on")
-    ):
-        infusions[pid].append(schedule.Infusion(schedule.Drug(drug), given_on))
-    for pid, taken_on, percent, absolute, lymphocytes in (
-        BCellResult.objects.active()
-        .filter(participant_id__in=ids)
-        .order_by("taken_on", "pk")
-        .values_list(
-            "participant_id", "taken_on", "cd19_percent", "cd19_absolute", "lymphocytes_10e9_l"
-        )
-    ):
-        b_cells[pid].append(
-            schedule.BCellResult(
-                taken_on=taken_on,
-                cd19_percent=percent,
-                cd19_absolute_10e6_l=absolute,
-                lymphocytes_10e9_l=lymphocytes,
-            )
-        )
-    for pid, code, visit_date in (
-        Visit.objects.active()
-        .filter(participant_id__in=ids, kind__in=[VisitKind.BASELINE, VisitKind.ASSESSMENT])
-        .order_by("visit_date", "pk")
-        .values_list("participant_id", "visit_code", "visit_date")
-    ):
-        visits[pid].append(schedule.VisitDone(code, visit_date))
-    for pid, analyte, taken_on, value in (
-        LabResult.objects.active()
-        .filter(participant_id__in=ids, analyte__in=list(GATE_ANALYTES))
-        .order_by("taken_on", "pk")
-        .values_list("participant_id", "analyte", "taken_on", "value")
-    ):
-        labs[pid].append(schedule.LabResult(GATE_ANALYTES[analyte], taken_on, value))
+    facts: dict[str, dict[int, list]] = {
+        kind: defaultdict(list) for kind in ("infusions", "b_cells", "visits", "labs")
+    }
+    readers = (
+        ("infusions", Infusion.objects.only("participant_id", "drug", "given_on"), {}),
+        (
+            "b_cells",
+            BCellResult.objects.only(
+                "participant_id", "taken_on", "cd19_percent", "cd19_absolute", "lymphocytes_10e9_l"
+            ),
+            {},
+        ),
+        (
+            "visits",
+            Visit.objects.only("participant_id", "visit_code", "visit_date"),
+            {"kind__in": [VisitKind.BASELINE, VisitKind.ASSESSMENT]},
+        ),
+        (
+            "labs",
+            LabResult.objects.only("participant_id", "analyte", "taken_on", "value"),
+            {"analyte__in": list(engine.GATE_TESTS)},
+        ),
+    )
+    dates = {"infusions": "given_on", "b_cells": "taken_on", "visits": "visit_date"}
+    for kind, queryset, condition in readers:
+        rows = queryset.filter(voided_at__isnull=True, participant_id__in=ids, **condition)
+        for row in rows.order_by(dates.get(kind, "taken_on"), "pk"):
+            facts[kind][row.participant_id].append(row.as_fact())
     return {
-        p.pk: schedule.ScheduleInputs(
+        p.pk: engine.CourseFacts(
             planned_day_0=p.planned_day_0,
             today=today,
-            infusions=tuple(infusions[p.pk]),
-            b_cell_results=tuple(b_cells[p.pk]),
-            visits_done=tuple(visits[p.pk]),
-            labs=tuple(labs[p.pk]),
+            infusions=tuple(facts["infusions"][p.pk]),
+            b_cell_results=tuple(facts["b_cells"][p.pk]),
+            visits_done=tuple(facts["visits"][p.pk]),
+            labs=tuple(facts["labs"][p.pk]),
         )
         for p in participants
     }
 
 
-def schedule_inputs(participant: Participant, today: date) -> schedule.ScheduleInputs:
-    """The facts the schedule engine needs, read from the database (4 queries)."""
-    return _inputs_for([participant], today)[participant.pk]
+def course_facts(participant: Participant, today: date) -> engine.CourseFacts:
+    """The facts the treatment engine needs, read from the database (4 queries)."""
+    return course_facts_for([participant], today)[participant.pk]
 
 
-def schedule_for(participant: Participant, today: date) -> schedule.Schedule:
-    """The participant's computed schedule (phase, events, next infusion, decisions)."""
-    return schedule.build_schedule(schedule_inputs(participant, today))
+def course_for(participant: Participant, today: date) -> engine.Course:
+    """The participant's course (phase, events, next infusion, decisions)."""
+    return engine.build_course(course_facts(participant, today))
 
 
-def schedules_for(
+def courses_for(
     participants: Iterable[Participant], today: date
-) -> list[tuple[Participant, schedule.Schedule]]:
-    """(participant, schedule) for each participant, in 4 queries in all."""
+) -> list[tuple[Participant, engine.Course]]:
+    """(participant, course) for each participant, in 4 queries in all."""
     participants = list(participants)
-    inputs = _inputs_for(participants, today)
-    return [(p, schedule.build_schedule(inputs[p.pk])) for p in participants]
+    facts = course_facts_for(participants, today)
+    return [(p, engine.build_course(facts[p.pk])) for p in participants]
 
 
 def treated_participants(user: User) -> QuerySet[Participant]:
@@ -155,30 +135,14 @@ def treated_participants(user: User) -> QuerySet[Participant]:
 @dataclass(frozen=True)
 class GateView:
     reference: date  # the first belimumab date the labs are judged against
-    result: schedule.GateResult
+    result: engine.GateResult
 
 
-def gate_reference_date(sched: schedule.Schedule, today: date) -> date | None:
-    """The first belimumab date the gate labs are judged against, while it is awaited.
-
-    The target of belimumab infusion 1 while it lies ahead; today once it has passed (a
-    late first dose is judged against the labs before the day it is actually given).
-    """
-    if sched.phase is not schedule.Phase.AWAITING_FIRST_BELIMUMAB:
-        return None
-    first = sched.event(schedule.infusion_visit_code(schedule.Drug.BELIMUMAB, 1))
-    if first is None:
-        return None
-    return max(first.target, today)
-
-
-def gate_view(
-    sched: schedule.Schedule, inputs: schedule.ScheduleInputs, today: date
-) -> GateView | None:
-    reference = gate_reference_date(sched, today)
+def gate_view(sched: engine.Course, inputs: engine.CourseFacts, today: date) -> GateView | None:
+    reference = engine.gate_reference_date(sched, today)
     if reference is None:
         return None
-    return GateView(reference, schedule.belimumab_lab_gate(reference, inputs.labs))
+    return GateView(reference, engine.belimumab_lab_gate(reference, inputs.labs))
 
 
 # --- Participant timeline (server-rendered SVG) ------------------------------------------
@@ -192,7 +156,7 @@ _TOP = 18  # room for the axis labels
 
 @dataclass(frozen=True)
 class TimelineRow:
-    event: schedule.Event
+    event: engine.Event
     y: int
     band_x: float
     band_width: float
@@ -228,7 +192,7 @@ def _scale(first_day: int, last_day: int):
     return x
 
 
-def shown_events(sched: schedule.Schedule, *, treatment_ended: bool) -> list[schedule.Event]:
+def shown_events(sched: engine.Course, *, treatment_ended: bool) -> list[engine.Event]:
     """The events a participant's timeline shows: once treatment has ended (discontinued,
     withdrawn), only what was done; nothing is planned any more."""
     if treatment_ended:
@@ -237,13 +201,13 @@ def shown_events(sched: schedule.Schedule, *, treatment_ended: bool) -> list[sch
 
 
 def timeline(
-    sched: schedule.Schedule, today: date, events: list[schedule.Event] | None = None
+    sched: engine.Course, today: date, events: list[engine.Event] | None = None
 ) -> Timeline:
     """Planned window bands, targets and actual dates of every event, on study days."""
     events = [
         e
         for e in (sched.events if events is None else events)
-        if e.status is not schedule.EventStatus.NOT_NEEDED
+        if e.status is not engine.EventStatus.NOT_NEEDED
     ]
     deviating = {d.visit_code for d in sched.deviations}
     days = [study_day(e.window_start, sched.day_0) for e in events]
@@ -295,7 +259,7 @@ _CHART_BOTTOM = 20
 class BCellRow:
     result: BCellResult
     day: int | None
-    depletion: schedule.Depletion
+    depletion: engine.Depletion
 
 
 @dataclass(frozen=True)
@@ -344,7 +308,7 @@ def b_cell_chart(rows: list[BCellRow]) -> BCellChart | None:
         ChartPoint(
             px(r.day),
             py(r.result.cd19_percent),
-            f"{schedule._num(r.result.cd19_percent)} %",
+            f"{engine.num(r.result.cd19_percent)} %",
             r.depletion.depleted,
         )
         for r in plotted
@@ -353,12 +317,12 @@ def b_cell_chart(rows: list[BCellRow]) -> BCellChart | None:
         points=points,
         polyline=" ".join(f"{p.x},{p.y}" for p in points),
         threshold_y=py(B_CELL_DEPLETION_PERCENT),
-        threshold_label=f"{schedule._num(B_CELL_DEPLETION_PERCENT)} %",
+        threshold_label=f"{engine.num(B_CELL_DEPLETION_PERCENT)} %",
         width=_CHART_WIDTH,
         height=_CHART_HEIGHT,
         left=_CHART_LEFT,
         bottom=bottom,
-        y_max_label=f"{schedule._num(y_max.quantize(Decimal('0.1')))} %",
+        y_max_label=f"{engine.num(y_max.quantize(Decimal('0.1')))} %",
     )
 
 
@@ -378,20 +342,13 @@ def open_prescription(participant: Participant) -> Prescription | None:
 
 def participant_context(participant: Participant, user: User, today: date) -> dict[str, Any]:
     """Context for templates/dosing/participant_panel.html on the participant page."""
-    inputs = schedule_inputs(participant, today)
-    sched = schedule.build_schedule(inputs)
+    inputs = course_facts(participant, today)
+    sched = engine.build_course(inputs)
     b_cell_rows = [
         BCellRow(
             result=r,
             day=study_day(r.taken_on, sched.day_0),
-            depletion=schedule.b_cell_depleted(
-                schedule.BCellResult(
-                    taken_on=r.taken_on,
-                    cd19_percent=r.cd19_percent,
-                    cd19_absolute_10e6_l=r.cd19_absolute,
-                    lymphocytes_10e9_l=r.lymphocytes_10e9_l,
-                )
-            ),
+            depletion=engine.b_cell_depleted(r.as_fact()),
         )
         for r in BCellResult.objects.active().filter(participant=participant)
     ]
@@ -443,7 +400,7 @@ def participant_context(participant: Participant, user: User, today: date) -> di
             "can_sign": user.has_perm(roles.SIGN) and active,
             "can_complete": can_write
             and participant.status == ParticipantStatus.BELIMUMAB
-            and sched.phase is schedule.Phase.TREATMENT_COMPLETE
+            and sched.phase is engine.Phase.TREATMENT_COMPLETE
             and sched.event("W28") is not None
             and sched.event("W28").actual is not None,
         }
@@ -456,7 +413,7 @@ def participant_context(participant: Participant, user: User, today: date) -> di
 @dataclass(frozen=True)
 class CalendarItem:
     participant: Participant
-    event: schedule.Event
+    event: engine.Event
     on: date  # where the item sits: the actual date when done, else the target
 
     @property
@@ -465,13 +422,13 @@ class CalendarItem:
 
 
 def calendar_items(
-    pairs: list[tuple[Participant, schedule.Schedule]],
+    pairs: list[tuple[Participant, engine.Course]],
 ) -> list[CalendarItem]:
     """Every event worth showing, placed on its actual date when done, else its target."""
     items = []
     for participant, sched in pairs:
         for event in sched.events:
-            if event.status is schedule.EventStatus.NOT_NEEDED:
+            if event.status is engine.EventStatus.NOT_NEEDED:
                 continue
             items.append(CalendarItem(participant, event, event.actual or event.target))
     items.sort(key=lambda i: (i.on, i.participant.subject_id, i.event.visit_code))
@@ -480,17 +437,17 @@ def calendar_items(
 
 def work_list(user: User, today: date) -> dict[str, list[CalendarItem]]:
     """Overdue events (target passed, window still open) and those due this week."""
-    items = calendar_items(schedules_for(treated_participants(user), today))
+    items = calendar_items(courses_for(treated_participants(user), today))
     soon = today + timedelta(days=DUE_SOON_DAYS - 1)
     return {
-        "overdue": [i for i in items if i.event.status is schedule.EventStatus.OVERDUE],
+        "overdue": [i for i in items if i.event.status is engine.EventStatus.OVERDUE],
         "due_this_week": [
             i
             for i in items
-            if i.event.status in (schedule.EventStatus.DUE, schedule.EventStatus.PLANNED)
+            if i.event.status in (engine.EventStatus.DUE, engine.EventStatus.PLANNED)
             and today <= i.event.target <= soon
         ],
-        "missed": [i for i in items if i.event.status is schedule.EventStatus.MISSED],
+        "missed": [i for i in items if i.event.status is engine.EventStatus.MISSED],
     }
 
 
@@ -553,7 +510,7 @@ def month_calendar(user: User, month: date, today: date) -> MonthCalendar:
 
     grid = pycalendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     first, last = grid[0][0], grid[-1][-1]
-    items = calendar_items(schedules_for(treated_participants(user), today))
+    items = calendar_items(courses_for(treated_participants(user), today))
     by_day: dict[date, list[CalendarItem]] = defaultdict(list)
     for item in items:
         if first <= item.on <= last:
@@ -572,14 +529,14 @@ def month_calendar(user: User, month: date, today: date) -> MonthCalendar:
         previous=previous,
         next=following,
         weeks=weeks,
-        overdue=tuple(i for i in items if i.event.status is schedule.EventStatus.OVERDUE),
+        overdue=tuple(i for i in items if i.event.status is engine.EventStatus.OVERDUE),
         weekdays=tuple(str(WEEKDAYS_ABBR[i]) for i in range(7)),
     )
 
 
 def feed_items(user: User, today: date) -> list[CalendarItem]:
     """What a user's iCalendar feed lists: the events of the participants at their sites."""
-    return calendar_items(schedules_for(treated_participants(user), today))
+    return calendar_items(courses_for(treated_participants(user), today))
 
 
 def site_deviations(user: User, *, site_code: str = "", open_only: bool = False):
@@ -595,10 +552,8 @@ def site_deviations(user: User, *, site_code: str = "", open_only: bool = False)
 
 def gate_lab_records(participant: Participant):
     """The pre-belimumab labs entered for the gate (not tied to a visit), newest first."""
-    from crf.models import LabResult
-
     return LabResult.objects.filter(
-        participant=participant, visit__isnull=True, analyte__in=list(GATE_ANALYTES)
+        participant=participant, visit__isnull=True, analyte__in=list(engine.GATE_TESTS)
     ).order_by("-taken_on", "analyte", "-pk")
 
 
@@ -634,10 +589,10 @@ def digest_events(
         today - timedelta(days=missed_days),
     )
     found = []
-    for participant, sched in schedules_for(running, today):
-        for event in sched.events:
+    for participant, course in courses_for(running, today):
+        for event in course.events:
             status = event.status
-            missed = status is schedule.EventStatus.MISSED
+            missed = status is engine.EventStatus.MISSED
             if missed and not first_missed <= event.window_end < today:
                 continue
             if not missed and (status not in PENDING or event.projected or event.target > last_due):

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from dosing import doses, schedule
+from dosing import doses, engine
 from dosing.models import (
     AbsoluteCountUnit,
     BCellResult,
@@ -32,16 +32,17 @@ from dosing.models import (
     DeviationCategory,
     Drug,
     Infusion,
+    LabResult,
     Prescription,
     Visit,
     VisitKind,
 )
-from dosing.selectors import GATE_ANALYTES, gate_reference_date, schedule_inputs
+from dosing.selectors import course_facts
 from eligibility.criteria import ScreeningFacts, Status, exc5_infection
 from enrollment.models import Participant
 from enrollment.rules import ACTIVE_STATUSES, DiscontinuationReason, ParticipantStatus
 from enrollment.services import data_entry_refusal, participant_transition
-from trialsite import access, roles, signatures, units
+from trialsite import access, protocol, roles, signatures, units, workflow
 from trialsite.audit import audit_context
 from trialsite.forms import ClinicalForm
 from trialsite.models import SignatureMeaning, User
@@ -98,7 +99,7 @@ NOT_COMPLETE = gettext_lazy(
 # discontinuation or a withdrawal every future event would otherwise turn "missed").
 _SCHEDULED_STATUSES = ACTIVE_STATUSES | {ParticipantStatus.COMPLETED}
 
-ASSESSMENT_CODES = (schedule.BASELINE_VISIT_CODE, "W12", "W28")
+ASSESSMENT_CODES = (protocol.BASELINE_VISIT_CODE, "W12", "W28")
 UNSCHEDULED_PREFIX = "UNS"
 
 
@@ -193,6 +194,7 @@ def day_0_confirmation_record(
     confirmation.full_clean()
     with audit_context(user, _("Day 0 re-confirmation of EXC5")):
         confirmation.save()
+        workflow.record_changed(confirmation, user=user)
     return confirmation
 
 
@@ -234,7 +236,7 @@ def _dose_check(proposed: Decimal, given: Decimal, reason: str) -> doses.DoseChe
     return check
 
 
-def _refusal(refusal: schedule.Refusal) -> ValidationError:
+def _refusal(refusal: engine.Refusal) -> ValidationError:
     return ValidationError(refusal.message, code=refusal.code.value)
 
 
@@ -283,12 +285,12 @@ def _prescription_create(
             % {"drug": current.get_drug_display(), "dose": current.prescribed_dose_mg},
             code="open_prescription",
         )
-    inputs = schedule_inputs(participant, today)
+    inputs = course_facts(participant, today)
     # Judged as if given on the planned date, with what is known today.
-    refusal = schedule.check_infusion_allowed(
-        replace(inputs, today=max(today, planned_on)), schedule.Drug(drug), planned_on
+    refusal = engine.check_infusion_allowed(
+        replace(inputs, today=max(today, planned_on)), engine.Drug(drug), planned_on
     )
-    if refusal is not None and refusal.code is not schedule.RefusalCode.PRE_BELIMUMAB_LABS_MISSING:
+    if refusal is not None and refusal.code is not engine.RefusalCode.PRE_BELIMUMAB_LABS_MISSING:
         raise _refusal(refusal)
     _check_anthropometry(anthropometry_measured_on, planned_on)
     proposal = propose_dose(drug, weight_kg=weight_kg, height_cm=height_cm)
@@ -313,6 +315,7 @@ def _prescription_create(
     prescription.full_clean()
     with audit_context(user, _("prescription")):
         prescription.save()
+        workflow.record_changed(prescription, user=user)
     signatures.sign(
         obj=prescription, user=user, reauth=reauth, meaning=SignatureMeaning.PRESCRIPTION
     )
@@ -333,14 +336,6 @@ def prescription_void(*, prescription: Prescription, user: User, reason: str) ->
 
 
 # --- Infusion (administration) ---------------------------------------------------------------
-
-
-def _after(inputs: schedule.ScheduleInputs, drug: schedule.Drug, on: date) -> schedule.Event:
-    """The event the new infusion becomes, as the engine numbers it."""
-    trial = schedule.build_schedule(
-        replace(inputs, infusions=inputs.infusions + (schedule.Infusion(drug, on),))
-    )
-    return next(e for e in trial.events if e.drug is drug and e.actual == on)
 
 
 @transaction.atomic
@@ -377,13 +372,14 @@ def infusion_record(
         raise ValidationError(PRESCRIPTION_OTHER_PARTICIPANT, code="other_participant")
     if prescription.is_voided or Infusion.objects.filter(prescription=prescription).exists():
         raise ValidationError(PRESCRIPTION_USED, code="prescription_used")
-    drug = schedule.Drug(prescription.drug)
-    inputs = schedule_inputs(participant, today)
-    refusal = schedule.check_infusion_allowed(inputs, drug, given_on)
-    if refusal is not None:
-        raise _refusal(refusal)
-    first_rituximab = drug is schedule.Drug.RITUXIMAB and not any(
-        i.drug is schedule.Drug.RITUXIMAB for i in inputs.infusions
+    drug = engine.Drug(prescription.drug)
+    facts = course_facts(participant, today)
+    # The course with this infusion in it: built once, judged, then handed on.
+    judgement = engine.judge_infusion(facts, drug, given_on)
+    if judgement.refusal is not None:
+        raise _refusal(judgement.refusal)
+    first_rituximab = drug is engine.Drug.RITUXIMAB and not any(
+        i.drug is engine.Drug.RITUXIMAB for i in facts.infusions
     )
     # EXC5 is re-confirmed on Day 0, before the first rituximab.
     if first_rituximab and day_0_confirmed(participant, given_on) is None:
@@ -400,7 +396,7 @@ def infusion_record(
     if start_time and stop_time and stop_time < start_time:
         raise ValidationError(STOP_BEFORE_START, code="stop_before_start")
 
-    event = _after(inputs, drug, given_on)
+    event = judgement.event
     visit = Visit(
         participant=participant,
         visit_code=event.visit_code,
@@ -443,7 +439,7 @@ def infusion_record(
         infusion.full_clean()
         infusion.save()
 
-    if drug is schedule.Drug.RITUXIMAB and participant.status == ParticipantStatus.ENROLLED:
+    if drug is engine.Drug.RITUXIMAB and participant.status == ParticipantStatus.ENROLLED:
         participant = participant_transition(
             participant=participant,
             to_status=ParticipantStatus.RITUXIMAB,
@@ -452,7 +448,7 @@ def infusion_record(
             reason=_("First rituximab infusion given on %(date)s (Day 0).")
             % {"date": given_on.isoformat()},
         )
-    elif drug is schedule.Drug.BELIMUMAB and participant.status == ParticipantStatus.RITUXIMAB:
+    elif drug is engine.Drug.BELIMUMAB and participant.status == ParticipantStatus.RITUXIMAB:
         participant = participant_transition(
             participant=participant,
             to_status=ParticipantStatus.BELIMUMAB,
@@ -461,8 +457,8 @@ def infusion_record(
             reason=_("First belimumab infusion given on %(date)s.")
             % {"date": given_on.isoformat()},
         )
-    deviations_sync(participant=participant, user=user, today=today)
-    _complete_if_done(participant, user, today)
+    with audit_context(user, _("infusion recorded")):
+        workflow.record_changed(visit, infusion, user=user, today=today, course=judgement.course)
     return infusion
 
 
@@ -494,9 +490,7 @@ def b_cell_result_record(
     absolute = None
     if cd19_absolute_entered is not None:
         unit = AbsoluteCountUnit(cd19_absolute_unit or AbsoluteCountUnit.PER_10E6_L)
-        absolute = schedule.cd19_absolute_in_canonical(
-            cd19_absolute_entered, schedule.AbsoluteUnit(unit.value)
-        )
+        absolute = engine.cd19_absolute_in_canonical(cd19_absolute_entered, unit)
         _plausible("cd19_absolute", absolute, cd19_absolute_entered, unit.label)
         cd19_absolute_unit = unit.value
     if cd19_percent is not None:
@@ -518,7 +512,7 @@ def b_cell_result_record(
     result.full_clean()
     with audit_context(user, _("B-cell result")):
         result.save()
-    deviations_sync(participant=participant, user=user, today=today)
+        workflow.record_changed(result, user=user, today=today)
     return result
 
 
@@ -550,14 +544,12 @@ class LabEntry:
 def gate_labs_record(
     *, participant: Participant, user: User, entries: Sequence[LabEntry], today: date
 ) -> list:
-    """Store the pre-belimumab labs as study lab results (crf.LabResult), canonical units."""
-    from crf.models import LabResult
-
+    """Store the pre-belimumab labs as study lab results (LabResult), canonical units."""
     participant = _lock(participant)
     _require_entry(participant, user)
     rows = []
     for entry in entries:
-        if entry.analyte not in GATE_ANALYTES:
+        if entry.analyte not in engine.GATE_TESTS:
             raise ValidationError(
                 _("%(analyte)s is not a pre-belimumab gate lab.") % {"analyte": entry.analyte}
             )
@@ -581,6 +573,7 @@ def gate_labs_record(
     with audit_context(user, _("labs before the first belimumab (EXC10/EXC11)")):
         for row in rows:
             row.save()
+        workflow.record_changed(*rows, user=user, today=today)
     return rows
 
 
@@ -595,13 +588,13 @@ def gate_failure_confirm(*, participant: Participant, user: User, today: date) -
     participant = _lock(participant)
     _require_entry(participant, user)
     _require_active(participant)
-    inputs = schedule_inputs(participant, today)
-    sched = schedule.build_schedule(inputs)
-    reference = gate_reference_date(sched, today)
+    inputs = course_facts(participant, today)
+    sched = engine.build_course(inputs)
+    reference = engine.gate_reference_date(sched, today)
     if reference is None:
         raise ValidationError(GATE_NOT_AWAITED, code="gate_not_awaited")
-    gate = schedule.belimumab_lab_gate(reference, inputs.labs)
-    if gate.outcome is not schedule.GateOutcome.FAIL:
+    gate = engine.belimumab_lab_gate(reference, inputs.labs)
+    if gate.outcome is not engine.GateOutcome.FAIL:
         raise ValidationError(GATE_NOT_FAILED % {"reason": gate.reason}, code="gate_not_failed")
     return participant_transition(
         participant=participant,
@@ -616,10 +609,8 @@ def gate_failure_confirm(*, participant: Participant, user: User, today: date) -
 # --- Visits ------------------------------------------------------------------------------------
 
 
-def _window_refusal(
-    sched: schedule.Schedule, code: str, visit_date: date, explanation: str
-) -> None:
-    event = sched.event(code)
+def _window_refusal(course: engine.Course, code: str, visit_date: date, explanation: str) -> None:
+    event = course.event(code)
     if event is None or event.window_start <= visit_date <= event.window_end:
         return
     if not explanation.strip():
@@ -658,21 +649,25 @@ def visit_record(
             VISIT_BEFORE_ENROLMENT % {"date": participant.enrolled_on.isoformat()},
             code="before_enrolment",
         )
+    facts = course_facts(participant, today)
     if visit_code == UNSCHEDULED_PREFIX:
         count = Visit.objects.filter(participant=participant, kind=VisitKind.UNSCHEDULED).count()
         visit_code, kind = f"{UNSCHEDULED_PREFIX}{count + 1}", VisitKind.UNSCHEDULED
+        course = engine.build_course(facts)
     elif visit_code in ASSESSMENT_CODES:
         if Visit.objects.active().filter(participant=participant, visit_code=visit_code).exists():
             raise ValidationError(
                 VISIT_ALREADY_RECORDED % {"code": visit_code}, code="already_recorded"
             )
-        sched = schedule.build_schedule(schedule_inputs(participant, today))
-        if visit_code != schedule.BASELINE_VISIT_CODE and not sched.day_0_is_actual:
+        # The course with this visit in it: built once, judged, then handed on.
+        done = engine.VisitDone(visit_code, visit_date)
+        course = engine.build_course(replace(facts, visits_done=facts.visits_done + (done,)))
+        if visit_code != protocol.BASELINE_VISIT_CODE and not course.day_0_is_actual:
             raise ValidationError(VISIT_BEFORE_DAY_0 % {"code": visit_code}, code="before_day_0")
-        _window_refusal(sched, visit_code, visit_date, out_of_window_explanation)
+        _window_refusal(course, visit_code, visit_date, out_of_window_explanation)
         kind = (
             VisitKind.BASELINE
-            if visit_code == schedule.BASELINE_VISIT_CODE
+            if visit_code == protocol.BASELINE_VISIT_CODE
             else VisitKind.ASSESSMENT
         )
     else:
@@ -688,8 +683,7 @@ def visit_record(
     visit.full_clean()
     with audit_context(user, _("visit recorded")):
         visit.save()
-    deviations_sync(participant=participant, user=user, today=today)
-    _complete_if_done(participant, user, today)
+        workflow.record_changed(visit, user=user, today=today, course=course)
     return visit
 
 
@@ -700,18 +694,18 @@ def visit_update(*, form: ClinicalForm, user: User, today: date) -> Visit:
     _require_entry(participant, user)
     visit_date = form.cleaned_data["visit_date"]
     _not_future(visit_date, today, _("The visit date"))
-    if form.instance.kind in (VisitKind.BASELINE, VisitKind.ASSESSMENT):
-        sched = schedule.build_schedule(schedule_inputs(participant, today))
-        _window_refusal(
-            sched,
-            form.instance.visit_code,
-            visit_date,
-            form.cleaned_data.get("out_of_window_explanation", ""),
-        )
-    visit = record_save(form=form, user=user)
-    deviations_sync(participant=participant, user=user, today=today)
-    _complete_if_done(participant, user, today)
-    return visit
+    # The course with the corrected date: built once, judged, then handed on.
+    facts = course_facts(participant, today)
+    code = form.instance.visit_code
+    scheduled = form.instance.kind in (VisitKind.BASELINE, VisitKind.ASSESSMENT)
+    if scheduled:
+        done = tuple(v for v in facts.visits_done if v.visit_code != code)
+        facts = replace(facts, visits_done=(*done, engine.VisitDone(code, visit_date)))
+    course = engine.build_course(facts)
+    if scheduled:
+        explanation = form.cleaned_data.get("out_of_window_explanation", "")
+        _window_refusal(course, code, visit_date, explanation)
+    return record_save(form=form, user=user, today=today, course=course)
 
 
 # --- Deviations ------------------------------------------------------------------------------
@@ -725,19 +719,26 @@ class SyncResult:
 
 
 @transaction.atomic
-def deviations_sync(*, participant: Participant, user: User | None, today: date) -> SyncResult:
+def deviations_sync(
+    *,
+    participant: Participant,
+    user: User | None,
+    today: date,
+    course: engine.Course | None = None,
+) -> SyncResult:
     """Make the automatic deviations match the schedule's: each one recorded once.
 
     New ones are created (a visit's out-of-window explanation becomes the deviation's
     explanation), changed ones follow the schedule's date and description, and ones the
     schedule no longer shows (the data they came from was corrected) are voided.
-    Idempotent: a second call changes nothing.
+    Idempotent: a second call changes nothing.  ``course``: the participant's course when
+    the caller has just built it (else it is built here).
     """
     participant = Participant.objects.get(pk=participant.pk)
     if participant.status not in _SCHEDULED_STATUSES:
         return SyncResult(0, 0, 0)
-    sched = schedule.build_schedule(schedule_inputs(participant, today))
-    wanted = {(d.code.value, d.visit_code): d for d in sched.deviations}
+    course = course or engine.build_course(course_facts(participant, today))
+    wanted = {(d.code.value, d.visit_code): d for d in course.deviations}
     existing = {
         (d.category, d.visit_code): d
         for d in Deviation.objects.active()
@@ -766,12 +767,14 @@ def deviations_sync(*, participant: Participant, user: User | None, today: date)
                     updated_by=user,
                 )
                 record.save()
+                workflow.record_changed(record, user=user)
                 created += 1
             elif (record.occurred_on, record.description) != (deviation.on, deviation.description):
                 record.occurred_on, record.description = deviation.on, deviation.description
                 record.version += 1
                 record.updated_by = user
                 record.save()
+                workflow.record_changed(record, user=user)
                 updated += 1
     stale = [record for key, record in existing.items() if key not in wanted]
     reason = _("The schedule no longer shows this deviation: the data it came from changed.")
@@ -781,6 +784,7 @@ def deviations_sync(*, participant: Participant, user: User | None, today: date)
             record.version += 1
             record.updated_by = user
             record.save()
+            workflow.record_changed(record, user=user)
             voided += 1
     return SyncResult(created, updated, voided)
 
@@ -855,6 +859,7 @@ def deviation_create(
     deviation.full_clean()
     with audit_context(user, _("deviation recorded")):
         deviation.save()
+        workflow.record_changed(deviation, user=user)
     return deviation
 
 
@@ -887,27 +892,55 @@ def deviation_review(*, deviation: Deviation, user: User, comment: str = "") -> 
     deviation.updated_by = user
     with audit_context(user, _("deviation reviewed by the investigator")):
         deviation.save()
+        workflow.record_changed(deviation, user=user)
     return deviation
+
+
+# --- After every write: the course's consequences (trialsite.workflow Step.COURSE) --------
+
+
+def _course_participants(records) -> set[int]:
+    """The participants whose course facts ``records`` are (the engine's inputs)."""
+    return {
+        record.participant_id
+        for record in records
+        if isinstance(record, Infusion | BCellResult | Visit)
+        or (isinstance(record, LabResult) and record.visit_id is None)  # the gate's labs
+    }
+
+
+def course_changed(
+    records, *, user: User | None, today: date, course: engine.Course | None = None, **_context
+) -> None:
+    """Step COURSE of ``workflow.record_changed``: after a write to a participant's course
+    facts, the automatic deviations and the "completed" status follow the course — the one
+    the writing service hands on (built once per write), else built here."""
+    for participant_id in _course_participants(records):
+        participant = Participant.objects.get(pk=participant_id)
+        current = course or engine.build_course(course_facts(participant, today))
+        deviations_sync(participant=participant, user=user, today=today, course=current)
+        _complete_if_done(participant, user, today, current)
 
 
 # --- End of treatment --------------------------------------------------------------------------
 
 
-def _treatment_done(participant: Participant, today: date) -> bool:
-    sched = schedule.build_schedule(schedule_inputs(participant, today))
-    w28 = sched.event("W28")
+def _treatment_done(course: engine.Course) -> bool:
+    # Decision: "completed" = the engine says treatment is complete (last belimumab given,
+    # or its window over) AND the week 28 end-of-treatment visit is recorded.
+    w28 = course.event(protocol.WEEK_28_VISIT_CODE)
     return (
-        sched.phase is schedule.Phase.TREATMENT_COMPLETE
+        course.phase is engine.Phase.TREATMENT_COMPLETE
         and w28 is not None
         and w28.actual is not None
     )
 
 
-def _complete_if_done(participant: Participant, user: User, today: date) -> None:
-    # Decision: "completed" = the schedule says treatment is complete (last belimumab given,
-    # or its window over) AND the week 28 end-of-treatment visit is recorded.
+def _complete_if_done(
+    participant: Participant, user: User | None, today: date, course: engine.Course
+) -> None:
     participant = Participant.objects.get(pk=participant.pk)
-    if participant.status == ParticipantStatus.BELIMUMAB and _treatment_done(participant, today):
+    if participant.status == ParticipantStatus.BELIMUMAB and _treatment_done(course):
         participant_transition(
             participant=participant,
             to_status=ParticipantStatus.COMPLETED,
@@ -922,9 +955,10 @@ def participant_complete(*, participant: Participant, user: User, today: date) -
     """Mark treatment completed (used when the last belimumab window ended without it)."""
     participant = _lock(participant)
     _require_entry(participant, user)
-    if participant.status != ParticipantStatus.BELIMUMAB or not _treatment_done(participant, today):
+    course = engine.build_course(course_facts(participant, today))
+    if participant.status != ParticipantStatus.BELIMUMAB or not _treatment_done(course):
         raise ValidationError(NOT_COMPLETE, code="not_complete")
-    _complete_if_done(participant, user, today)
+    _complete_if_done(participant, user, today, course)
     return Participant.objects.get(pk=participant.pk)
 
 
@@ -981,12 +1015,10 @@ def calendar_feed_user(token: str) -> User | None:
 def result_void(*, record, user: User, reason: str, today: date):
     """Void a B-cell result or a gate lab entered in error (kept, marked, never deleted);
     the schedule and its automatic deviations follow."""
-    participant = _lock(record.participant)
+    _lock(record.participant)
     if not access.can_write(user):
         raise PermissionDenied(_("Your role is read-only: it cannot change data."))
-    voided = record_void(record=record, user=user, reason=reason)
-    deviations_sync(participant=participant, user=user, today=today)
-    return voided
+    return record_void(record=record, user=user, reason=reason, today=today)
 
 
 @transaction.atomic

@@ -16,8 +16,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from dosing import feed, forms, schedule, selectors, services
-from dosing.models import BCellResult, Deviation, Infusion, Prescription, Visit, VisitKind
+from dosing import engine, feed, forms, selectors, services
+from dosing.models import (
+    BCellResult,
+    Deviation,
+    Infusion,
+    LabResult,
+    Prescription,
+    Visit,
+    VisitKind,
+)
 from enrollment.models import Participant
 from trialsite import access, roles
 from trialsite.forms import VoidForm
@@ -42,7 +50,7 @@ def _participant(request: HttpRequest, subject_id: str, *, write: bool = False) 
 
 
 def _to_participant(subject_id: str) -> HttpResponse:
-    return redirect("enrollment:detail", subject_id=subject_id)
+    return redirect("participant_detail", subject_id=subject_id)
 
 
 def _save(form, call: Callable[[], Any]) -> Any:
@@ -96,7 +104,7 @@ def prescribe(request: HttpRequest, subject_id: str) -> HttpResponse:
     participant = _participant(request, subject_id, write=True)
     access.require(request.user, roles.SIGN)
     today = _today()
-    sched = selectors.schedule_for(participant, today)
+    sched = selectors.course_for(participant, today)
     upcoming = sched.next_infusion
     initial = {
         "drug": upcoming.drug.value if upcoming and upcoming.drug else "rituximab",
@@ -269,14 +277,7 @@ def b_cell_result_add(request: HttpRequest, subject_id: str) -> HttpResponse:
             ),
         )
         if result is not None:
-            verdict = schedule.b_cell_depleted(
-                schedule.BCellResult(
-                    taken_on=result.taken_on,
-                    cd19_percent=result.cd19_percent,
-                    cd19_absolute_10e6_l=result.cd19_absolute,
-                    lymphocytes_10e9_l=result.lymphocytes_10e9_l,
-                )
-            )
+            verdict = engine.b_cell_depleted(result.as_fact())
             messages.success(request, _("B-cell result saved: %s") % verdict.reason)
             return _to_participant(subject_id)
     return _page(request, "dosing/b_cell_form.html", participant, form)
@@ -298,8 +299,8 @@ def gate_labs(request: HttpRequest, subject_id: str) -> HttpResponse:
             if rows is not None:
                 messages.success(request, _("%(n)s lab results saved.") % {"n": len(rows)})
                 return redirect("dosing:gate_labs", subject_id=subject_id)
-    inputs = selectors.schedule_inputs(participant, today)
-    sched = schedule.build_schedule(inputs)
+    inputs = selectors.course_facts(participant, today)
+    sched = engine.build_course(inputs)
     return _page(
         request,
         "dosing/gate_labs.html",
@@ -351,8 +352,8 @@ def visit_add(request: HttpRequest, subject_id: str) -> HttpResponse:
         if visit is not None:
             messages.success(request, _("Visit %(code)s recorded.") % {"code": visit.visit_code})
             return _to_participant(subject_id)
-    sched = selectors.schedule_for(participant, today)
-    windows = [e for e in sched.events if e.kind is schedule.EventKind.ASSESSMENT]
+    sched = selectors.course_for(participant, today)
+    windows = [e for e in sched.events if e.kind is engine.EventKind.ASSESSMENT]
     return _page(request, "dosing/visit_form.html", participant, form, windows=windows)
 
 
@@ -551,8 +552,6 @@ def b_cell_void(request: HttpRequest, subject_id: str, pk: int) -> HttpResponse:
 
 @require_POST
 def gate_lab_void(request: HttpRequest, subject_id: str, pk: int) -> HttpResponse:
-    from crf.models import LabResult
-
     participant = _participant(request, subject_id, write=True)
     lab = access.get_for_user(
         LabResult.objects.filter(participant=participant, visit__isnull=True),

@@ -19,7 +19,6 @@ from django.db.models import TextChoices
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crf.reference_ranges import REFERENCE_RANGES
 from eligibility.classification import (
     ClassificationResult,
     CriteriaSet,
@@ -57,6 +56,7 @@ from trialsite.protocol import (
     SCREENING_WINDOW_DAYS,
     WBC_MIN_10E9_L,
 )
+from trialsite.reference_ranges import REFERENCE_RANGES
 from trialsite.units import (
     canonical_unit_label,
     egfr_for_display,
@@ -531,7 +531,7 @@ def inc3b_igg_warnings(facts: ScreeningFacts) -> tuple[str, ...]:
 
     The tick box stays the source (elevated may mean persistently, beyond one sample); the
     screening IgG only cross-checks it against the upper limit of the project's IgG
-    reference range (crf.reference_ranges, the placeholder sites replace with their own).
+    reference range (trialsite.reference_ranges, the placeholder sites replace with their own).
     Nothing to check until both the IgG and the B-cell activation items are entered.
     """
     if facts.igg is None or facts.b_cell_activation is None:
@@ -595,17 +595,29 @@ def _inc3_verdict(facts: ScreeningFacts) -> CriterionResult:
     )
 
 
+def assent_required(date_of_birth: date, consent_date: date) -> bool:
+    """INC4: child assent from age 8 (completed years on the consent date)."""
+    return age_in_completed_years(date_of_birth, consent_date) >= ASSENT_MIN_AGE_YEARS
+
+
+def assent_birth_date_limit(on: date) -> date:
+    """The latest date of birth of a child who is old enough to assent on ``on``.
+
+    ``born <= assent_birth_date_limit(on)`` is ``assent_required(born, on)`` as a
+    date comparison a database query can use.
+    """
+    return add_months(on, -12 * ASSENT_MIN_AGE_YEARS)
+
+
 def inc4_agreement(facts: ScreeningFacts) -> CriterionResult:
     """INC4: the guardian agrees, and the child assents from age 8.
 
     Whether assent is *required* is decided at enrolment by the child's age on the
-    consent date (``enrollment.rules.assent_required``, the one rule). At screening
+    consent date (``assent_required`` below, the one rule). At screening
     the same rule is applied to the screening date: a child already 8 must agree; for
     a younger child who turns 8 by planned Day 0 the result warns early that assent
     will be needed if consent is dated on or after that birthday.
     """
-    from enrollment.rules import assent_required
-
     missing: list[str] = []
     failed: list[str] = []
     if facts.guardian_agrees is None:

@@ -26,7 +26,7 @@ from eligibility.classification import (
 from eligibility.criteria import FIELD_LABELS, BCellActivation, DrugClass, SystemicInvolvement
 from trialsite import units
 from trialsite.dates import age_in_completed_years
-from trialsite.models import ClinicalRecord, Site
+from trialsite.models import ClinicalRecord, RecordKind, Site
 
 
 class Sex(models.TextChoices):
@@ -203,6 +203,8 @@ class Screening(ClinicalRecord):
     guardian_agrees = _yes_no("guardian_agrees")
     child_agrees = _yes_no("child_agrees")
 
+    record_kind = RecordKind.SCREENING
+
     class Meta(ClinicalRecord.Meta):
         ordering = ["site__code", "sequence"]
         verbose_name = _("screening")
@@ -276,14 +278,10 @@ class PriorTherapy(ClinicalRecord):
         return f"{self.drug_name} {self.start}–{self.stop or '…'}"
 
 
-class ScreeningAnalyte(models.TextChoices):
-    CREATININE = "creatinine", units.get_analyte("creatinine").name
-    EGFR = "egfr", units.get_analyte("egfr").name
-    HEIGHT = "height", units.get_analyte("height").name
-    IGG = "igg", units.get_analyte("igg").name
-    IGA = "iga", units.get_analyte("iga").name
-    WBC = "wbc", units.get_analyte("wbc").name
-    NEUTROPHILS = "neutrophils", units.get_analyte("neutrophils").name
+# The screening labs (codes and names from trialsite.units).
+ScreeningAnalyte = units.lab_tests(
+    "creatinine", "egfr", "height", "igg", "iga", "wbc", "neutrophils"
+)
 
 
 @pghistory.track()

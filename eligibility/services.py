@@ -24,7 +24,7 @@ from eligibility.models import (
     ScreeningStatus,
 )
 from eligibility.selectors import assessment_for
-from trialsite import signatures
+from trialsite import signatures, workflow
 from trialsite.audit import audit_context
 from trialsite.forms import VERSION_MISSING, ClinicalForm
 from trialsite.models import Signature, SignatureMeaning, Site, User
@@ -90,6 +90,7 @@ def screening_create(*, site: Site, user: User | None, **fields) -> Screening:
     screening.full_clean()
     with audit_context(user, _("new screening")):
         screening.save()
+        workflow.record_changed(screening, user=user)
     return screening_reassess(screening, user=user)
 
 
@@ -130,6 +131,7 @@ def screening_save_labs(*, form: LabsForm, user: User) -> Screening:
     if loaded != screening.version:
         raise EditConflict(screening, _changed_since(screening, loaded))
     reason = form.reason or _("initial entry")
+    written: list[ScreeningLab] = []
     with audit_context(user, reason):
         for analyte, entered in form.lab_values.items():
             current = form.existing.get(analyte)
@@ -138,6 +140,7 @@ def screening_save_labs(*, form: LabsForm, user: User) -> Screening:
                     current.voided_at, current.voided_by = timezone.now(), user
                     current.void_reason = reason
                     current.save()
+                    written.append(current)
                 continue
             value, unit, canonical, taken_on = entered
             if current is not None and lab_is_unchanged(current, value, unit, taken_on):
@@ -148,8 +151,9 @@ def screening_save_labs(*, form: LabsForm, user: User) -> Screening:
                 current.updated_by = user
                 current.version += 1
                 current.save()
+                written.append(current)
             else:
-                ScreeningLab.objects.create(
+                created = ScreeningLab.objects.create(
                     screening=screening,
                     analyte=analyte,
                     value_entered=value,
@@ -159,11 +163,13 @@ def screening_save_labs(*, form: LabsForm, user: User) -> Screening:
                     created_by=user,
                     updated_by=user,
                 )
+                written.append(created)
         for name in ("hbsag", "hbsab", "hbcab", "hcv_ab", "hiv_ever", "active_tb", "serology_date"):
             setattr(screening, name, form.cleaned_data.get(name))
         screening.version += 1
         screening.updated_by = user
         screening.save()
+        workflow.record_changed(*written, screening, user=user)
     return screening_reassess(screening, user=user)
 
 
@@ -176,6 +182,7 @@ def prior_therapy_save(*, form: PriorTherapyForm, user: User) -> PriorTherapy:
         with audit_context(user, _("prior therapy entered")):
             screening.no_prior_therapy = False
             screening.save(update_fields=["no_prior_therapy", "updated_at"])
+            workflow.record_changed(screening, user=user)
     screening_reassess(screening, user=user)
     return therapy
 
@@ -228,4 +235,5 @@ def screening_mark_failed(*, screening: Screening, user: User, reason: str) -> S
         screening.version += 1
         screening.updated_by = user
         screening.save()
+        workflow.record_changed(screening, user=user)
     return screening

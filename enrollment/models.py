@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from eligibility.models import Screening
 from enrollment.rules import ACTIVE_STATUSES, DiscontinuationReason, ParticipantStatus
-from trialsite.models import ClinicalRecord, Site
+from trialsite.models import ClinicalRecord, RecordKind, Site
 
 
 class ConsentKind(models.TextChoices):
@@ -145,6 +145,8 @@ class Participant(ClinicalRecord):
         choices=ParticipantStatus.choices,
         default=ParticipantStatus.ENROLLED,
     )
+
+    record_kind = RecordKind.PARTICIPANT
 
     class Meta(ClinicalRecord.Meta):
         ordering = ["site__code", "sequence"]

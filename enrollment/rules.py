@@ -1,15 +1,12 @@
-"""Enrolment rules as pure functions: participant status transitions and consent/assent."""
+"""Enrolment rules as pure functions: participant status transitions.
+
+Whether a child must assent (INC4) is ``eligibility.criteria.assent_required``."""
 
 from __future__ import annotations
-
-from datetime import date
 
 from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-
-from trialsite import protocol
-from trialsite.dates import add_months, age_in_completed_years
 
 
 class ParticipantStatus(models.TextChoices):
@@ -62,17 +59,3 @@ def transition_refusal(current: str, target: str) -> str | None:
         "target": labels.get(target, target),
         "allowed": ", ".join(allowed) or _("none (final status)"),
     }
-
-
-def assent_required(date_of_birth: date, consent_date: date) -> bool:
-    """INC4: child assent from age 8 (completed years on the consent date)."""
-    return age_in_completed_years(date_of_birth, consent_date) >= protocol.ASSENT_MIN_AGE_YEARS
-
-
-def assent_birth_date_limit(on: date) -> date:
-    """The latest date of birth of a child who is old enough to assent on ``on``.
-
-    ``born <= assent_birth_date_limit(on)`` is ``assent_required(born, on)`` as a
-    date comparison a database query can use.
-    """
-    return add_months(on, -12 * protocol.ASSENT_MIN_AGE_YEARS)

@@ -6,8 +6,9 @@ from datetime import date
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from eligibility.criteria import assent_birth_date_limit
 from enrollment.models import Consent, ConsentFormVersion, ConsentKind, Participant
-from enrollment.rules import ACTIVE_STATUSES, assent_birth_date_limit
+from enrollment.rules import ACTIVE_STATUSES
 from trialsite import access
 from trialsite.models import Site, User
 

@@ -10,6 +10,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from eligibility.criteria import assent_required
 from eligibility.models import Screening, ScreeningStatus
 from enrollment.models import (
     Consent,
@@ -23,11 +24,10 @@ from enrollment.rules import (
     ACTIVE_STATUSES,
     DiscontinuationReason,
     ParticipantStatus,
-    assent_required,
     transition_refusal,
 )
 from enrollment.selectors import awaiting_reconsent, latest_consent_form_version
-from trialsite import protocol, signatures
+from trialsite import protocol, signatures, workflow
 from trialsite.audit import audit_context
 from trialsite.models import SignatureMeaning, Site, User
 from trialsite.services import record_save
@@ -131,7 +131,7 @@ def enroll_participant(*, screening: Screening, user: User, enrolled_on: date) -
             created_by=user,
             updated_by=user,
         )
-        StatusChange.objects.create(
+        enrolled = StatusChange.objects.create(
             participant=participant,
             from_status="",
             to_status=ParticipantStatus.ENROLLED,
@@ -144,6 +144,7 @@ def enroll_participant(*, screening: Screening, user: User, enrolled_on: date) -
         screening.updated_by = user
         screening.version += 1
         screening.save(update_fields=["status", "updated_by", "version", "updated_at"])
+        workflow.record_changed(participant, enrolled, screening, user=user)
     return participant
 
 
@@ -167,7 +168,7 @@ def participant_transition(
     if not reason.strip():
         raise ValidationError(_("Give a reason for the status change."), code="reason_required")
     with audit_context(user, reason):
-        StatusChange.objects.create(
+        change = StatusChange.objects.create(
             participant=participant,
             from_status=participant.status,
             to_status=to_status,
@@ -181,6 +182,7 @@ def participant_transition(
         participant.version += 1
         participant.updated_by = user
         participant.save(update_fields=["status", "version", "updated_by", "updated_at"])
+        workflow.record_changed(change, participant, user=user)
     return participant
 
 
@@ -214,6 +216,7 @@ def withdraw_consent(
             created_by=user,
             updated_by=user,
         )
+        workflow.record_changed(withdrawal, user=user)
     participant_transition(
         participant=participant,
         to_status=ParticipantStatus.WITHDRAWN,
@@ -363,4 +366,5 @@ def participant_reschedule_day_0(
         participant.version += 1
         participant.updated_by = user
         participant.save(update_fields=["planned_day_0", "version", "updated_by", "updated_at"])
+        workflow.record_changed(participant, user=user)
     return participant

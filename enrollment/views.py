@@ -11,15 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from crf import selectors as crf_selectors
-from dosing import selectors as dosing_selectors
 from eligibility.models import Screening
 from enrollment import forms, selectors, services
 from enrollment.models import Participant
 from enrollment.rules import ALLOWED_TRANSITIONS
-from monitoring import selectors as monitoring_selectors
-from trialsite import access, roles, signatures
-from trialsite.dates import age_in_completed_years
+from trialsite import access, roles
 
 
 def _participant(request: HttpRequest, subject_id: str, *, write: bool = False) -> Participant:
@@ -52,38 +48,12 @@ def participant_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def participant_detail(request: HttpRequest, subject_id: str) -> HttpResponse:
-    participant = _participant(request, subject_id)
-    today = timezone.localdate()
-    consents = list(participant.screening.consents.select_related("form_version", "obtained_by"))
-    return render(
-        request,
-        "enrollment/participant_detail.html",
-        {
-            **dosing_selectors.participant_context(participant, request.user, today),
-            **crf_selectors.participant_context(participant, request.user, today),
-            **monitoring_selectors.participant_context(participant, request.user, today),
-            "participant": participant,
-            "screening": participant.screening,
-            "age": age_in_completed_years(participant.screening.date_of_birth, today),
-            "consents": consents,
-            "reconsent": selectors.reconsent_needed(participant, today=today),
-            "status_changes": participant.status_changes.select_related("created_by"),
-            "eligibility_signatures": signatures.signature_states(participant.screening),
-            "withdrawal": getattr(participant, "withdrawal", None),
-            "can_change_status": access.can_write(request.user)
-            and bool(ALLOWED_TRANSITIONS[participant.status]),
-            "today": today,
-        },
-    )
-
-
 def consent_add(request: HttpRequest, number: str) -> HttpResponse:
     screening = access.get_for_user(Screening, request.user, write=True, number=number)
     participant = Participant.objects.filter(screening=screening).first()
     if participant is not None and (refusal := services.data_entry_refusal(participant)):
         messages.error(request, refusal)
-        return redirect("enrollment:detail", subject_id=participant.subject_id)
+        return redirect("participant_detail", subject_id=participant.subject_id)
     form = forms.ConsentForm(
         request.POST or None,
         staff=forms.staff_choices(screening.site),
@@ -98,7 +68,7 @@ def consent_add(request: HttpRequest, number: str) -> HttpResponse:
         else:
             messages.success(request, _("Consent recorded."))
             if participant is not None:
-                return redirect("enrollment:detail", subject_id=participant.subject_id)
+                return redirect("participant_detail", subject_id=participant.subject_id)
             return redirect(screening)
     return render(request, "enrollment/consent_form.html", {"screening": screening, "form": form})
 
@@ -123,7 +93,7 @@ def enrol(request: HttpRequest, number: str) -> HttpResponse:
                 _("%(number)s enrolled as %(subject)s.")
                 % {"number": screening.number, "subject": participant.subject_id},
             )
-            return redirect("enrollment:detail", subject_id=participant.subject_id)
+            return redirect("participant_detail", subject_id=participant.subject_id)
     return render(
         request,
         "enrollment/enrol.html",
@@ -155,7 +125,7 @@ def status_change(request: HttpRequest, subject_id: str) -> HttpResponse:
                 form.add_error(None, message)
         else:
             messages.success(request, _("Status changed."))
-            return redirect("enrollment:detail", subject_id=subject_id)
+            return redirect("participant_detail", subject_id=subject_id)
     return render(
         request, "enrollment/status_form.html", {"participant": participant, "form": form}
     )
@@ -176,7 +146,7 @@ def withdraw(request: HttpRequest, subject_id: str) -> HttpResponse:
                 form.add_error(None, message)
         else:
             messages.success(request, _("Consent withdrawal recorded."))
-            return redirect("enrollment:detail", subject_id=subject_id)
+            return redirect("participant_detail", subject_id=subject_id)
     return render(
         request, "enrollment/withdraw_form.html", {"participant": participant, "form": form}
     )
@@ -197,7 +167,7 @@ def reschedule(request: HttpRequest, subject_id: str) -> HttpResponse:
                 form.add_error(None, message)
         else:
             messages.success(request, _("Planned Day 0 moved."))
-            return redirect("enrollment:detail", subject_id=subject_id)
+            return redirect("participant_detail", subject_id=subject_id)
     return render(
         request, "enrollment/reschedule_form.html", {"participant": participant, "form": form}
     )

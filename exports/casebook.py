@@ -62,7 +62,7 @@ def _p(text: object, style: ParagraphStyle = CELL) -> Paragraph:
 def _lab_flag(row: dict[str, str]) -> str:
     from decimal import Decimal
 
-    from crf import reference_ranges
+    from trialsite import reference_ranges
 
     try:
         result = reference_ranges.flag(row["analyte"], Decimal(row["value"]))
@@ -79,7 +79,7 @@ def _form_table(form: ExportForm, row: dict[str, str]) -> Table:
             labels = {str(code): label for code, label in item.choices}
             value = ", ".join(labels.get(code, code) for code in value.split("|"))
         flag = ""
-        if form.code == "crf_labresult" and item.name == "value":
+        if form.code == "dosing_labresult" and item.name == "value":
             flag = _lab_flag(row)
         unit_column = row_unit_column(item)
         unit = row.get(unit_column, "") if unit_column else unit_of(item)

@@ -76,7 +76,7 @@ FIELD_UNITS: dict[str, dict[str, str]] = {
 # Fields whose unit is given row by row: {model: {field: (column with the unit, test column)}}.
 # The canonical unit of the row's test is exported in that column (computed, registry.py).
 ROW_UNITS: dict[str, dict[str, str]] = {
-    "crf.LabResult": {"value": "value_unit"},
+    "dosing.LabResult": {"value": "value_unit"},
     "eligibility.ScreeningLab": {"value": "value_unit"},
 }
 # Numbers that have no unit (scores, counts, codes) or whose unit is another column of the
@@ -88,7 +88,7 @@ UNITLESS: dict[str, set[str]] = {
     "enrollment.Participant": {"sequence"},
     "dosing.Infusion": {"prescription", "number", "reaction_grade"},
     "dosing.BCellResult": {"cd19_absolute_entered"},  # cd19_absolute_unit
-    "crf.LabResult": {"value_entered"},  # unit_entered
+    "dosing.LabResult": {"value_entered"},  # unit_entered
     "crf.EssdaiAssessment": set(essdai.DOMAIN_CODES),  # activity levels 0-3
     "crf.EsspriAssessment": {"dryness", "fatigue", "pain"},  # 0-10 scales
     "crf.PhysicianGlobal": {"score"},  # 0-10 scale

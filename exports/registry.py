@@ -18,6 +18,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from trialsite.models import ClinicalRecord
+from trialsite.records import record_form
 
 CLINICAL_APPS = ("eligibility", "enrollment", "dosing", "crf")
 # Bookkeeping kept once, at the end of every row, rather than as data fields.
@@ -204,7 +205,7 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             _essdai_category_sql,
         ),
     ),
-    "crf.LabResult": (_LAB_UNIT,),
+    "dosing.LabResult": (_LAB_UNIT,),
     "eligibility.ScreeningLab": (_LAB_UNIT,),
     "crf.EsspriAssessment": (
         Computed(
@@ -251,31 +252,6 @@ class ExportForm:
         return f"{path}__{leaf}" if path else leaf
 
 
-def _participant_path(model: type[models.Model]) -> str | None:
-    if model._meta.label == "enrollment.Participant":
-        return None
-    site_field = model.site_field
-    prefix = site_field[: -len("__site")] if site_field.endswith("__site") else ""
-    target = model
-    for part in prefix.split("__") if prefix else []:
-        target = target._meta.get_field(part).related_model
-    if target._meta.label == "enrollment.Participant":
-        return prefix
-    # Screening-side records reach the participant through the screening (if enrolled).
-    return f"{prefix}__participant" if prefix else "participant"
-
-
-def _screening_path(model: type[models.Model], participant_path: str | None) -> str | None:
-    if model._meta.label == "eligibility.Screening":
-        return ""
-    names = {f.name for f in model._meta.get_fields()}
-    if "screening" in names:
-        return "screening"
-    if participant_path is None:
-        return "screening"
-    return f"{participant_path}__screening"
-
-
 def _items(model: type[models.Model]) -> tuple[Item, ...]:
     items = []
     for field in model._meta.concrete_fields:
@@ -313,17 +289,15 @@ def export_forms() -> tuple[ExportForm, ...]:
         for model in apps.get_app_config(app_label).get_models():
             if not issubclass(model, ClinicalRecord):
                 continue
-            participant_path = _participant_path(model)
-            names = {f.name for f in model._meta.concrete_fields}
-            visit_path = "visit" if "visit" in names else None
+            form = record_form(model)
             forms.append(
                 ExportForm(
-                    code=f"{app_label}_{model._meta.model_name}",
+                    code=form.code,
                     model=model,
-                    participant_path=participant_path,
-                    screening_path=_screening_path(model, participant_path),
-                    visit_path=visit_path,
-                    date_field=_date_field(model, visit_path),
+                    participant_path=form.participant_path,
+                    screening_path=form.screening_path,
+                    visit_path=form.visit_path,
+                    date_field=_date_field(model, form.visit_path),
                     items=_items(model),
                     computed=COMPUTED.get(model._meta.label, ()),
                 )

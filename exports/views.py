@@ -92,5 +92,5 @@ def casebook(request: HttpRequest, subject_id: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="casebook-{subject_id}.pdf"'
     if not pdf:
         messages.error(request, _("The casebook could not be built."))
-        return redirect("enrollment:detail", subject_id=subject_id)
+        return redirect("participant_detail", subject_id=subject_id)
     return response

@@ -3,8 +3,9 @@
 ``monitoring.views.query_correct`` runs the record's normal edit view inside
 ``correcting(query)``: the edit form's reason for change is prefilled "Query #n: …"
 (``monitoring.annotate``) and the save of the queried record answers the query in the
-same transaction (``monitoring.hooks``).  Outside that view nothing is set, so no other
-save is affected.  A ``ContextVar`` (not a global): each request and thread has its own.
+same transaction (``monitoring.hooks``, a step of ``trialsite.workflow.record_changed``).
+Outside that view nothing is set, so no other save is affected.  A ``ContextVar`` (not a
+global): each request and thread has its own.
 """
 
 from __future__ import annotations

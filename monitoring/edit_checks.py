@@ -7,10 +7,10 @@ the services and the database instead.
 
 How checks run (decision, issue 8):
 
-* after every save of a clinical record: ``ClinicalRecord.save`` calls
-  ``monitoring.hooks.after_clinical_save``, which calls ``run_for_record`` in the same
-  transaction — every write path is covered (forms, the lab panel, infusions, visits,
-  the automatic deviations), with nothing to remember in each service;
+* after every write of a clinical record: the writing service calls
+  ``trialsite.workflow.record_changed``, whose last step (``monitoring.hooks``) calls
+  ``run_for_record`` in the same transaction — forms, the lab panel, infusions, visits,
+  the automatic deviations (tests/conftest.py fails a test whose write skips it);
 * on a clock: ``manage.py run_edit_checks`` (hourly from cron) for the time-based rule
   (a serious AE not reviewed 24 hours after its alert) and, with ``--all``, every rule over
   all data (after a protocol amendment changes a rule).
@@ -32,8 +32,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crf import reference_ranges
 from dosing import doses
+from trialsite import reference_ranges
 
 # A serious AE must be reviewed by an investigator within this time of its alert
 # (ICH E6/E2A practice: serious events are handled within 24 hours).
@@ -51,7 +51,7 @@ class Rule:
 LAB_RANGE = Rule(
     "LAB_RANGE",
     gettext_lazy("Value outside the reference range: confirm it against the source or correct it."),
-    "crf.LabResult",
+    "dosing.LabResult",
     "value_entered",
 )
 VISIT_WINDOW = Rule(
@@ -106,7 +106,7 @@ def fingerprint(*values: object) -> str:
 
 
 def lab_out_of_range(analyte: str, value: Decimal, *, voided: bool = False) -> Finding | None:
-    """LAB_RANGE: a study lab result below or above the reference range (crf.reference_ranges)."""
+    """LAB_RANGE: a study lab result outside its reference range (trialsite.reference_ranges)."""
     if voided:
         return None
     try:
@@ -245,7 +245,7 @@ def _sae_findings(event, now: datetime) -> dict[str, Finding | None]:
 
 
 FINDERS: dict[str, Callable] = {
-    "crf.LabResult": _lab_findings,
+    "dosing.LabResult": _lab_findings,
     "dosing.Visit": _visit_findings,
     "dosing.Infusion": _infusion_findings,
     "crf.AdverseEvent": _sae_findings,

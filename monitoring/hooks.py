@@ -1,35 +1,35 @@
-"""What every save of a clinical record goes through (called by ``ClinicalRecord.save``).
+"""Monitoring's part in every write of a clinical record (registered in ``MonitoringConfig.ready``
+with ``trialsite.workflow``, which declares the order).
 
-Before: locked data is read-only for everyone: the save is refused with
-``PermissionDenied`` (a 403 in a request, and the surrounding transaction rolls back), so a
-crafted POST, a service that forgot to check, or a script changes nothing.
+Guard: locked data is read-only for everyone: the save is refused with ``PermissionDenied``
+(a 403 in a request, and the surrounding transaction rolls back), so a crafted POST, a
+service that forgot to check, or a script changes nothing.
 
-After, in the same transaction:
+After the write (``workflow.record_changed``), in the same transaction:
 
 1. a verified value that changed loses its verification, recorded with what changed;
 2. an investigator sign-off over the changed data is recorded as void;
-3. when the save is a correction made in answer to a query (``monitoring.context``), the
+3. when the write is a correction made in answer to a query (``monitoring.context``), the
    query is answered, linked to the change;
 4. the automatic edit checks run for the record (``monitoring.edit_checks``).
 
 None of these enters an audit context of its own: nested pghistory contexts share one
 context row, and a reason set here would replace the reason the user gave for the change.
-The events written here carry the save's context (who and why).
+The events written here carry the write's context (who and why).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from monitoring import context, edit_checks, services
+from monitoring.models import Lock, LockScope
 from monitoring.targets import Position, position
 
 LOCKED = gettext_lazy(
@@ -40,8 +40,6 @@ LOCKED = gettext_lazy(
 
 def active_lock(pos: Position):
     """The lock that covers a record at ``pos``, if any (one query)."""
-    from monitoring.models import Lock, LockScope
-
     if pos.participant_id is None:
         return None  # nothing before enrolment can be locked
     covers = Q(scope=LockScope.PARTICIPANT, participant_id=pos.participant_id)
@@ -83,31 +81,16 @@ def refuse_if_locked(record) -> None:
         raise refusal(lock)
 
 
-def before_clinical_save(record) -> Position:
-    """Refuse the save of locked data; returns where the record sits, for the after step."""
-    pos = position(record)
-    lock = active_lock(pos)
-    if lock is not None:
-        raise refusal(lock)
-    return pos
+def clear_stale_verifications(records, *, user, now, **_context) -> None:
+    for record in records:
+        services.verifications_clear_stale(record=record, user=user, now=now)
 
 
-def after_clinical_save(record, pos: Position) -> None:
-    if pos.form_object_id is None:  # just inserted: the record is its own form
-        pos = replace(pos, form_object_id=record.pk)
-    # Inside the saving transaction when there is one (every service opens one); a bare
-    # save in autocommit (a script) gets its own.  No savepoint: a failure here fails the save.
-    with transaction.atomic(savepoint=False):
-        _after_save(record, pos)
-
-
-def _after_save(record, pos: Position) -> None:
-    from monitoring import context, edit_checks, services
-
-    now = timezone.now()
-    user = getattr(record, "updated_by", None)
-    services.verifications_clear_stale(record=record, user=user, now=now)
-    if pos.participant_id is not None:
+def void_stale_sign_offs(records, *, now, **_context) -> None:
+    for record in records:
+        pos = position(record)
+        if pos.participant_id is None:
+            continue
         services.signoffs_void_stale(
             participant_id=pos.participant_id,
             visit_id=pos.visit_id,
@@ -115,13 +98,23 @@ def _after_save(record, pos: Position) -> None:
             % {"record": f"{record._meta.verbose_name} #{record.pk}"},
             now=now,
         )
+
+
+def answer_query_by_correction(records, *, user, now, **_context) -> None:
     correction = context.current()
-    if correction is not None and _is_target(correction.query, record):
-        services.query_answer_by_correction(
-            query=correction.query, record=record, user=user, reason=correction.reason, now=now
-        )
-        correction.answered = True
-    edit_checks.run_for_record(record, now=now)
+    if correction is None:
+        return
+    for record in records:
+        if _is_target(correction.query, record):
+            services.query_answer_by_correction(
+                query=correction.query, record=record, user=user, reason=correction.reason, now=now
+            )
+            correction.answered = True
+
+
+def run_edit_checks(records, *, now, **_context) -> None:
+    for record in records:
+        edit_checks.run_for_record(record, now=now)
 
 
 def _is_target(query, record) -> bool:

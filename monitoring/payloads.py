@@ -11,8 +11,8 @@ from typing import Any
 
 from django.db import models
 
-from exports.registry import export_forms
 from monitoring.targets import data_fields, value_text
+from trialsite.records import record_forms
 
 
 def _records(queryset: models.QuerySet) -> dict[str, dict[str, Any]]:
@@ -31,7 +31,7 @@ def visit_payload(visit) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "visit": _records(type(visit)._base_manager.filter(pk=visit.pk)),
     }
-    for form in export_forms():
+    for form in record_forms():
         if form.visit_path == "visit":
             payload[form.model._meta.label] = _records(form.model._base_manager.filter(visit=visit))
     return payload
@@ -40,7 +40,7 @@ def visit_payload(visit) -> dict[str, Any]:
 def casebook_payload(participant) -> dict[str, Any]:
     """Every record of the participant, from screening to the last visit."""
     payload: dict[str, Any] = {}
-    for form in export_forms():
+    for form in record_forms():
         path = form.participant_path or "pk"
         payload[form.model._meta.label] = _records(
             form.model._base_manager.filter(**{path: participant.pk})

@@ -27,7 +27,6 @@ from crf.selectors import visit_forms
 from dosing.models import Visit
 from enrollment.models import Participant
 from enrollment.rules import ParticipantStatus
-from exports.registry import export_forms
 from monitoring import services
 from monitoring.models import (
     UNRESOLVED,
@@ -50,6 +49,7 @@ from monitoring.targets import (
 )
 from trialsite import access, roles, signatures
 from trialsite.models import ClinicalRecord, Signature, User
+from trialsite.records import record_forms
 from trialsite.roles import Role
 
 # The forms a monitor verifies against source (SDV progress counts these).  Screening data
@@ -61,7 +61,7 @@ SDV_MODELS: tuple[str, ...] = (
     "crf.EsspriAssessment",
     "crf.PhysicianGlobal",
     "crf.GlandFunction",
-    "crf.LabResult",
+    "dosing.LabResult",
     "crf.SafetyReview",
     "dosing.Infusion",
     "dosing.BCellResult",
@@ -85,7 +85,7 @@ def age_bucket(days: int) -> str:
 
 @cache
 def _participant_paths() -> dict[str, str]:
-    return {f.model._meta.label: f.participant_path or "pk" for f in export_forms()}
+    return {f.model._meta.label: f.participant_path or "pk" for f in record_forms()}
 
 
 def participant_path(model: type[models.Model]) -> str:
@@ -528,7 +528,7 @@ def signed_visit_ids(visit_ids: Iterable[int]) -> set[int]:
 def visit_records(visit: Visit) -> list[ClinicalRecord]:
     """The visit and every current record attached to it (forms, labs, infusion, B cells)."""
     records: list[ClinicalRecord] = [visit]
-    for form in export_forms():
+    for form in record_forms():
         if form.visit_path == "visit":
             records += list(form.model.objects.active().filter(visit=visit).order_by("pk"))
     return records

@@ -301,8 +301,8 @@ def edit_check_sync(
 
 def edit_checks_run(*, now: datetime, everything: bool = False) -> int:
     """The clock-driven checks (``manage.py run_edit_checks``): returns queries changed."""
-    from crf.models import AdverseEvent, LabResult
-    from dosing.models import Infusion, Visit
+    from crf.models import AdverseEvent
+    from dosing.models import Infusion, LabResult, Visit
     from monitoring import edit_checks
 
     records: list[Iterable] = [AdverseEvent.objects.filter(serious=True)]

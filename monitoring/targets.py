@@ -2,8 +2,8 @@
 
 Queries, verifications, locks and sign-offs are about records of any ``ClinicalRecord``
 model; this module is the one place that knows how to get from a record to its
-participant, visit, site and "form", reusing the export registry's discovery of the
-clinical models (``exports.registry``), so a CRF added later needs no change here.
+participant, visit, site and "form", from the core's discovery of the clinical models
+(``trialsite.records``), so a CRF added later needs no change here.
 
 * ``position(record)``: the few ids the save path needs (lock check, clearing), in at most
   one query;
@@ -135,7 +135,7 @@ def visit_form_kind(record: models.Model) -> str:
         return ""
     if kind is not None and hasattr(kind, "value"):
         return kind.value  # crf.VisitCrf subclasses
-    return {"crf.LabResult": "labs", "dosing.Infusion": "infusion"}.get(_label(record), "")
+    return {"dosing.LabResult": "labs", "dosing.Infusion": "infusion"}.get(_label(record), "")
 
 
 def _cached_related(record: models.Model, name: str) -> models.Model | None:
@@ -251,9 +251,9 @@ def urls_of(record: ClinicalRecord, participant, screening, visit, field_name: s
         "crf.SafetyReview",
     }:
         return visit_page, reverse("crf:visit_form", args=[visit.pk, record.kind.value])
-    if label == "crf.LabResult":
+    if label == "dosing.LabResult":
         if visit is None:
-            return reverse("enrollment:detail", args=[subject]), None
+            return reverse("participant_detail", args=[subject]), None
         return visit_page, reverse("crf:visit_labs", args=[visit.pk])
     if label == "crf.AdverseEvent":
         return record.get_absolute_url(), reverse("crf:ae_edit", args=[subject, record.pk])
@@ -296,7 +296,7 @@ def urls_of(record: ClinicalRecord, participant, screening, visit, field_name: s
         if subject is None:
             return detail, None
     if subject is not None:
-        return visit_page or reverse("enrollment:detail", args=[subject]), None
+        return visit_page or reverse("participant_detail", args=[subject]), None
     return "", None
 
 

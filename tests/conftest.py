@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from tests.factories.trialsite import PASSWORD, SiteFactory, UserFactory
+from trialsite import workflow
 from trialsite.roles import Role
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls a
@@ -31,6 +32,16 @@ def pytest_report_header(config) -> str:
     if CHROMIUM:
         return f"browser tests: Chromium at {CHROMIUM}"
     return "browser tests: NO CHROMIUM FOUND — browser tests will be skipped"
+
+
+@pytest.fixture(autouse=True)
+def every_write_runs_the_after_write_steps():
+    """A clinical record saved by the app's code without ``workflow.record_changed`` (the
+    after-write steps: SDV cleared, sign-offs voided, edit checks…) fails the test."""
+    workflow.unannounced_saves()
+    yield
+    missed = workflow.unannounced_saves()
+    assert not missed, f"saved without workflow.record_changed: {missed!r}"
 
 
 # --- sites and personas --------------------------------------------------------

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone, translation
 
+from demo import seed as demo
 from dosing.models import Visit
 from monitoring.models import DataQuery
 from tests.i18n_support import compile_catalogue
-from trialsite import demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from demo.screenings import ELIGIBLE_ITEMS
 from dosing.models import Infusion, Prescription
-from eligibility.demo import ELIGIBLE_ITEMS
 from eligibility.forms import SJOGREN_FIELDS
 from eligibility.models import Screening
 from tests.factories.dosing import make_participant

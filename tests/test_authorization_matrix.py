@@ -21,7 +21,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from trialsite import demo
+from demo import seed as demo
 from trialsite.models import Site, User
 from trialsite.roles import Role
 
@@ -57,7 +57,7 @@ KINDS = {
     "enrollment:consent_add": "WRITE",
     "enrollment:consent_forms": "CONSENT_FORMS",
     "enrollment:enrol": "WRITE",
-    "enrollment:detail": "READ",
+    "participant_detail": "READ",
     "enrollment:status": "WRITE",
     "enrollment:withdraw": "WRITE",
     "enrollment:reschedule": "WRITE",
@@ -274,14 +274,8 @@ def url_patterns(resolver=None, namespace=None):
 @pytest.fixture
 def world(db):
     """The demo trial (PUMCH and CHCMU), personas, and one object of each kind at PUMCH."""
-    from crf.models import (
-        AdverseEvent,
-        AdverseEventUpdate,
-        ConcomitantMedication,
-        LabResult,
-        SeriousAeAlert,
-    )
-    from dosing.models import BCellResult, Deviation, Infusion, Prescription, Visit
+    from crf.models import AdverseEvent, AdverseEventUpdate, ConcomitantMedication, SeriousAeAlert
+    from dosing.models import BCellResult, Deviation, Infusion, LabResult, Prescription, Visit
     from dosing.services import calendar_feed_create
     from eligibility.models import PriorTherapy, Screening
     from enrollment.models import Participant
@@ -435,7 +429,7 @@ def prescribe_next_infusion(participant, investigator):
     from dosing import services as dosing_services
 
     today = timezone.localdate()
-    upcoming = dosing_selectors.schedule_for(participant, today).next_infusion
+    upcoming = dosing_selectors.course_for(participant, today).next_infusion
     assert upcoming is not None and upcoming.drug is not None, "the target has an infusion due"
     weight, height = Decimal("32"), Decimal("140")
     proposal = dosing_services.propose_dose(upcoming.drug.value, weight_kg=weight, height_cm=height)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trialsite import demo
+from demo import seed as demo
 from trialsite.models import User
 
 pytestmark = pytest.mark.browser

@@ -61,7 +61,7 @@ def test_registering_a_version_flags_the_participant_until_re_consent_is_recorde
     assert version.registered_by == data_manager
 
     client.force_login(coordinator_pumch)
-    detail = client.get(reverse("enrollment:detail", args=[participant.subject_id]))
+    detail = client.get(reverse("participant_detail", args=[participant.subject_id]))
     assert detail.context["reconsent"] == [str(version)]
     assert "Re-consent needed on" in detail.content.decode()
     assert listed(client, reconsent="on") == [participant.subject_id]
@@ -79,7 +79,7 @@ def test_registering_a_version_flags_the_participant_until_re_consent_is_recorde
         follow=True,
     )
     assert response.redirect_chain[-1][0] == reverse(
-        "enrollment:detail", args=[participant.subject_id]
+        "participant_detail", args=[participant.subject_id]
     )
     assert response.context["reconsent"] == []
     assert "Re-consent needed on" not in response.content.decode()

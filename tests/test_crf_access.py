@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from crf.models import AdverseEvent, ConcomitantMedication, EssdaiAssessment, LabResult, Vitals
+from crf.models import AdverseEvent, ConcomitantMedication, EssdaiAssessment, Vitals
+from dosing.models import LabResult
 from tests.factories.crf import (
     essdai_data,
     make_participant,

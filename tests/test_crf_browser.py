@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from demo import seed as demo
 from enrollment.models import Participant
 from tests.factories.crf import today
-from trialsite import demo
 from trialsite.models import User
 
 pytestmark = pytest.mark.browser

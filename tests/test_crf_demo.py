@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from crf import demo as crf_demo
 from crf.expected import CellStatus
 from crf.models import ConcomitantMedication, EssdaiAssessment, SaeAcknowledgement, SeriousAeAlert
 from crf.selectors import form_status_matrix, outcome_review
+from demo import clinical as crf_demo
+from demo import seed as demo
 from dosing.models import Visit
 from enrollment.models import Participant
 from tests.factories.crf import today
-from trialsite import demo
 from trialsite.models import User
 
 pytestmark = pytest.mark.django_db

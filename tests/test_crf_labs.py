@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 
 from crf.forms import IMPOSSIBLE_VALUE
-from crf.models import LabResult
 from crf.services import LABS_CHANGED
+from dosing.models import LabResult
 from dosing.services import b_cell_result_record
 from tests.factories.crf import lab_data, make_participant, make_visit, save_labs, today
 
@@ -157,13 +157,13 @@ def test_cd19_results_recorded_in_dosing_are_shown_on_the_visit_page(
 def test_the_panel_is_a_full_differential_wherever_the_panel_is_listed():
     from django.utils import translation
 
-    from crf.demo import NORMAL_LABS as DEMO_LABS
-    from crf.models import LabAnalyte
-    from crf.reference_ranges import REFERENCE_RANGES, UNITS
     from crf.selectors import LAB_PANEL
+    from demo.clinical import NORMAL_LABS as DEMO_LABS
+    from demo.loaddata import NORMAL_LABS as LOAD_LABS
+    from dosing.models import LabAnalyte
     from tests.factories.crf import NORMAL_PANEL
     from trialsite import units
-    from trialsite.loaddata import NORMAL_LABS as LOAD_LABS
+    from trialsite.reference_ranges import REFERENCE_RANGES, UNITS
 
     differential = {"neutrophils", "lymphocytes", "monocytes", "eosinophils", "basophils"}
     assert differential <= LAB_PANEL
@@ -178,7 +178,7 @@ def test_the_panel_is_a_full_differential_wherever_the_panel_is_listed():
 
 
 def test_the_new_differential_counts_convert_and_flag_like_the_others(coordinator_pumch, visit):
-    from crf.reference_ranges import flag
+    from trialsite.reference_ranges import flag
 
     save_labs(
         visit, coordinator_pumch, monocytes=("450", "/uL"), eosinophils="0.9", basophils="0.02"

@@ -203,8 +203,8 @@ def test_the_matrix_page_shows_participants_a_page_at_a_time(
 ):
     from django.utils import timezone
 
+    from demo import loaddata
     from enrollment.models import Participant
-    from trialsite import loaddata
     from trialsite.pagination import PAGE_SIZE
 
     loaddata.generate(

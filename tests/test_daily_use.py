@@ -44,7 +44,7 @@ def test_the_search_box_is_in_the_navigation_of_every_page(client_for, coordinat
 def test_a_subject_id_opens_the_participant(client_for, coordinator_pumch, participant):
     response = search(client_for(coordinator_pumch), participant.subject_id.lower())
     assert response.status_code == 302
-    assert response["Location"] == reverse("enrollment:detail", args=[participant.subject_id])
+    assert response["Location"] == reverse("participant_detail", args=[participant.subject_id])
 
 
 def test_a_screening_number_opens_the_screening(client_for, coordinator_pumch, site_pumch):

@@ -17,7 +17,7 @@ from dosing.doses import (
     propose_belimumab_dose,
     propose_rituximab_dose,
 )
-from dosing.schedule import Drug
+from dosing.engine import Drug
 
 INFUSION_DAY = date(2026, 4, 6)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from dosing import demo as dosing_demo
-from dosing import schedule
+from demo import seed as demo
+from demo import treatment as dosing_demo
+from demo.participants import seed_participants
+from dosing import engine
 from dosing.models import Deviation, Visit
-from dosing.selectors import gate_view, schedule_for, schedule_inputs
-from enrollment.demo import seed_participants
+from dosing.selectors import course_facts, course_for, gate_view
 from enrollment.rules import DiscontinuationReason, ParticipantStatus
-from trialsite import demo
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_each_demo_participant_is_in_the_phase_its_key_says(seeded):
     assert p["rituximab"].day_0_confirmations.get().passed
 
     assert p["belimumab"].status == ParticipantStatus.BELIMUMAB
-    assert schedule_for(p["belimumab"], today).phase is schedule.Phase.BELIMUMAB
+    assert course_for(p["belimumab"], today).phase is engine.Phase.BELIMUMAB
     assert 1 <= p["belimumab"].infusions.filter(drug="belimumab").count() <= 3
     assert Visit.objects.filter(participant=p["belimumab"], visit_code="BASELINE").exists()
 
@@ -56,17 +56,17 @@ def test_each_demo_participant_is_in_the_phase_its_key_says(seeded):
     change = p["discontinued_gate"].status_changes.latest("pk")
     assert change.discontinuation_reason == DiscontinuationReason.LAB_GATE
 
-    awaiting = schedule_for(p["awaiting_first_belimumab"], today)
+    awaiting = course_for(p["awaiting_first_belimumab"], today)
     assert p["awaiting_first_belimumab"].status == ParticipantStatus.RITUXIMAB
-    assert awaiting.phase is schedule.Phase.AWAITING_FIRST_BELIMUMAB
+    assert awaiting.phase is engine.Phase.AWAITING_FIRST_BELIMUMAB
     assert awaiting.rituximab_complete_after == 2
     assert awaiting.next_infusion is not None
     assert awaiting.next_infusion.visit_code == "BEL1"
     assert awaiting.next_infusion.target >= today  # still due, not missed
-    inputs = schedule_inputs(p["awaiting_first_belimumab"], today)
+    inputs = course_facts(p["awaiting_first_belimumab"], today)
     gate = gate_view(awaiting, inputs, today)
     assert gate is not None
-    assert gate.result.outcome is schedule.GateOutcome.MISSING  # pending: no labs yet
+    assert gate.result.outcome is engine.GateOutcome.MISSING  # pending: no labs yet
 
     assert p["withdrawn"].status == ParticipantStatus.WITHDRAWN
     assert 1 <= rituximab_count(p["withdrawn"]) <= 2
@@ -83,5 +83,5 @@ def test_the_late_first_belimumab_of_the_demo_has_its_automatic_deviation(seeded
 
 def test_the_demo_has_a_participant_in_every_phase_of_the_schedule(seeded):
     today, p = seeded
-    phases = {schedule_for(participant, today).phase for participant in p.values()}
-    assert phases == set(schedule.Phase)
+    phases = {course_for(participant, today).phase for participant in p.values()}
+    assert phases == set(engine.Phase)

@@ -9,10 +9,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from crf.models import LabResult
-from dosing import schedule, services
-from dosing.models import BCellResult, Deviation, Drug, Infusion, Prescription, Visit
-from dosing.selectors import schedule_for, schedule_inputs
+from dosing import engine, services
+from dosing.models import BCellResult, Deviation, Drug, Infusion, LabResult, Prescription, Visit
+from dosing.selectors import course_facts, course_for
 from enrollment.models import StatusChange
 from enrollment.rules import DiscontinuationReason, ParticipantStatus
 from enrollment.services import withdraw_consent
@@ -173,8 +172,8 @@ def test_belimumab_before_the_rituximab_phase_is_complete_is_refused_with_the_en
     course,
 ):
     course.day_0().rituximab(0, 7)  # no B-cell result yet: not complete
-    inputs = schedule_inputs(course.participant, course.day(35))
-    expected = schedule.check_infusion_allowed(inputs, schedule.Drug.BELIMUMAB, course.day(35))
+    inputs = course_facts(course.participant, course.day(35))
+    expected = engine.check_infusion_allowed(inputs, engine.Drug.BELIMUMAB, course.day(35))
 
     with pytest.raises(ValidationError) as excinfo:
         course.prescribe(Drug.BELIMUMAB, 35)
@@ -312,8 +311,8 @@ def test_a_b_cell_count_in_10e9_per_litre_is_stored_in_10e6_per_litre(course):
     result = BCellResult.objects.get()
     assert result.cd19_absolute == Decimal("15")
     assert result.cd19_absolute_entered == Decimal("0.015")
-    sched = schedule_for(course.participant, course.day(10))
-    assert sched.phase is schedule.Phase.AWAITING_FIRST_BELIMUMAB
+    sched = course_for(course.participant, course.day(10))
+    assert sched.phase is engine.Phase.AWAITING_FIRST_BELIMUMAB
     assert sched.next_infusion.target == course.day(35)
 
 
@@ -454,6 +453,6 @@ def test_a_feed_token_is_stored_hashed_and_stops_working_when_revoked(course):
 def test_planned_dates_move_with_what_happened_not_what_was_planned(course):
     # Rituximab 2 given 2 days late: belimumab 1 is 28 days after it, not after its target.
     ready = course.day_0().rituximab(0, 9).depleted(12)
-    sched = schedule_for(ready.participant, course.day(12))
+    sched = course_for(ready.participant, course.day(12))
     assert sched.next_infusion.visit_code == "BEL1"
     assert sched.next_infusion.target == course.day(9) + timedelta(days=28)

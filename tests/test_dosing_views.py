@@ -71,7 +71,7 @@ def test_a_coordinator_of_another_site_gets_404(client_for, coordinator_chcmu, c
 
 def test_the_participant_page_of_another_site_is_404_too(client_for, coordinator_chcmu, course):
     response = client_for(coordinator_chcmu).get(
-        reverse("enrollment:detail", args=[course.participant.subject_id])
+        reverse("participant_detail", args=[course.participant.subject_id])
     )
     assert response.status_code == 404
 

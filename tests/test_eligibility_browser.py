@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from eligibility.demo import ELIGIBLE_ITEMS
+from demo.screenings import ELIGIBLE_ITEMS
 from tests.factories.trialsite import PASSWORD
 
 pytestmark = pytest.mark.browser

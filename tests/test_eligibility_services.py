@@ -9,15 +9,16 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from demo import seed as demo
+from demo.participants import seed_participants
+from demo.screenings import seed_screenings
 from eligibility import services
-from eligibility.demo import seed_screenings
 from eligibility.models import Screening, ScreeningLab, ScreeningStatus
-from enrollment.demo import seed_participants
 from tests.factories.eligibility import (
     EligibleScreeningFactory,
     ScreeningFactory,
 )
-from trialsite import demo, signatures
+from trialsite import signatures
 from trialsite.models import Signature, SignatureMeaning
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from eligibility.demo import ELIGIBLE_LABS
+from demo.screenings import ELIGIBLE_LABS
 from eligibility.models import Screening, ScreeningLab
 from tests.factories.eligibility import (
     EligibleScreeningFactory,

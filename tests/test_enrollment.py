@@ -53,7 +53,7 @@ def test_an_eligible_signed_consented_candidate_is_enrolled(ready, coordinator_p
 
 
 def test_enrolment_is_refused_without_a_signed_eligibility(site_pumch, coordinator_pumch):
-    from enrollment.demo import record_consents
+    from demo.participants import record_consents
 
     screening = EligibleScreeningFactory(site=site_pumch, user=coordinator_pumch)
     record_consents(screening=screening, user=coordinator_pumch, signed_on=screening.screening_date)
@@ -388,7 +388,7 @@ def test_planned_day_0_cannot_move_beyond_the_screening_window(
 
 
 def test_assent_birth_date_limit_is_the_assent_rule_as_a_date_comparison():
-    from enrollment.rules import assent_birth_date_limit, assent_required
+    from eligibility.criteria import assent_birth_date_limit, assent_required
 
     days = [date(2024, 2, 26) + timedelta(days=n) for n in range(8)]  # across 29 February
     days += [date(2025, 2, 26) + timedelta(days=n) for n in range(6)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from demo import seed as demo
 from enrollment.models import Participant
-from trialsite import demo
 from trialsite.models import User
 
 pytestmark = pytest.mark.browser

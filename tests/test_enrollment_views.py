@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from demo.participants import consent_versions
 from enrollment import services
-from enrollment.demo import consent_versions
 from enrollment.models import Consent, Participant
 from tests.factories.eligibility import EligibleScreeningFactory
 from tests.factories.enrollment import ConsentFactory, ParticipantFactory, make_ready_screening
@@ -76,7 +76,7 @@ def test_enrolling_lands_on_the_participant_page(
         {"enrolled_on": "2026-11-13"},
         follow=True,
     )
-    assert response.redirect_chain[-1][0] == reverse("enrollment:detail", args=["PUMCH-001"])
+    assert response.redirect_chain[-1][0] == reverse("participant_detail", args=["PUMCH-001"])
     assert 'data-subject-id="PUMCH-001"' in response.content.decode()
 
 
@@ -116,7 +116,7 @@ def test_other_sites_participants_are_invisible(
     )
     client = client_for(coordinator_chcmu)
     assert (
-        client.get(reverse("enrollment:detail", args=[participant.subject_id])).status_code == 404
+        client.get(reverse("participant_detail", args=[participant.subject_id])).status_code == 404
     )
     assert list(client.get(reverse("enrollment:list")).context["page"]) == []
     assert (
@@ -133,7 +133,7 @@ def test_a_monitor_cannot_change_status(
     )
     client = client_for(monitor_pumch)
     assert (
-        client.get(reverse("enrollment:detail", args=[participant.subject_id])).status_code == 200
+        client.get(reverse("participant_detail", args=[participant.subject_id])).status_code == 200
     )
     response = client.post(
         reverse("enrollment:status", args=[participant.subject_id]),
@@ -206,7 +206,9 @@ def test_no_consent_can_be_added_for_a_withdrawn_participant(
     url = reverse("enrollment:consent_add", args=[participant.screening.number])
 
     page = client.get(url, follow=True)
-    assert page.redirect_chain[-1][0] == reverse("enrollment:detail", args=[participant.subject_id])
+    assert page.redirect_chain[-1][0] == reverse(
+        "participant_detail", args=[participant.subject_id]
+    )
     assert "only safety follow-up" in page.content.decode()
     response = client.post(url, consent_post(coordinator_pumch, consent), follow=True)
     assert "only safety follow-up" in response.content.decode()
@@ -243,7 +245,7 @@ def test_re_consent_of_an_active_participant_returns_to_the_participant_page(
         reverse("enrollment:consent_add", args=[participant.screening.number]),
         consent_post(coordinator_pumch, consent),
     )
-    assert response["Location"] == reverse("enrollment:detail", args=[participant.subject_id])
+    assert response["Location"] == reverse("participant_detail", args=[participant.subject_id])
     assert participant.screening.consents.filter(signed_on=date(2026, 11, 15)).exists()
 
 

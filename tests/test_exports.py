@@ -63,7 +63,7 @@ def participants(
 @pytest.fixture
 def demo_trial(db):
     """The full demo trial (every CRF, AEs, queries, a signed visit), as other tests use it."""
-    from trialsite import demo
+    from demo import seed as demo
 
     demo.seed_sites_and_users()
     demo.seed_trial_data(timezone.localdate())
@@ -176,7 +176,7 @@ def test_csv_values_round_trip_for_every_form(demo_trial, data_manager):
                 assert row["visit_code"] == (visit.visit_code if visit else "")
                 assert row["visit_date"] == (visit.visit_date.isoformat() if visit else "")
     # Every CRF form of the demo is in the bundle, with rows.
-    for code in ("crf_essdaiassessment", "crf_vitals", "crf_labresult", "crf_adverseevent"):
+    for code in ("crf_essdaiassessment", "crf_vitals", "dosing_labresult", "crf_adverseevent"):
         assert bundle[f"{code}.csv"], code
     subjects = [row["subject_id"] for row in bundle["enrollment_participant.csv"]]
     assert subjects == sorted(Participant.objects.values_list("subject_id", flat=True))
@@ -324,7 +324,7 @@ def test_scores_are_exported_as_computed_columns_with_their_derivation(data_mana
 
     from django.utils import timezone
 
-    from trialsite import demo
+    from demo import seed as demo
 
     demo.seed_sites_and_users()
     demo.seed_trial_data(timezone.localdate() - timedelta(days=0))
@@ -400,8 +400,8 @@ def signed_participant():
 
 def sign_directly(obj, user):
     """Sign through the e-signature service (without the sign-off page's refusals)."""
+    from demo.seed import DEMO_PASSWORD
     from trialsite import signatures
-    from trialsite.demo import DEMO_PASSWORD
 
     reauth = signatures.reauthenticate(user=user, password=DEMO_PASSWORD)
     return signatures.sign(obj=obj, user=user, reauth=reauth, meaning=obj.meaning)
@@ -517,7 +517,7 @@ def test_a_signature_made_void_by_a_later_change_is_not_exported(participants, d
 def test_fields_have_their_declared_units_and_lab_rows_their_canonical_unit(
     participants, data_manager
 ):
-    from crf.models import LabResult
+    from dosing.models import LabResult
     from tests.factories.crf import make_visit, save_labs
 
     visit = make_visit(participants[0], "BASELINE")
@@ -528,11 +528,11 @@ def test_fields_have_their_declared_units_and_lab_rows_their_canonical_unit(
     assert units[("crf_vitals", "weight_kg")] == "kg"
     assert units[("crf_vitals", "systolic_mmhg")] == "mmHg"
     assert units[("dosing_bcellresult", "cd19_absolute")] == "×10⁶/L"
-    assert units[("crf_labresult", "value")] == "see value_unit"
+    assert units[("dosing_labresult", "value")] == "see value_unit"
     assert units[("eligibility_screeninglab", "value")] == "see value_unit"
     assert units[("dosing_deviation", "reviewed_by")] == ""
     assert units[("crf_concomitantmedication", "drug")] == ""
-    [wbc] = [r for r in bundle["crf_labresult.csv"] if r["analyte"] == "wbc"]
+    [wbc] = [r for r in bundle["dosing_labresult.csv"] if r["analyte"] == "wbc"]
     assert wbc["value_unit"] == "×10⁹/L" and Decimal(wbc["value"]) == Decimal("6.2")
     assert LabResult.objects.get(pk=wbc["record_id"]).unit_entered == "/uL"
     screening_units = {

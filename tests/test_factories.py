@@ -106,7 +106,7 @@ def test_dosing_crf_and_monitoring_records_go_through_their_services(site_pumch)
     # SCH2: 0.3 % is below 0.5 %: depleted, as the schedule engine reads it.
     result = BCellResultFactory(participant=participant, taken_on=participant.planned_day_0)
     assert result.pk is not None and result.created_by == participant.enrolled_by
-    inputs = dosing_selectors.schedule_inputs(participant, participant.planned_day_0)
+    inputs = dosing_selectors.course_facts(participant, participant.planned_day_0)
     assert inputs.b_cell_results[0].cd19_percent == Decimal("0.3")
 
     event = AdverseEventFactory(participant=participant)

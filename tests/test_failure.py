@@ -54,9 +54,9 @@ def csrf_token(jar: CookieJar) -> str:
 SETUP = """
 from datetime import timedelta
 from django.utils import timezone
-from enrollment.demo import enrol_candidate
+from demo.participants import enrol_candidate
 from tests.factories.crf import make_visit
-from trialsite import demo
+from demo import seed as demo
 from trialsite.models import Site, User
 demo.seed_sites_and_users()
 coordinator = User.objects.get(username="coordinator_pumch")
@@ -115,10 +115,10 @@ def test_database_loss_mid_save_shows_an_error_page_and_leaves_nothing_half_writ
                 "CREATE FUNCTION slow_lab_row() RETURNS trigger AS $$ "
                 "BEGIN PERFORM nextval('lab_rows_written'); PERFORM pg_sleep(0.5); "
                 "RETURN NEW; END $$ LANGUAGE plpgsql;"
-                "CREATE TRIGGER slow BEFORE INSERT ON crf_labresult "
+                "CREATE TRIGGER slow BEFORE INSERT ON dosing_labresult "
                 "FOR EACH ROW EXECUTE FUNCTION slow_lab_row();"
             )
-            cursor.execute("SELECT count(*) FROM crf_labresult WHERE visit_id = %s", [visit_pk])
+            cursor.execute("SELECT count(*) FROM dosing_labresult WHERE visit_id = %s", [visit_pk])
             assert cursor.fetchone()[0] == 0
         db.close()
 
@@ -198,10 +198,10 @@ def test_database_loss_mid_save_shows_an_error_page_and_leaves_nothing_half_writ
         embedded_db.ensure_running(pgdata)
         db = owner()
         with db.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM crf_labresult WHERE visit_id = %s", [visit_pk])
+            cursor.execute("SELECT count(*) FROM dosing_labresult WHERE visit_id = %s", [visit_pk])
             rows_left = cursor.fetchone()[0]
             cursor.execute(
-                "SELECT count(*) FROM crf_labresultauditevent WHERE visit_id = %s", [visit_pk]
+                "SELECT count(*) FROM dosing_labresultauditevent WHERE visit_id = %s", [visit_pk]
             )
             events_left = cursor.fetchone()[0]
         db.close()

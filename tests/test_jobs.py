@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crf.models import SeriousAeAlert
+from demo import seed as demo
 from exports import services as export_services
 from exports.models import Export, ExportStatus
 from exports.registry import export_forms
@@ -28,7 +29,6 @@ from notifications.models import Notification, NotificationStatus
 from notifications.tasks import deliver_notification
 from tests.factories.crf import make_participant, record_ae
 from tests.jobs import SmtpServer, Worker, clear_queue, free_port, jobs_of, wait_for
-from trialsite import demo
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from demo import seed as demo
 from monitoring.models import DataQuery, Lock, LockScope, QueryStatus, Signoff, Verification
 from tests.factories.crf import today
-from trialsite import demo, signatures
+from trialsite import signatures
 from trialsite.models import SignatureMeaning
 
 pytestmark = pytest.mark.django_db

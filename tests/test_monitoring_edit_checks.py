@@ -18,6 +18,7 @@ from monitoring import edit_checks, services
 from monitoring.models import DataQuery, MessageKind, QueryStatus
 from tests.factories.crf import NORMAL_PANEL, lab_data, make_visit, record_ae, save_labs
 from tests.factories.monitoring import enrolled, lab
+from trialsite import workflow
 from trialsite.audit import audit_context
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -201,8 +202,9 @@ def test_a_serious_ae_not_reviewed_after_24_hours_gets_one_query_from_the_comman
 def test_a_visit_out_of_window_without_explanation_is_queried_until_explained(
     visit, coordinator_pumch
 ):
+    # Written as dosing's services write them: the save, then the after-write steps.
     with audit_context(None, "automatic deviation from the schedule"):
-        Deviation.objects.create(
+        deviation = Deviation.objects.create(
             participant=visit.participant,
             category=DeviationCategory.VISIT_OUT_OF_WINDOW,
             automatic=True,
@@ -210,6 +212,7 @@ def test_a_visit_out_of_window_without_explanation_is_queried_until_explained(
             occurred_on=visit.visit_date,
             description="W12 is 9 days after its window.",
         )
+        workflow.record_changed(deviation, user=None)
     [query] = automatic("VISIT_WINDOW")
     assert (query.object_id, query.field_name) == (visit.pk, "out_of_window_explanation")
 
@@ -217,6 +220,7 @@ def test_a_visit_out_of_window_without_explanation_is_queried_until_explained(
     visit.version += 1
     with audit_context(coordinator_pumch, "explanation"):
         visit.save()
+        workflow.record_changed(visit, user=coordinator_pumch)
 
     assert automatic("VISIT_WINDOW")[0].status == QueryStatus.CLOSED
 

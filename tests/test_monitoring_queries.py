@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from crf.models import LabResult
+from dosing.models import LabResult
 from monitoring import services
 from monitoring.models import DataQuery, MessageKind, QueryStatus
 from tests.factories.crf import lab_data, make_visit, save_labs
@@ -123,7 +123,7 @@ def test_a_correction_made_in_answer_to_a_query_carries_the_reason_and_answers_i
     assert answer.author == coordinator_pumch
     detail = client.get(igg_query.get_absolute_url()).content.decode()
     assert "data-correction-link" in detail
-    assert reverse("record_history", args=["crf", "labresult", igg.pk]) in detail
+    assert reverse("record_history", args=["dosing", "labresult", igg.pk]) in detail
 
 
 def test_saving_the_form_without_changing_the_queried_value_leaves_the_query_open(
@@ -177,7 +177,7 @@ def test_an_answered_query_cannot_be_answered_again(igg_query, coordinator_pumch
 
 def test_a_coordinator_cannot_open_a_query(client_for, coordinator_pumch, visit):
     igg = lab(visit)
-    url = reverse("monitoring:query_new", args=["crf", "labresult", igg.pk])
+    url = reverse("monitoring:query_new", args=["dosing", "labresult", igg.pk])
 
     response = client_for(coordinator_pumch).post(url, {"question": "?", "field_name": ""})
 
@@ -215,7 +215,7 @@ def test_another_sites_query_and_record_are_404(client_for, coordinator_chcmu, i
     )
     assert (
         client.get(
-            reverse("monitoring:query_new", args=["crf", "labresult", lab(visit).pk])
+            reverse("monitoring:query_new", args=["dosing", "labresult", lab(visit).pk])
         ).status_code
         == 404
     )
@@ -223,7 +223,7 @@ def test_another_sites_query_and_record_are_404(client_for, coordinator_chcmu, i
 
 def test_a_monitor_raises_a_query_through_the_page(client_for, monitor_pumch, visit):
     igg = lab(visit)
-    url = reverse("monitoring:query_new", args=["crf", "labresult", igg.pk])
+    url = reverse("monitoring:query_new", args=["dosing", "labresult", igg.pk])
 
     response = client_for(monitor_pumch).post(
         url, {"field_name": "value_entered", "question": "Units?"}
@@ -255,7 +255,7 @@ def test_open_queries_show_as_badges_on_the_visit_page_and_the_participant_page(
 
     visit_page = client.get(reverse("crf:visit", args=[visit.pk])).content.decode()
     participant_page = client.get(
-        reverse("enrollment:detail", args=[visit.participant.subject_id])
+        reverse("participant_detail", args=[visit.participant.subject_id])
     ).content.decode()
 
     assert f'data-query="{igg_query.pk}"' in visit_page

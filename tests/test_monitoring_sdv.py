@@ -132,6 +132,6 @@ def test_sdv_progress_is_counted_per_participant_and_per_site(
     [site] = selectors.data_quality(data_manager, visit.visit_date)
     assert (site.code, site.sdv.verified, site.sdv.total) == ("PUMCH", total, total)
     panel = client_for(monitor_pumch).get(
-        reverse("enrollment:detail", args=[participant.subject_id])
+        reverse("participant_detail", args=[participant.subject_id])
     )
     assert 'data-sdv-progress="100"' in panel.content.decode()

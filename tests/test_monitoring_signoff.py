@@ -163,7 +163,7 @@ def test_the_casebook_is_signed_only_at_study_end(
     assert signature.meaning == SignatureMeaning.CASEBOOK
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE crf_labresult SET value_entered = 99 WHERE participant_id = %s "
+            "UPDATE dosing_labresult SET value_entered = 99 WHERE participant_id = %s "
             "AND analyte = 'esr'",
             [participant.pk],
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-THREADS = re.compile(r"\bthreading\b|\b_thread\b|ThreadPoolExecutor|daemon=True")
+THREADS = re.compile(r"threading\.Thread|ThreadPoolExecutor|_thread\.start_new|daemon=True")
 
 
 def application_packages() -> list[Path]:

@@ -14,8 +14,9 @@ from datetime import date, timedelta
 import pytest
 from django.urls import reverse
 
-from dosing import schedule
-from dosing.selectors import schedule_for
+from demo import seed as demo
+from dosing import engine
+from dosing.selectors import course_for
 from dosing.services import visit_record
 from enrollment.models import Participant
 from enrollment.rules import ACTIVE_STATUSES
@@ -28,7 +29,6 @@ from notifications.models import (
 )
 from notifications.services import digests_queue, preference_save
 from tests.jobs import SmtpServer, Worker, clear_queue, free_port, jobs_of, wait_for
-from trialsite import demo
 from trialsite.models import User
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -73,25 +73,25 @@ def demo_trial(transactional_db):
     demo.seed_trial_data(SEED_DAY)
 
 
-def reminded_events(today: date) -> list[tuple[Participant, schedule.Event]]:
+def reminded_events(today: date) -> list[tuple[Participant, engine.Event]]:
     """What the protocol says is due or missed on ``today``, straight from the engine, for
     the participants still in treatment (not withdrawn, discontinued or completed)."""
     found = []
     running = Participant.objects.active().filter(status__in=ACTIVE_STATUSES)
     for participant in running.select_related("site"):
-        for event in schedule_for(participant, today).events:
+        for event in course_for(participant, today).events:
             due = (
                 event.status
                 in (
-                    schedule.EventStatus.DUE,
-                    schedule.EventStatus.OVERDUE,
-                    schedule.EventStatus.PLANNED,
+                    engine.EventStatus.DUE,
+                    engine.EventStatus.OVERDUE,
+                    engine.EventStatus.PLANNED,
                 )
                 and not event.projected
                 and event.target <= today + timedelta(days=HORIZON)
             )
             missed = (
-                event.status is schedule.EventStatus.MISSED
+                event.status is engine.EventStatus.MISSED
                 and today - timedelta(days=MISSED_DAYS) <= event.window_end < today
             )
             if due or missed:
@@ -111,7 +111,7 @@ def test_each_due_or_missed_event_is_in_its_sites_digests_and_no_other_sites(
     worker, smtp, demo_trial, figure
 ):
     events = reminded_events(TODAY)
-    kinds = {("missed" if e.status is schedule.EventStatus.MISSED else "due") for _p, e in events}
+    kinds = {("missed" if e.status is engine.EventStatus.MISSED else "due") for _p, e in events}
     assert kinds == {"due", "missed"}, "the demo on TODAY has both kinds"
     recorded_late = next(
         (p, e) for p, e in events if e.visit_code == "W12" and p.site.code == "CHCMU"
@@ -151,7 +151,7 @@ def test_each_due_or_missed_event_is_in_its_sites_digests_and_no_other_sites(
         bodies[username] = text
         sites = set(user.sites.values_list("code", flat=True))
         for p, event in events:
-            on = event.window_end if event.status is schedule.EventStatus.MISSED else event.target
+            on = event.window_end if event.status is engine.EventStatus.MISSED else event.target
             shown = _line(bodies[username], p, on)
             if (p, event) == recorded_late:
                 assert not shown, "recorded after queuing, so not sent"

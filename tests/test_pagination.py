@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crf.views import OUTCOME_ROWS_PER_PAGE
+from demo import loaddata
 from dosing import services as dosing_services
 from dosing.models import DeviationCategory
 from dosing.views import DEVIATIONS_PER_PAGE
@@ -20,7 +21,6 @@ from exports.rows import ExportFilters, ExportOptions
 from monitoring.services import query_open
 from tests.factories.crf import make_participant, record_ae, record_con_med
 from tests.factories.eligibility import make_screening
-from trialsite import loaddata
 from trialsite.audit import audit_context
 from trialsite.pagination import PAGE_SIZE
 

@@ -6,7 +6,7 @@ page shows: adverse events, follow-ups, medications, deviations, corrections).  
 count must be the same both times and within the page's budget, so an N+1 query (one
 query per row) cannot come back silently: it shows as a count that grows.
 
-The trial is written by ``trialsite.loaddata`` (the generator of ``make bench``): full
+The trial is written by ``demo.loaddata`` (the generator of ``make bench``): full
 courses, with the volumes and states a site's data has.
 """
 
@@ -22,6 +22,7 @@ from django.utils import timezone
 from crf import forms as crf_forms
 from crf import services as crf_services
 from crf.models import AdverseEvent, Vitals
+from demo import loaddata
 from dosing import services as dosing_services
 from dosing.models import Deviation, DeviationCategory, Visit
 from eligibility.models import PriorTherapy
@@ -31,7 +32,6 @@ from exports import services as export_services
 from exports.rows import ExportFilters, ExportOptions
 from monitoring.services import query_open
 from tests.factories.crf import record_ae, record_con_med
-from trialsite import loaddata
 from trialsite.audit import audit_context
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,7 @@ class Trial:
             "screening_log": reverse("eligibility:log"),
             "screening_detail": reverse("eligibility:detail", args=[p.screening.number]),
             "participant_list": reverse("enrollment:list"),
-            "participant_detail": reverse("enrollment:detail", args=[subject]),
+            "participant_detail": reverse("participant_detail", args=[subject]),
             "calendar": reverse("dosing:calendar"),
             "calendar_feed": reverse("dosing:feed_ics", args=[self.feed_token]),
             "deviation_list": reverse("dosing:deviations"),

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from crf.reference_ranges import (
+from trialsite.reference_ranges import (
     REFERENCE_RANGES,
     LabCode,
     ReferenceRange,

@@ -10,34 +10,35 @@ from decimal import Decimal
 
 import pytest
 
-from dosing.schedule import (
-    AbsoluteUnit,
-    Analyte,
+from dosing.engine import (
+    GATE_TESTS,
+    AbsoluteCountUnit,
     BCellResult,
+    Course,
+    CourseFacts,
     Decision,
     DecisionCode,
-    DeviationCode,
+    DeviationCategory,
     Drug,
     Event,
     EventStatus,
     FlagCode,
     GateOutcome,
     Infusion,
-    LabResult,
+    LabValue,
     Phase,
     Refusal,
     RefusalCode,
-    Schedule,
-    ScheduleInputs,
     VisitDone,
     b_cell_absolute,
     b_cell_depleted,
     belimumab_lab_gate,
-    build_schedule,
+    build_course,
     cd19_absolute_in_canonical,
     check_infusion_allowed,
 )
 from trialsite.protocol import ASSESSMENT_VISITS, BELIMUMAB_LAST_TARGET_DAY
+from trialsite.units import LabTest
 
 DAY_0 = date(2026, 3, 2)
 
@@ -64,7 +65,7 @@ class Participant:
         self.infusions: list[Infusion] = []
         self.b_cells: list[BCellResult] = []
         self.visits: list[VisitDone] = []
-        self.labs: list[LabResult] = []
+        self.labs: list[LabValue] = []
 
     def rituximab(self, *days: int) -> Participant:
         self.infusions += [Infusion(Drug.RITUXIMAB, day(n)) for n in days]
@@ -94,16 +95,16 @@ class Participant:
         self.visits.append(VisitDone(code, day(on_day)))
         return self
 
-    def lab(self, analyte: Analyte, on_day: int, value: str) -> Participant:
-        self.labs.append(LabResult(analyte, day(on_day), Decimal(value)))
+    def lab(self, analyte: LabTest, on_day: int, value: str) -> Participant:
+        self.labs.append(LabValue(analyte, day(on_day), Decimal(value)))
         return self
 
     def passing_labs(self, on_day: int) -> Participant:
         return (
-            self.lab(Analyte.IGG, on_day, "6.2")
-            .lab(Analyte.IGA, on_day, "0.8")
-            .lab(Analyte.WBC, on_day, "5.1")
-            .lab(Analyte.NEUTROPHILS, on_day, "2.4")
+            self.lab(LabTest.IGG, on_day, "6.2")
+            .lab(LabTest.IGA, on_day, "0.8")
+            .lab(LabTest.WBC, on_day, "5.1")
+            .lab(LabTest.NEUTROPHILS, on_day, "2.4")
         )
 
     def _visits(self, today: int) -> list[VisitDone]:
@@ -118,8 +119,8 @@ class Participant:
                 visits.append(VisitDone(code, when))
         return visits
 
-    def inputs(self, today: int) -> ScheduleInputs:
-        return ScheduleInputs(
+    def inputs(self, today: int) -> CourseFacts:
+        return CourseFacts(
             planned_day_0=self.planned_day_0,
             today=day(today),
             infusions=tuple(self.infusions),
@@ -128,8 +129,8 @@ class Participant:
             labs=tuple(self.labs),
         )
 
-    def schedule(self, today: int) -> Schedule:
-        return build_schedule(self.inputs(today))
+    def schedule(self, today: int) -> Course:
+        return build_course(self.inputs(today))
 
     def check(self, drug: Drug, on_day: int, today: int | None = None) -> Refusal | None:
         return check_infusion_allowed(
@@ -147,23 +148,23 @@ def never_depleted() -> Participant:
     return Participant().rituximab(0, 7, 14, 21).not_depleted(12).not_depleted(19).not_depleted(26)
 
 
-def event(schedule: Schedule, code: str) -> Event:
+def event(schedule: Course, code: str) -> Event:
     found = schedule.event(code)
     assert found is not None, f"no event {code}"
     return found
 
 
-def decision(schedule: Schedule, code: DecisionCode) -> Decision:
+def decision(schedule: Course, code: DecisionCode) -> Decision:
     found = [d for d in schedule.decisions if d.code is code]
     assert len(found) == 1, f"{len(found)} decisions {code}"
     return found[0]
 
 
-def deviation_codes(schedule: Schedule) -> list[tuple[DeviationCode, str]]:
+def deviation_codes(schedule: Course) -> list[tuple[DeviationCategory, str]]:
     return [(d.code, d.visit_code) for d in schedule.deviations]
 
 
-def infusion_days(schedule: Schedule, drug: Drug) -> list[int]:
+def infusion_days(schedule: Course, drug: Drug) -> list[int]:
     return [e.target_day for e in schedule.events if e.drug is drug]
 
 
@@ -255,8 +256,8 @@ def test_the_absolute_count_alone_is_the_one_depletion_judges(result):
 
 
 def test_absolute_counts_in_other_units_convert_to_the_canonical_unit():
-    assert cd19_absolute_in_canonical(Decimal("0.015"), AbsoluteUnit.PER_10E9_L) == 15
-    assert cd19_absolute_in_canonical(Decimal("15"), AbsoluteUnit.CELLS_PER_UL) == 15
+    assert cd19_absolute_in_canonical(Decimal("0.015"), AbsoluteCountUnit.PER_10E9_L) == 15
+    assert cd19_absolute_in_canonical(Decimal("15"), AbsoluteCountUnit.CELLS_PER_UL) == 15
 
 
 # --- SCH1/SCH2: the rituximab phase ------------------------------------------------
@@ -400,7 +401,7 @@ def test_rituximab_two_days_off_target_is_in_window():
 def test_rituximab_three_days_off_target_is_an_out_of_window_deviation():
     schedule = Participant().rituximab(0, 10).schedule(today=10)
     assert event(schedule, "RTX2").status is EventStatus.DONE_OUT_OF_WINDOW
-    assert deviation_codes(schedule) == [(DeviationCode.INFUSION_OUT_OF_WINDOW, "RTX2")]
+    assert deviation_codes(schedule) == [(DeviationCategory.INFUSION_OUT_OF_WINDOW, "RTX2")]
     assert "day 10" in schedule.deviations[0].description
 
 
@@ -411,20 +412,20 @@ def test_a_missed_rituximab_becomes_a_deviation_once_its_window_has_passed():
     assert overdue.deviations == ()
     missed = participant.schedule(today=10)
     assert event(missed, "RTX2").status is EventStatus.MISSED
-    assert deviation_codes(missed) == [(DeviationCode.INFUSION_MISSED, "RTX2")]
+    assert deviation_codes(missed) == [(DeviationCategory.INFUSION_MISSED, "RTX2")]
     assert [f.code for f in missed.flags] == [FlagCode.RITUXIMAB_PHASE_STALLED]
     assert missed.next_infusion == event(missed, "RTX2")
 
 
 def test_a_late_rituximab_replaces_the_missed_deviation_with_an_out_of_window_one():
     schedule = Participant().rituximab(0, 11).schedule(today=11)
-    assert deviation_codes(schedule) == [(DeviationCode.INFUSION_OUT_OF_WINDOW, "RTX2")]
+    assert deviation_codes(schedule) == [(DeviationCategory.INFUSION_OUT_OF_WINDOW, "RTX2")]
 
 
 def test_rituximab_given_after_depletion_is_a_deviation_and_moves_belimumab():
     schedule = Participant().rituximab(0, 7, 14).depleted(12).schedule(today=15)
     assert event(schedule, "RTX3").status is EventStatus.DONE_NOT_PLANNED
-    assert deviation_codes(schedule) == [(DeviationCode.RITUXIMAB_AFTER_DEPLETION, "RTX3")]
+    assert deviation_codes(schedule) == [(DeviationCategory.RITUXIMAB_AFTER_DEPLETION, "RTX3")]
     # SCH3: 28 days after the last rituximab the child actually received.
     assert event(schedule, "BEL1").target == day(42)
 
@@ -486,7 +487,7 @@ def test_a_missed_first_belimumab_does_not_make_the_projected_ones_missed():
     schedule = depleted_after_two().schedule(today=80)
     assert event(schedule, "BEL1").status is EventStatus.MISSED
     assert event(schedule, "BEL2").status is EventStatus.PLANNED
-    assert deviation_codes(schedule) == [(DeviationCode.INFUSION_MISSED, "BEL1")]
+    assert deviation_codes(schedule) == [(DeviationCategory.INFUSION_MISSED, "BEL1")]
     assert schedule.next_infusion == event(schedule, "BEL1")
 
 
@@ -518,7 +519,7 @@ def test_first_belimumab_late_inside_the_window_anchors_later_infusions():
 def test_first_belimumab_late_outside_the_window_is_a_deviation_and_anchors_the_rest():
     schedule = depleted_after_two().belimumab(39).schedule(today=39)
     assert event(schedule, "BEL1").status is EventStatus.DONE_OUT_OF_WINDOW
-    assert deviation_codes(schedule) == [(DeviationCode.INFUSION_OUT_OF_WINDOW, "BEL1")]
+    assert deviation_codes(schedule) == [(DeviationCategory.INFUSION_OUT_OF_WINDOW, "BEL1")]
     assert event(schedule, "BEL2").target == day(39 + 28)
     assert schedule.belimumab_infusions_planned == 6
 
@@ -575,7 +576,7 @@ def test_a_missed_belimumab_becomes_a_deviation_and_the_next_keeps_its_target():
     assert before.deviations == ()
     after = participant.schedule(today=95)
     assert event(after, "BEL3").status is EventStatus.MISSED
-    assert deviation_codes(after) == [(DeviationCode.INFUSION_MISSED, "BEL3")]
+    assert deviation_codes(after) == [(DeviationCategory.INFUSION_MISSED, "BEL3")]
     assert after.next_infusion == event(after, "BEL4")
     assert event(after, "BEL4").target == day(119)
 
@@ -584,7 +585,7 @@ def test_a_belimumab_given_at_the_next_target_after_a_missed_one_is_that_next_in
     schedule = depleted_after_two().belimumab(35, 63, 119).schedule(today=119)
     assert event(schedule, "BEL3").status is EventStatus.MISSED
     assert event(schedule, "BEL4").status is EventStatus.DONE_IN_WINDOW
-    assert deviation_codes(schedule) == [(DeviationCode.INFUSION_MISSED, "BEL3")]
+    assert deviation_codes(schedule) == [(DeviationCategory.INFUSION_MISSED, "BEL3")]
 
 
 def test_treatment_is_complete_once_the_last_belimumab_is_given():
@@ -599,7 +600,7 @@ def test_treatment_is_complete_once_the_last_belimumab_window_has_passed():
     assert participant.schedule(today=178).phase is Phase.BELIMUMAB
     schedule = participant.schedule(today=179)
     assert schedule.phase is Phase.TREATMENT_COMPLETE
-    assert deviation_codes(schedule) == [(DeviationCode.INFUSION_MISSED, "BEL6")]
+    assert deviation_codes(schedule) == [(DeviationCategory.INFUSION_MISSED, "BEL6")]
     assert schedule.next_infusion is None
 
 
@@ -625,7 +626,7 @@ def test_events_are_listed_in_date_order():
 def test_week_12_visit_window_is_day_84_plus_or_minus_7(done_on, status):
     schedule = depleted_after_two().visit("W12", done_on).schedule(today=100)
     assert event(schedule, "W12").status is status
-    out_of_window = (DeviationCode.VISIT_OUT_OF_WINDOW, "W12") in deviation_codes(schedule)
+    out_of_window = (DeviationCategory.VISIT_OUT_OF_WINDOW, "W12") in deviation_codes(schedule)
     assert out_of_window is (status is EventStatus.DONE_OUT_OF_WINDOW)
 
 
@@ -635,7 +636,7 @@ def test_week_28_visit_is_missed_only_after_day_203():
     assert (w28.target_day, w28.status) == (196, EventStatus.OVERDUE)
     schedule = participant.schedule(today=204)
     assert event(schedule, "W28").status is EventStatus.MISSED
-    assert (DeviationCode.VISIT_MISSED, "W28") in deviation_codes(schedule)
+    assert (DeviationCategory.VISIT_MISSED, "W28") in deviation_codes(schedule)
 
 
 def test_baseline_visit_is_on_day_0():
@@ -646,9 +647,9 @@ def test_baseline_visit_is_on_day_0():
     assert event(on_day_0, "BASELINE").status is EventStatus.DONE_IN_WINDOW
     assert on_day_0.deviations == ()
     day_before = participant().visit("BASELINE", -1).schedule(today=1)
-    assert deviation_codes(day_before) == [(DeviationCode.VISIT_OUT_OF_WINDOW, "BASELINE")]
+    assert deviation_codes(day_before) == [(DeviationCategory.VISIT_OUT_OF_WINDOW, "BASELINE")]
     not_done = participant().schedule(today=1)
-    assert deviation_codes(not_done) == [(DeviationCode.VISIT_MISSED, "BASELINE")]
+    assert deviation_codes(not_done) == [(DeviationCategory.VISIT_MISSED, "BASELINE")]
 
 
 # --- check_infusion_allowed ---------------------------------------------------------
@@ -758,7 +759,7 @@ def test_the_first_belimumab_without_labs_is_refused():
 
 
 def test_the_first_belimumab_with_failing_labs_is_refused():
-    participant = depleted_after_two().passing_labs(30).lab(Analyte.IGG, 33, "3.9")
+    participant = depleted_after_two().passing_labs(30).lab(LabTest.IGG, 33, "3.9")
     result = participant.check(Drug.BELIMUMAB, 35)
     assert result is not None
     assert result.code is RefusalCode.PRE_BELIMUMAB_LABS_FAIL
@@ -848,17 +849,17 @@ def test_a_late_belimumab_after_a_missed_one_is_allowed_as_the_missed_one():
 # --- EXC10/EXC11 gate ---------------------------------------------------------------
 
 
-def gate_labs(**overrides: tuple[int, str]) -> list[LabResult]:
+def gate_labs(**overrides: tuple[int, str]) -> list[LabValue]:
     """All four labs 2 days before BEL1 on day 35, passing; override (day, value) per analyte."""
     values = {
-        Analyte.IGG: (33, "6.2"),
-        Analyte.IGA: (33, "0.8"),
-        Analyte.WBC: (33, "5.1"),
-        Analyte.NEUTROPHILS: (33, "2.4"),
+        LabTest.IGG: (33, "6.2"),
+        LabTest.IGA: (33, "0.8"),
+        LabTest.WBC: (33, "5.1"),
+        LabTest.NEUTROPHILS: (33, "2.4"),
     }
     for name, override in overrides.items():
-        values[Analyte(name)] = override
-    return [LabResult(a, day(d), Decimal(v)) for a, (d, v) in values.items()]
+        values[LabTest(name)] = override
+    return [LabValue(a, day(d), Decimal(v)) for a, (d, v) in values.items()]
 
 
 def test_gate_passes_with_all_four_labs_passing():
@@ -873,7 +874,7 @@ def test_gate_accepts_labs_exactly_10_days_old():
     assert belimumab_lab_gate(day(35), labs).outcome is GateOutcome.PASS
 
 
-@pytest.mark.parametrize("analyte", list(Analyte))
+@pytest.mark.parametrize("analyte", list(GATE_TESTS))
 def test_gate_accepts_each_lab_exactly_10_days_old(analyte):
     gate = belimumab_lab_gate(day(35), gate_labs(**{analyte.value: (25, "6")}))
     assert gate.outcome is GateOutcome.PASS
@@ -881,14 +882,14 @@ def test_gate_accepts_each_lab_exactly_10_days_old(analyte):
     assert [(lab.taken_on, lab.value) for lab in used] == [(day(25), Decimal("6"))]
 
 
-@pytest.mark.parametrize("analyte", list(Analyte))
+@pytest.mark.parametrize("analyte", list(GATE_TESTS))
 def test_gate_does_not_accept_a_lab_11_days_old(analyte):
     gate = belimumab_lab_gate(day(35), gate_labs(**{analyte.value: (24, "6")}))
     assert gate.outcome is GateOutcome.MISSING
     assert gate.missing == (analyte,)
 
 
-@pytest.mark.parametrize("analyte", list(Analyte))
+@pytest.mark.parametrize("analyte", list(GATE_TESTS))
 def test_the_first_belimumab_is_refused_with_a_lab_11_days_old_and_allowed_with_10(analyte):
     def participant(lab_day: int) -> Participant:
         p = depleted_after_two().passing_labs(33)
@@ -904,7 +905,7 @@ def test_the_first_belimumab_is_refused_with_a_lab_11_days_old_and_allowed_with_
 
 def test_gate_does_not_accept_a_lab_dated_after_the_infusion():
     gate = belimumab_lab_gate(day(35), gate_labs(igg=(36, "6")))
-    assert gate.missing == (Analyte.IGG,)
+    assert gate.missing == (LabTest.IGG,)
 
 
 def test_gate_passes_values_exactly_at_the_thresholds():
@@ -916,7 +917,7 @@ def test_gate_fails_exc10_on_a_low_iga():
     gate = belimumab_lab_gate(day(35), gate_labs(iga=(30, "0.05")))
     assert gate.outcome is GateOutcome.FAIL
     assert [(f.clause, f.analyte, f.value) for f in gate.failures] == [
-        ("EXC10", Analyte.IGA, Decimal("0.05"))
+        ("EXC10", LabTest.IGA, Decimal("0.05"))
     ]
     assert "EXC10: IgA 0.05 g/L < 0.1 g/L" in gate.reason
 
@@ -924,31 +925,31 @@ def test_gate_fails_exc10_on_a_low_iga():
 def test_gate_fails_exc11_on_low_neutrophils_and_lists_every_failure():
     gate = belimumab_lab_gate(day(35), gate_labs(neutrophils=(34, "0.9"), igg=(34, "3")))
     assert [(f.clause, f.analyte) for f in gate.failures] == [
-        ("EXC10", Analyte.IGG),
-        ("EXC11", Analyte.NEUTROPHILS),
+        ("EXC10", LabTest.IGG),
+        ("EXC11", LabTest.NEUTROPHILS),
     ]
 
 
 def test_gate_reports_a_missing_neutrophil_count():
-    labs = [lab for lab in gate_labs() if lab.analyte is not Analyte.NEUTROPHILS]
+    labs = [lab for lab in gate_labs() if lab.analyte is not LabTest.NEUTROPHILS]
     gate = belimumab_lab_gate(day(35), labs)
     assert gate.outcome is GateOutcome.MISSING
-    assert gate.missing == (Analyte.NEUTROPHILS,)
+    assert gate.missing == (LabTest.NEUTROPHILS,)
     assert "neutrophils" in gate.reason
 
 
 def test_gate_fails_even_when_another_lab_is_missing():
-    labs = [lab for lab in gate_labs(iga=(30, "0.05")) if lab.analyte is not Analyte.WBC]
+    labs = [lab for lab in gate_labs(iga=(30, "0.05")) if lab.analyte is not LabTest.WBC]
     gate = belimumab_lab_gate(day(35), labs)
     assert gate.outcome is GateOutcome.FAIL
-    assert gate.missing == (Analyte.WBC,)
+    assert gate.missing == (LabTest.WBC,)
 
 
 def test_gate_uses_the_most_recent_qualifying_result():
-    labs = gate_labs(igg=(27, "3.5")) + [LabResult(Analyte.IGG, day(33), Decimal("4.5"))]
+    labs = gate_labs(igg=(27, "3.5")) + [LabValue(LabTest.IGG, day(33), Decimal("4.5"))]
     gate = belimumab_lab_gate(day(35), labs)
     assert gate.outcome is GateOutcome.PASS
-    labs = gate_labs(igg=(33, "3.5")) + [LabResult(Analyte.IGG, day(27), Decimal("4.5"))]
+    labs = gate_labs(igg=(33, "3.5")) + [LabValue(LabTest.IGG, day(27), Decimal("4.5"))]
     assert belimumab_lab_gate(day(35), labs).outcome is GateOutcome.FAIL
 
 
@@ -959,17 +960,17 @@ def test_gate_uses_the_most_recent_qualifying_result():
 def test_the_load_data_generator_records_only_infusions_the_engine_allows(seed):
     import random
 
-    from trialsite import loaddata
+    from demo import loaddata
 
     today = day(400)  # every course complete
     course = loaddata.plan_course(random.Random(seed), DAY_0, today)
     labs = tuple(
-        LabResult(analyte, course.gate_labs_on, Decimal(value))
+        LabValue(analyte, course.gate_labs_on, Decimal(value))
         for analyte, value in (
-            (Analyte.IGG, "7.1"),
-            (Analyte.IGA, "0.9"),
-            (Analyte.WBC, "5.4"),
-            (Analyte.NEUTROPHILS, "2.8"),
+            (LabTest.IGG, "7.1"),
+            (LabTest.IGA, "0.9"),
+            (LabTest.WBC, "5.4"),
+            (LabTest.NEUTROPHILS, "2.8"),
         )
     )
     given = sorted(
@@ -980,7 +981,7 @@ def test_the_load_data_generator_records_only_infusions_the_engine_allows(seed):
     assert len(given) >= 2  # fewer than 10 when the course stopped early
     b_cells = tuple(BCellResult(on, p, a) for on, p, a in course.b_cells)
     for index, infusion in enumerate(given):
-        inputs = ScheduleInputs(
+        inputs = CourseFacts(
             planned_day_0=DAY_0,
             today=infusion.given_on,
             infusions=tuple(given[:index]),

@@ -18,7 +18,7 @@ from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from trialsite import roles
+from trialsite import roles, workflow
 from trialsite.models import ClinicalRecord, Site, User
 
 M = TypeVar("M", bound=models.Model)
@@ -74,10 +74,8 @@ def get_for_user(
     if write and not can_write(user):
         raise PermissionDenied(_("Your role is read-only: it cannot change data."))
     if write and isinstance(obj, ClinicalRecord):
-        # Issue 8: locked data is read-only for everyone (the save path refuses it too).
-        from monitoring.hooks import refuse_if_locked
-
-        refuse_if_locked(obj)
+        # Locked data is read-only for everyone (the save path refuses it too).
+        workflow.guard(obj)
     return obj
 
 

@@ -8,6 +8,8 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from trialsite import workflow
+
 REASON_REQUIRED = _("Give a reason for changing saved data.")
 # Messages the tests import.
 VERSION_MISSING = _(
@@ -50,11 +52,9 @@ class ReasonForChangeMixin:
             widget=forms.Textarea(attrs={"rows": 2}),
             help_text=_("Required when you change data that was already saved."),
         )
-        # Issue 8 (monitoring/annotate.py): query badges on the fields, a locked form
-        # read-only, the reason prefilled when correcting in answer to a query.
-        from monitoring.annotate import annotate_edit_form
-
-        annotate_edit_form(self)
+        # What other apps show on an edit form (trialsite/workflow.py): monitoring's query
+        # badges, a locked form read-only, the reason prefilled when answering a query.
+        workflow.annotate_form(self)
 
     def saved_fields_changed(self) -> list[str]:
         return [

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from trialsite import workflow
 from trialsite.roles import CAPABILITIES, Role
 
 
@@ -43,6 +44,14 @@ class ClinicalQuerySet(models.QuerySet):
     def active(self) -> ClinicalQuerySet:
         """Records that have not been voided."""
         return self.filter(voided_at__isnull=True)
+
+
+class RecordKind(models.TextChoices):
+    """The three records every other clinical record hangs on (trialsite/records.py)."""
+
+    SCREENING = "screening"
+    PARTICIPANT = "participant"
+    VISIT = "visit"
 
 
 class ClinicalRecord(models.Model):
@@ -91,6 +100,8 @@ class ClinicalRecord(models.Model):
 
     # Lookup path from this model to its Site; the access layer filters on it.
     site_field: ClassVar[str] = "site"
+    # Set on the screening, the participant and the visit (RecordKind), "" on the others.
+    record_kind: ClassVar[str] = ""
 
     class Meta:
         abstract = True
@@ -106,13 +117,11 @@ class ClinicalRecord(models.Model):
         ]
 
     def save(self, *args, **kwargs) -> None:
-        # Issue 8 (monitoring/hooks.py): locked data is refused here, whatever the path;
-        # after the save, stale verifications and sign-offs are cleared and edit checks run.
-        from monitoring import hooks
-
-        position = hooks.before_clinical_save(self)
+        # Guards only: locked data is refused here, whatever the path (trialsite/workflow.py).
+        # What follows a write is the writing service's own ``workflow.record_changed`` call.
+        workflow.guard(self)
         super().save(*args, **kwargs)
-        hooks.after_clinical_save(self, position)
+        workflow.note_saved(self)
 
     @property
     def is_voided(self) -> bool:

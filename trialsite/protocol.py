@@ -154,9 +154,13 @@ ANTHROPOMETRY_MAX_AGE_DAYS = 7
 
 # --- Visits -------------------------------------------------------------------
 # Week 12 and week 28 assessment visits, +-7 days; baseline is Day 0.
-ASSESSMENT_VISITS: tuple[tuple[str, int], ...] = (("W12", 84), ("W28", 196))
+WEEK_12_VISIT_CODE = "W12"
+WEEK_28_VISIT_CODE = "W28"  # the primary end-of-treatment visit
+ASSESSMENT_VISITS: tuple[tuple[str, int], ...] = (
+    (WEEK_12_VISIT_CODE, 84),
+    (WEEK_28_VISIT_CODE, 196),
+)
 ASSESSMENT_WINDOW_DAYS = 7
-END_OF_TREATMENT_VISIT = "W28"
 
 # --- Outcomes -----------------------------------------------------------------
 # ESSDAI activity categories (Seror 2016): low < 5, moderate 5-13, high >= 14.
@@ -180,10 +184,16 @@ ESSDAI_VERSION = "ESSDAI (Seror et al. 2010; user guide RMD Open 2015)"
 ESSPRI_VERSION = "ESSPRI (Seror et al. 2011)"
 CTCAE_VERSION = "CTCAE v5.0"
 
-# --- Visits (dosing/schedule.py) ------------------------------------------------
+# --- Visits (dosing/engine) --------------------------------------------------------
 # PROTOCOL.md "Visits and assessments": baseline is on Day 0 itself, before the
 # first infusion; no window either side (a baseline on another day is a deviation).
 BASELINE_WINDOW_DAYS = 0
+# Visit codes: the baseline, then one per infusion (RTX1..RTX4, BEL1..BELn), the
+# assessment visits above, and unscheduled visits UNS1, UNS2, ...
+BASELINE_VISIT_CODE = "BASELINE"
+RITUXIMAB_VISIT_PREFIX = "RTX"
+BELIMUMAB_VISIT_PREFIX = "BEL"
+UNSCHEDULED_VISIT_PREFIX = "UNS"
 
 # --- INC2 classification criteria (REFERENCE.md) ------------------------------------
 # AECG 2002: primary SS = any 4 of 6 items with IV or VI positive, or 3 of objective III-VI.

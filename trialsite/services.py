@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TypeVar
+from datetime import date, datetime
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from trialsite import workflow
 from trialsite.audit import audit_context
 from trialsite.forms import VERSION_MISSING, ClinicalForm
 from trialsite.models import ClinicalRecord, User
@@ -58,10 +59,13 @@ def changed_since(record: ClinicalRecord, version: int) -> list[str]:
 
 
 @transaction.atomic
-def record_save(*, form: ClinicalForm, user: User, **assign) -> ClinicalRecord:
+def record_save(
+    *, form: ClinicalForm, user: User, today: date | None = None, course: Any = None, **assign
+) -> ClinicalRecord:
     """Save a valid clinical form in one transaction, audited with user and reason.
 
-    ``assign`` sets fields the form does not carry (e.g. ``participant=``).
+    ``assign`` sets fields the form does not carry (e.g. ``participant=``); ``today`` and
+    ``course`` go to the after-write steps (``trialsite.workflow.record_changed``).
     An edit is refused with ``EditConflict`` when the stored version moved on
     since the form was loaded (optimistic locking).
     """
@@ -85,11 +89,12 @@ def record_save(*, form: ClinicalForm, user: User, **assign) -> ClinicalRecord:
     with audit_context(user, form.reason or _("initial entry")):
         record.save()
         form.save_m2m()
+        workflow.record_changed(record, user=user, today=today, course=course)
     return record
 
 
 @transaction.atomic
-def record_void(*, record: R, user: User, reason: str) -> R:
+def record_void(*, record: R, user: User, reason: str, today: date | None = None) -> R:
     """Void a record (never delete it): it stays, marked, with who, when and why."""
     if not reason.strip():
         raise ValidationError(_("Give a reason for voiding."))
@@ -103,4 +108,5 @@ def record_void(*, record: R, user: User, reason: str) -> R:
     locked.updated_by = user
     with audit_context(user, reason.strip(), action="void"):
         locked.save()
+        workflow.record_changed(locked, user=user, today=today)
     return locked

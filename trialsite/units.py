@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from types import MappingProxyType
 
+from django.db.models import TextChoices
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -139,6 +140,18 @@ _ALL = (
 )
 
 ANALYTES: MappingProxyType[str, Analyte] = MappingProxyType({a.code: a for a in _ALL})
+
+
+# One code per test everywhere: the lab models' choices, the reference ranges and the
+# treatment engine's EXC10/EXC11 gate all use these members (their names come from above).
+LabTest = TextChoices("LabTest", [(a.code.upper(), (a.code, a.name)) for a in _ALL])
+
+
+def lab_tests(*codes: str) -> type[TextChoices]:
+    """A choice set of some of the tests (a model field's choices), same codes and names."""
+    return TextChoices(
+        "LabTests", [(LabTest(code).name, (code, LabTest(code).label)) for code in codes]
+    )
 
 
 def get_analyte(code: str) -> Analyte:

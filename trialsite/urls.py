@@ -24,7 +24,6 @@ auth_patterns = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="dashboard"),
     path("accounts/", include(auth_patterns)),
     path(
         "history/<slug:app_label>/<slug:model_name>/<int:pk>/",
@@ -33,6 +32,8 @@ urlpatterns = [
     ),
     path("screening/", include("eligibility.urls")),
     path("participants/", include("enrollment.urls")),
+    # After enrollment's: its fixed paths (consent-forms/) win over a subject ID.
+    path("", include("overview.urls")),
     path("dosing/", include("dosing.urls")),
     path("crf/", include("crf.urls")),
     path("exports/", include("exports.urls")),
@@ -41,7 +42,6 @@ urlpatterns = [
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/retry/", views.job_retry, name="job_retry"),
     path("healthz", views.healthz, name="healthz"),
-    path("search/", views.participant_search, name="search"),
     # The language switcher works on the login page too (LoginRequiredMiddleware).
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),

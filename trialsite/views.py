@@ -1,4 +1,4 @@
-"""Cross-cutting pages: the dashboard, a record's audit history, the health check."""
+"""Core pages: a record's audit history and the health check."""
 
 from __future__ import annotations
 
@@ -9,21 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from enrollment.models import Participant
-from trialsite import access, dashboard, jobs, roles, search
+from trialsite import access, jobs, roles
 from trialsite.audit import history_of
 from trialsite.models import ClinicalRecord
 from trialsite.pagination import page_of
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "trialsite/dashboard.html", dashboard.for_user(request.user, timezone.localdate())
-    )
 
 
 def record_history(request: HttpRequest, app_label: str, model_name: str, pk: int) -> HttpResponse:
@@ -42,22 +34,6 @@ def record_history(request: HttpRequest, app_label: str, model_name: str, pk: in
             "model_name": model._meta.verbose_name,
             "entries": page_of(request, history_of(record)),
         },
-    )
-
-
-@require_GET
-def participant_search(request: HttpRequest) -> HttpResponse:
-    """The navigation's search box: straight to the record when exactly one matches."""
-    result = search.find_records(request.user, request.GET.get("q", ""))
-    if isinstance(record := result.only_match, Participant):
-        return redirect("enrollment:detail", subject_id=record.subject_id)
-    if record is not None:
-        return redirect(record)
-    page = page_of(request, result.records)
-    return render(
-        request,
-        "trialsite/search.html",
-        {"query": result.query, "page": page, "min_length": search.MIN_QUERY_LENGTH},
     )
 
 

@@ -17,15 +17,15 @@ from django.utils import timezone
 
 from crf import forms, services
 from crf.essdai import DOMAIN_CODES
-from crf.models import AdverseEvent, ConcomitantMedication, LabResult, VisitCrf
+from crf.models import AdverseEvent, ConcomitantMedication, VisitCrf
 from crf.selectors import visit_labs
-from dosing import schedule
-from dosing.models import Visit, VisitKind
-from enrollment.demo import enrol_candidate
+from demo.participants import enrol_candidate
+from dosing.models import LabResult, Visit, VisitKind
 from enrollment.models import Participant
 from tests.factories.eligibility import ServiceFactory
 from tests.factories.enrollment import ParticipantFactory
 from tests.factories.trialsite import PASSWORD
+from trialsite import protocol, workflow
 from trialsite.audit import audit_context
 from trialsite.models import Site, User
 
@@ -55,13 +55,13 @@ def make_visit(
     if on is None:
         on = participant.planned_day_0 + timedelta(days=VISIT_OFFSETS.get(code, 0))
     if code in VISIT_OFFSETS:
-        kind = VisitKind.BASELINE if code == schedule.BASELINE_VISIT_CODE else VisitKind.ASSESSMENT
+        kind = VisitKind.BASELINE if code == protocol.BASELINE_VISIT_CODE else VisitKind.ASSESSMENT
     elif code.startswith(("RTX", "BEL")):
         kind = VisitKind.INFUSION
     else:
         kind = VisitKind.UNSCHEDULED
     with audit_context(user, "test visit"):
-        return Visit.objects.create(
+        visit = Visit.objects.create(
             participant=participant,
             visit_code=code,
             kind=kind,
@@ -69,6 +69,8 @@ def make_visit(
             created_by=user,
             updated_by=user,
         )
+        workflow.record_changed(visit, user=user)
+    return visit
 
 
 def essdai_data(**levels: int) -> dict[str, str]:

@@ -13,9 +13,9 @@ from decimal import Decimal
 
 import factory
 
+from demo.participants import enrol_candidate
 from dosing import services
 from dosing.models import BCellResult, Drug, Infusion, Prescription
-from enrollment.demo import enrol_candidate
 from enrollment.models import Participant
 from tests.factories.eligibility import ServiceFactory
 from tests.factories.enrollment import ParticipantFactory

@@ -18,11 +18,11 @@ from decimal import Decimal
 
 import factory
 
+from demo.screenings import ELIGIBLE_ITEMS, ELIGIBLE_LABS, build_screening
 from eligibility import forms, services
-from eligibility.demo import ELIGIBLE_ITEMS, ELIGIBLE_LABS, build_screening
 from eligibility.models import PriorTherapy, Screening, ScreeningLab, Sex
 from tests.factories.trialsite import SiteFactory
-from trialsite import units
+from trialsite import units, workflow
 from trialsite.audit import audit_context
 
 SCREENED_ON = date(2026, 11, 2)
@@ -174,6 +174,7 @@ class ScreeningLabFactory(ServiceFactory):
             lab = ScreeningLab.objects.create(
                 created_by=created_by, updated_by=created_by, **fields
             )
+            workflow.record_changed(lab, user=created_by)
         services.screening_reassess(lab.screening, user=created_by)
         return lab
 

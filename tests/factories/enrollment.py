@@ -18,8 +18,8 @@ from datetime import date, timedelta
 import factory
 from django.utils import timezone
 
+from demo.participants import ASSENT_VERSION, CONSENT_VERSION, ready_to_enrol
 from enrollment import forms, services
-from enrollment.demo import ASSENT_VERSION, CONSENT_VERSION, ready_to_enrol
 from enrollment.models import (
     Consent,
     ConsentFormVersion,

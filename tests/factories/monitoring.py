@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from crf.models import LabResult
+from dosing.models import LabResult
 from dosing.services import b_cell_result_record
 from monitoring import services
 from monitoring.models import DataQuery

@@ -49,6 +49,10 @@ INSTALLED_APPS = [
     "crf",
     "exports",
     "monitoring",
+    # Top of the layers (README "Architecture"): pages composed from several apps, the
+    # demo and load data, and notifications (alerts and reminders).
+    "overview",
+    "demo",
     "notifications",
 ]
 
@@ -212,7 +216,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# The laboratory's own reference ranges, merged over the defaults of crf/reference_ranges.py:
+# The laboratory's own reference ranges, merged over the defaults of trialsite/reference_ranges.py:
 # JSON {"test code": [lower, upper]} in canonical units, null for no limit, e.g.
 # LAB_REFERENCE_RANGES='{"esr": [null, "15"], "igg": ["6.5", "15.5"]}'.
 LAB_REFERENCE_RANGES = env.json("LAB_REFERENCE_RANGES", default={})

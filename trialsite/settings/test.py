@@ -20,3 +20,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 WHITENOISE_AUTOREFRESH = True
 
 EXPORT_ROOT = VAR_DIR / "test-exports"
+
+# Every clinical save by the app's code must be followed by its after-write steps
+# (trialsite/workflow.py); tests/conftest.py checks it after each test.
+WORKFLOW_CHECK = True

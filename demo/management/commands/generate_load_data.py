@@ -2,7 +2,7 @@
 
     manage.py generate_load_data --participants 20000
         creates (or recreates) the database ``trialsite_bench_20000`` on the configured
-        PostgreSQL server, migrates it and fills it (trialsite/loaddata.py).
+        PostgreSQL server, migrates it and fills it (demo/loaddata.py).
 
 The demo database is never touched: the command refuses to write into the configured
 database itself.  ``--reuse`` keeps a database this command generated with the same
@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, connections
 from django.utils import timezone
 
-from trialsite import loaddata
+from demo import loaddata
 
 
 def _owner_settings() -> dict:

@@ -16,34 +16,34 @@ from typing import Literal
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import TextChoices
 from django.utils.functional import Promise
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
+from trialsite.units import lab_tests
 
-class LabCode(TextChoices):
-    WBC = "wbc", _("White blood cells")
-    NEUTROPHILS = "neutrophils", _("Neutrophils")
-    LYMPHOCYTES = "lymphocytes", _("Lymphocytes")
-    MONOCYTES = "monocytes", _("Monocytes")
-    EOSINOPHILS = "eosinophils", _("Eosinophils")
-    BASOPHILS = "basophils", _("Basophils")
-    HAEMOGLOBIN = "haemoglobin", _("Haemoglobin")
-    PLATELETS = "platelets", _("Platelets")
-    IGG = "igg", _("IgG")
-    IGA = "iga", _("IgA")
-    IGM = "igm", _("IgM")
-    C3 = "c3", _("Complement C3")
-    C4 = "c4", _("Complement C4")
-    BETA2_MICROGLOBULIN = "beta2_microglobulin", _("β2-microglobulin")
-    ESR = "esr", _("ESR")
-    CRP = "crp", _("C-reactive protein")
-    RF = "rf", _("Rheumatoid factor")
-    CREATININE = "creatinine", _("Creatinine")
-    # xgettext:no-python-format (a percent sign, not a placeholder)
-    CD19_PERCENT = "cd19_percent", _("CD19⁺ B cells (% of lymphocytes)")
-    CD19_ABSOLUTE = "cd19_absolute", _("CD19⁺ B cells (absolute)")
+# The tests with a reference range (codes and names from trialsite.units, the one list).
+LabCode = lab_tests(
+    "wbc",
+    "neutrophils",
+    "lymphocytes",
+    "monocytes",
+    "eosinophils",
+    "basophils",
+    "haemoglobin",
+    "platelets",
+    "igg",
+    "iga",
+    "igm",
+    "c3",
+    "c4",
+    "beta2_microglobulin",
+    "esr",
+    "crp",
+    "rf",
+    "creatinine",
+    "cd19_percent",
+    "cd19_absolute",
+)
 
 
 # Canonical units: symbols, shown as they are in every language.

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from trialsite import demo
+from demo import seed as demo
 
 
 class Command(BaseCommand):

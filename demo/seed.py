@@ -8,6 +8,9 @@ from datetime import date
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from demo import clinical, monitoring_data, treatment
+from demo.participants import seed_participants
+from demo.screenings import seed_screenings
 from trialsite import protocol
 from trialsite.audit import audit_context
 from trialsite.models import Site, User
@@ -56,11 +59,6 @@ def seed_sites_and_users() -> list[DemoUser]:
 
 def seed_trial_data(today: date) -> list[str]:
     """Screenings, participants and their data, once (a second run changes nothing)."""
-    from crf import demo as crf_demo
-    from dosing import demo as dosing_demo
-    from eligibility.demo import seed_screenings
-    from enrollment.demo import seed_participants
-
     screenings = seed_screenings(today)
     if not screenings:
         return ["demo trial data already present: left as it is"]
@@ -69,10 +67,8 @@ def seed_trial_data(today: date) -> list[str]:
         f"{len(screenings)} demo screenings in every state",
         f"{len(participants)} demo participants",
     ]
-    lines += dosing_demo.seed(today, participants)
-    lines += crf_demo.seed(today, participants)
-    # Issue 8: queries, verification, a signed and locked visit (monitoring/demo.py).
-    from monitoring import demo as monitoring_demo
-
-    lines += monitoring_demo.seed(today, participants, DEMO_PASSWORD)
+    lines += treatment.seed(today, participants)
+    lines += clinical.seed(today, participants)
+    # Issue 8: queries, verification, a signed and locked visit (demo/monitoring_data.py).
+    lines += monitoring_data.seed(today, participants, DEMO_PASSWORD)
     return lines

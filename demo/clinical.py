@@ -1,4 +1,4 @@
-"""Demo data of the crf app (called by trialsite.demo.seed_trial_data, after dosing's).
+"""Demo data of the crf app (called by demo.seed.seed_trial_data, after dosing's).
 
 Every form is filled through the real forms and services, so the demo data passes the
 same checks as a site's.  The baseline, week 12 and week 28 visits that are past get the
@@ -19,17 +19,16 @@ from crf import forms, services
 from crf.essdai import DOMAIN_CODES
 from crf.models import EssdaiAssessment
 from crf.selectors import visit_labs
-from dosing import schedule
 from dosing.models import Drug, Infusion, Visit, VisitKind
 from enrollment.models import Participant
 from enrollment.rules import ParticipantStatus
-from trialsite import protocol
+from trialsite import protocol, workflow
 from trialsite.audit import audit_context
 from trialsite.models import User
 
 # Follow-up visits on their target day (PROTOCOL.md "Visits and assessments").
 TIME_POINTS: tuple[tuple[str, int], ...] = (
-    (schedule.BASELINE_VISIT_CODE, 0),
+    (protocol.BASELINE_VISIT_CODE, 0),
     *protocol.ASSESSMENT_VISITS,
 )
 
@@ -332,9 +331,9 @@ def _visit(participant: Participant, code: str, on: date, user: User) -> Visit:
     visit = Visit.objects.active().filter(participant=participant, visit_code=code).first()
     if visit is not None:
         return visit
-    kind = VisitKind.BASELINE if code == schedule.BASELINE_VISIT_CODE else VisitKind.ASSESSMENT
+    kind = VisitKind.BASELINE if code == protocol.BASELINE_VISIT_CODE else VisitKind.ASSESSMENT
     with audit_context(user, "demo data: visit"):
-        return Visit.objects.create(
+        visit = Visit.objects.create(
             participant=participant,
             visit_code=code,
             kind=kind,
@@ -342,6 +341,8 @@ def _visit(participant: Participant, code: str, on: date, user: User) -> Visit:
             created_by=user,
             updated_by=user,
         )
+        workflow.record_changed(visit, user=user)
+    return visit
 
 
 def _vitals(visit: Visit, plan: Plan, user: User, today: date, temperature: str = "36.7") -> None:

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 
 from django.db import transaction
 
-from eligibility.demo import build_screening
+from demo.screenings import build_screening
+from eligibility.criteria import assent_required
 from eligibility.models import Screening
 from eligibility.services import screening_sign_eligibility
 from enrollment import services
@@ -21,7 +22,7 @@ from enrollment.models import (
     GuardianRelationship,
     Participant,
 )
-from enrollment.rules import assent_required
+from trialsite import workflow
 from trialsite.audit import audit_context
 from trialsite.models import Site, User
 
@@ -64,26 +65,31 @@ def record_consents(*, screening: Screening, user: User, signed_on: date) -> Non
     """Guardian consent, plus the child's assent when the child is old enough."""
     consent, assent = consent_versions()
     with audit_context(user, "consent obtained"):
-        Consent.objects.create(
-            screening=screening,
-            kind=ConsentKind.GUARDIAN_CONSENT,
-            form_version=consent,
-            signed_on=signed_on,
-            guardian_relationship=GuardianRelationship.MOTHER,
-            obtained_by=user,
-            created_by=user,
-            updated_by=user,
-        )
-        if assent_required(screening.date_of_birth, signed_on):
+        consents = [
             Consent.objects.create(
                 screening=screening,
-                kind=ConsentKind.CHILD_ASSENT,
-                form_version=assent,
+                kind=ConsentKind.GUARDIAN_CONSENT,
+                form_version=consent,
                 signed_on=signed_on,
+                guardian_relationship=GuardianRelationship.MOTHER,
                 obtained_by=user,
                 created_by=user,
                 updated_by=user,
             )
+        ]
+        if assent_required(screening.date_of_birth, signed_on):
+            consents.append(
+                Consent.objects.create(
+                    screening=screening,
+                    kind=ConsentKind.CHILD_ASSENT,
+                    form_version=assent,
+                    signed_on=signed_on,
+                    obtained_by=user,
+                    created_by=user,
+                    updated_by=user,
+                )
+            )
+        workflow.record_changed(*consents, user=user)
 
 
 @transaction.atomic

@@ -1,4 +1,4 @@
-"""Demo data of the monitoring app (called by trialsite.demo.seed_trial_data, last).
+"""Demo data of the monitoring app (called by demo.seed.seed_trial_data, last).
 
 Everything goes through the real services: a few queries in every state (open, answered,
 closed, one answered by a correction), source data verification of a visit and of a few
@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from crf.models import AdverseEvent, LabResult, Vitals
-from dosing.models import Visit
+from crf.models import AdverseEvent, Vitals
+from dosing.models import LabResult, Visit
 from enrollment.models import Participant
 from monitoring import services
 from monitoring.models import DataQuery, LockScope, QueryStatus

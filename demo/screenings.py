@@ -13,7 +13,7 @@ from django.db import transaction
 from eligibility import services
 from eligibility.criteria import DrugClass
 from eligibility.models import PriorTherapy, Screening, ScreeningLab
-from trialsite import units
+from trialsite import units, workflow
 from trialsite.audit import audit_context
 from trialsite.models import Site, User
 
@@ -106,8 +106,9 @@ def build_screening(
     lab_date = lab_date or screening_date
     with audit_context(user, "demo data"):
         Screening.objects.filter(pk=screening.pk).update(**values, no_prior_therapy=not therapies)
+        written = []
         for analyte, value, unit in labs:
-            ScreeningLab.objects.create(
+            lab = ScreeningLab.objects.create(
                 screening=screening,
                 analyte=analyte,
                 value_entered=value,
@@ -117,13 +118,14 @@ def build_screening(
                 created_by=user,
                 updated_by=user,
             )
+            written.append(lab)
         if therapies:
             for drug, drug_class, years_before in (
                 ("methotrexate", DrugClass.IMMUNOSUPPRESSANT, 3),
                 ("mycophenolate mofetil", DrugClass.IMMUNOSUPPRESSANT, 2),
                 ("prednisone", DrugClass.GLUCOCORTICOID, 3),
             ):
-                PriorTherapy.objects.create(
+                therapy = PriorTherapy.objects.create(
                     screening=screening,
                     drug_name=drug,
                     drug_class=drug_class,
@@ -132,6 +134,8 @@ def build_screening(
                     created_by=user,
                     updated_by=user,
                 )
+                written.append(therapy)
+        workflow.record_changed(*written, user=user)
     return services.screening_reassess(screening, user=user)
 
 

@@ -1,4 +1,4 @@
-"""Demo data of the dosing app (called by trialsite.demo.seed_trial_data).
+"""Demo data of the dosing app (called by demo.seed.seed_trial_data).
 
 Each demo participant gets what its key says, entered through the real services in
 the order it happened: every call is made with ``today`` set to the day of the event,
@@ -154,7 +154,7 @@ def seed(today: date, participants: dict[str, Any], password: str | None = None)
     if not participants:
         return []
     if password is None:
-        from trialsite.demo import DEMO_PASSWORD
+        from demo.seed import DEMO_PASSWORD
 
         password = DEMO_PASSWORD
     staff = {code: _staff(code, password) for code in ("PUMCH", "CHCMU")}

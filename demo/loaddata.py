@@ -50,27 +50,27 @@ from crf.models import (
     EssdaiAssessment,
     EsspriAssessment,
     GlandFunction,
-    LabResult,
     PhysicianGlobal,
     SaeAcknowledgement,
     SafetyReview,
     SeriousAeAlert,
     Vitals,
 )
-from dosing import schedule
+from demo.screenings import ELIGIBLE_ITEMS, ELIGIBLE_LABS
+from dosing import engine
 from dosing.models import (
     BCellResult,
     Day0Confirmation,
     Deviation,
     Infusion,
+    LabResult,
     Premedication,
     Prescription,
     Visit,
     VisitKind,
 )
 from dosing.services import propose_dose
-from eligibility.criteria import ScreeningFacts, exc5_infection
-from eligibility.demo import ELIGIBLE_ITEMS, ELIGIBLE_LABS
+from eligibility.criteria import ScreeningFacts, assent_required, exc5_infection
 from eligibility.models import PriorTherapy, Screening, ScreeningLab, ScreeningStatus
 from eligibility.selectors import assessment_for, signature_payload
 from enrollment.models import (
@@ -81,7 +81,7 @@ from enrollment.models import (
     Participant,
     StatusChange,
 )
-from enrollment.rules import DiscontinuationReason, ParticipantStatus, assent_required
+from enrollment.rules import DiscontinuationReason, ParticipantStatus
 from trialsite import dbcopy, protocol, units
 from trialsite.models import Signature, SignatureMeaning, Site, User
 from trialsite.signatures import payload_hash
@@ -300,13 +300,13 @@ def plan_course(rng: random.Random, day_0: date, today: date) -> Course:
         b_cells.append((given + timedelta(days=3), percent, absolute))
     first_target = rituximab[-1] + timedelta(days=protocol.BELIMUMAB_FIRST_OFFSET_DAYS)
     first = first_target + timedelta(days=rng.choice((-1, 0, 0, 0, 1)))
-    targets = schedule.belimumab_targets(first_target, first, day_0)
+    targets = engine.belimumab_targets(first_target, first, day_0)
     late = rng.randrange(100) < LATE_BELIMUMAB_PER_100
     belimumab = [first]
     for index, target in enumerate(targets[1:], start=2):
         shift = 5 if late and index == 2 else rng.choice((-1, 0, 0, 1))
         belimumab.append(target + timedelta(days=shift))
-    visits = {schedule.BASELINE_VISIT_CODE: day_0}
+    visits = {protocol.BASELINE_VISIT_CODE: day_0}
     for code, day in protocol.ASSESSMENT_VISITS:
         visits[code] = day_0 + timedelta(days=day + rng.choice((-2, -1, 0, 0, 1, 2)))
     stopped = None
@@ -601,25 +601,25 @@ class Generator:
             return ParticipantStatus.ENROLLED
         if not course.belimumab:
             return ParticipantStatus.RITUXIMAB
-        sched = schedule.build_schedule(self.inputs(course))
+        sched = engine.build_course(self.inputs(course))
         w28 = sched.event("W28")
-        if sched.phase is schedule.Phase.TREATMENT_COMPLETE and w28 and w28.actual is not None:
+        if sched.phase is engine.Phase.TREATMENT_COMPLETE and w28 and w28.actual is not None:
             return ParticipantStatus.COMPLETED
         return ParticipantStatus.BELIMUMAB
 
-    def inputs(self, course: Course, today: date | None = None) -> schedule.ScheduleInputs:
-        infusions = [schedule.Infusion(schedule.Drug.RITUXIMAB, d) for d in course.rituximab]
-        infusions += [schedule.Infusion(schedule.Drug.BELIMUMAB, d) for d in course.belimumab]
-        return schedule.ScheduleInputs(
+    def inputs(self, course: Course, today: date | None = None) -> engine.CourseFacts:
+        infusions = [engine.Infusion(engine.Drug.RITUXIMAB, d) for d in course.rituximab]
+        infusions += [engine.Infusion(engine.Drug.BELIMUMAB, d) for d in course.belimumab]
+        return engine.CourseFacts(
             planned_day_0=course.day_0,
             today=today or self.today,
             infusions=tuple(sorted(infusions, key=lambda i: i.given_on)),
             b_cell_results=tuple(
-                schedule.BCellResult(taken_on=on, cd19_percent=p, cd19_absolute_10e6_l=a)
+                engine.BCellResult(taken_on=on, cd19_percent=p, cd19_absolute_10e6_l=a)
                 for on, p, a in course.b_cells
             ),
             visits_done=tuple(
-                schedule.VisitDone(code, on) for code, on in sorted(course.visits.items())
+                engine.VisitDone(code, on) for code, on in sorted(course.visits.items())
             ),
         )
 
@@ -740,17 +740,17 @@ class Generator:
         assessment_visits = {}
         for code, on in course.visits.items():
             kind = (
-                VisitKind.BASELINE if code == schedule.BASELINE_VISIT_CODE else VisitKind.ASSESSMENT
+                VisitKind.BASELINE if code == protocol.BASELINE_VISIT_CODE else VisitKind.ASSESSMENT
             )
             assessment_visits[code] = (self.visit(participant_pk, code, kind, on, coordinator), on)
         proposals = {
             drug: propose_dose(drug, weight_kg=weight, height_cm=height)
-            for drug in (schedule.Drug.RITUXIMAB, schedule.Drug.BELIMUMAB)
+            for drug in (engine.Drug.RITUXIMAB, engine.Drug.BELIMUMAB)
         }
         infusion_visits = []
         for drug, dates, prefix in (
-            (schedule.Drug.RITUXIMAB, course.rituximab, schedule.RITUXIMAB_VISIT_PREFIX),
-            (schedule.Drug.BELIMUMAB, course.belimumab, schedule.BELIMUMAB_VISIT_PREFIX),
+            (engine.Drug.RITUXIMAB, course.rituximab, protocol.RITUXIMAB_VISIT_PREFIX),
+            (engine.Drug.BELIMUMAB, course.belimumab, protocol.BELIMUMAB_VISIT_PREFIX),
         ):
             proposal = proposals[drug]
             for number, on in enumerate(dates, start=1):
@@ -791,7 +791,7 @@ class Generator:
                     voided_at=None,
                     void_reason="",
                 )
-                rituximab = drug is schedule.Drug.RITUXIMAB
+                rituximab = drug is engine.Drug.RITUXIMAB
                 reaction = rituximab and number == 1 and rng.random() < 0.1
                 self.add(
                     Infusion,
@@ -833,12 +833,12 @@ class Generator:
             self.b_cell(participant_pk, None, on, percent, absolute, coordinator)
         for code, (visit_pk, on) in assessment_visits.items():
             percent, absolute = {
-                schedule.BASELINE_VISIT_CODE: ("14.5", 310),
+                protocol.BASELINE_VISIT_CODE: ("14.5", 310),
                 "W12": ("0.1", 2),
                 "W28": ("0.9", 18),
             }[code]
             # The baseline shares Day 0 with the first rituximab: not tied to either visit.
-            linked = None if code == schedule.BASELINE_VISIT_CODE else visit_pk
+            linked = None if code == protocol.BASELINE_VISIT_CODE else visit_pk
             self.b_cell(
                 participant_pk, linked, on, Decimal(percent), Decimal(absolute), coordinator
             )
@@ -877,7 +877,7 @@ class Generator:
         # Automatic deviations, as the schedule engine finds them (until the participant
         # stopped: the schedule is no longer followed after that).
         until = course.stopped[1] if course.stopped else self.today
-        for deviation in schedule.build_schedule(self.inputs(course, until)).deviations:
+        for deviation in engine.build_course(self.inputs(course, until)).deviations:
             reviewed = (self.today - deviation.on).days > 30
             self.add(
                 Deviation,

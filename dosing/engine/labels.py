@@ -1,0 +1,34 @@
+"""Visit codes and the names events carry (the codes are the protocol's: trialsite.protocol)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from dosing.engine.facts import Drug
+from trialsite.protocol import (
+    BASELINE_VISIT_CODE,
+    BELIMUMAB_VISIT_PREFIX,
+    DAYS_PER_WEEK,
+    RITUXIMAB_VISIT_PREFIX,
+)
+
+
+def drug_label(drug: Drug) -> str:
+    return _("Rituximab") if drug is Drug.RITUXIMAB else _("Belimumab")
+
+
+def infusion_visit_code(drug: Drug, number: int) -> str:
+    prefix = RITUXIMAB_VISIT_PREFIX if drug is Drug.RITUXIMAB else BELIMUMAB_VISIT_PREFIX
+    return f"{prefix}{number}"
+
+
+def infusion_label(drug: Drug, number: int) -> str:
+    if drug is Drug.RITUXIMAB:
+        return _("Rituximab infusion %(n)s") % {"n": number}
+    return _("Belimumab infusion %(n)s") % {"n": number}
+
+
+def visit_label(code: str, day: int) -> str:
+    if code == BASELINE_VISIT_CODE:
+        return _("Baseline visit (Day 0)")
+    return _("Week %(week)s assessment visit") % {"week": day // DAYS_PER_WEEK}
