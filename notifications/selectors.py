@@ -86,7 +86,7 @@ def digest_recipients() -> QuerySet[User]:
 
 
 def _participant_path(participant: Participant) -> str:
-    return reverse("enrollment:detail", args=[participant.subject_id])
+    return reverse("participant_detail", args=[participant.subject_id])
 
 
 def digest_for(user: User, today: date) -> Digest:
