@@ -61,9 +61,9 @@ def empty_queue(transactional_db):
 
 
 def _export_files(export: Export) -> list[str]:
-    return sorted(
-        p.name for p in export_services.export_dir().iterdir() if f"-{export.pk}." in p.name
-    )
+    """The files of this export (the folder is shared with earlier test runs)."""
+    stem = f"{export.created_at:%Y%m%d-%H%M%S}-{export.kind}-{export.pk}."
+    return sorted(p.name for p in export_services.export_dir().iterdir() if p.name.startswith(stem))
 
 
 def test_an_export_interrupted_by_a_killed_worker_is_retried_and_finishes_once(
