@@ -17,10 +17,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.urls import reverse
-from django.utils import timezone
 
 from crf.models import SeriousAeAlert
-from demo import seed as demo
 from exports import services as export_services
 from exports.models import Export, ExportStatus
 from exports.registry import export_forms
@@ -67,10 +65,10 @@ def _export_files(export: Export) -> list[str]:
 
 
 def test_an_export_interrupted_by_a_killed_worker_is_retried_and_finishes_once(
-    worker, data_manager, figure
+    worker, data_manager, site_pumch, coordinator_pumch, investigator_pumch, figure
 ):
-    demo.seed_sites_and_users()
-    demo.seed_trial_data(timezone.localdate())
+    for _ in range(3):
+        _alert_participant(site_pumch, coordinator_pumch, investigator_pumch)
     # Another session holds the table of the last exported form: the worker writes the
     # first forms, then waits there, in the middle of the export, when it is killed.
     last = export_forms()[-1].model._meta.db_table
