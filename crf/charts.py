@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 
 from trialsite.protocol import (
     B_CELL_DEPLETION_ABSOLUTE_10E6_L,
+    CHART_LAST_DAY,
+    CHART_TICK_DAYS,
     ESSDAI_HIGH_FROM,
     ESSDAI_MODERATE_FROM,
 )
@@ -172,7 +174,7 @@ def paired_plot(
 _LOG_FLOOR = Decimal(1)
 
 
-def trend_plot(series: list[TrendSeries], *, last_day: int = 196) -> TrendPlot:
+def trend_plot(series: list[TrendSeries], *, last_day: int = CHART_LAST_DAY) -> TrendPlot:
     """CD19⁺ B cells (×10⁶/L, log scale) over study days, with the SCH2 depletion line."""
     right = WIDTH - RIGHT
     bottom = HEIGHT - BOTTOM
@@ -204,7 +206,9 @@ def trend_plot(series: list[TrendSeries], *, last_day: int = 196) -> TrendPlot:
     label_ys = _dodge([p[-1].y for _l, p, _c in drawn], TOP, bottom)
     x_ticks = tuple(
         Tick(x(day), _("day %(day)s") % {"day": day})
-        for day in range(0 if first >= 0 else first - first % 28, last + 1, 28)
+        for day in range(
+            0 if first >= 0 else first - first % CHART_TICK_DAYS, last + 1, CHART_TICK_DAYS
+        )
         if day >= first
     )
     return Plot(

@@ -20,6 +20,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crf import essdai
+from crf.adverse_events import AeState, FollowUp, ae_state
 from crf.expected import CrfKind
 from crf.glucocorticoids import DoseFrequency
 from crf.outcomes import EsspriScore, esspri_score
@@ -387,6 +388,18 @@ class AdverseEvent(ClinicalRecord):
     )
     outcome = models.CharField(_("outcome"), max_length=20, choices=AeOutcome.choices)
     description = models.TextField(_("description"), blank=True)
+    # Over the follow-ups (crf/adverse_events.py ``ae_state``, kept by the workflow's SAFETY
+    # step after every write of the event or a follow-up): what the lists, alerts, outcome
+    # tables and exports show.
+    current_grade = models.PositiveSmallIntegerField(
+        _("CTCAE grade now"), choices=CtcaeGrade.choices, null=True, editable=False
+    )
+    current_outcome = models.CharField(
+        _("outcome now"), max_length=20, choices=AeOutcome.choices, blank=True, editable=False
+    )
+    worst_grade = models.PositiveSmallIntegerField(
+        _("worst CTCAE grade"), choices=CtcaeGrade.choices, null=True, editable=False
+    )
 
     site_field = "participant__site"
 
@@ -429,6 +442,14 @@ class AdverseEvent(ClinicalRecord):
     def get_serious_criteria_display(self) -> list[str]:
         labels = dict(SeriousCriterion.choices)
         return [str(labels.get(code, code)) for code in self.serious_criteria]
+
+    def state(self) -> AeState:
+        """The current grade and outcome and the worst grade over the active follow-ups."""
+        follow_ups = [
+            FollowUp(u.reported_on, u.pk, u.grade, u.outcome)
+            for u in self.updates.filter(voided_at__isnull=True)
+        ]
+        return ae_state(self.grade, self.outcome, follow_ups)
 
 
 @pghistory.track()

@@ -91,9 +91,12 @@ class EsspriScore:
     dryness: Decimal
     fatigue: Decimal
     pain: Decimal
-    score: Decimal  # mean of the three scales, 2 dp, half up
+    score: Decimal  # mean of the three scales, 2 dp, half up: for display and export
     acceptable: bool  # patient acceptable symptom state: score < ESSPRI_ACCEPTABLE_BELOW
     version: str
+    # The mean unrounded: changes and means are computed from it, rounded only when shown
+    # (4.67 -> 4.33 is a change of -0.33, not -0.34).
+    mean: Decimal = Decimal(0)
 
 
 def esspri_score(
@@ -106,7 +109,8 @@ def esspri_score(
         if not ESSPRI_MIN <= value <= ESSPRI_MAX:
             raise InvalidEsspriValue(scale, raw)
         values[scale] = value
-    score = (sum(values.values()) / 3).quantize(_TWO_PLACES, rounding=ROUND_HALF_UP)
+    mean = sum(values.values()) / 3
+    score = mean.quantize(_TWO_PLACES, rounding=ROUND_HALF_UP)
     return EsspriScore(
         dryness=values["dryness"],
         fatigue=values["fatigue"],
@@ -114,6 +118,7 @@ def esspri_score(
         score=score,
         acceptable=score < ESSPRI_ACCEPTABLE_BELOW,
         version=ESSPRI_VERSION,
+        mean=mean,
     )
 
 
@@ -167,6 +172,7 @@ def essdai_change(baseline: int, follow_up: int) -> EssdaiChange:
 
 @dataclass(frozen=True)
 class EsspriChange:
+    # Shown to 2 decimals; decided (MCII) and summarised on the unrounded means.
     baseline: Decimal
     follow_up: Decimal
     change: Decimal  # follow_up - baseline; negative is improvement
@@ -174,12 +180,15 @@ class EsspriChange:
     fall_percent: Decimal | None  # of baseline, 1 dp for display; None when baseline is 0
     mcii: bool
     reason: str
+    exact_change: Decimal = Decimal(0)  # follow_up - baseline on the unrounded means
 
 
 def esspri_change(baseline: Decimal | int, follow_up: Decimal | int) -> EsspriChange:
     """ESSPRI MCII: fall >= 1 point OR fall >= 15 % of baseline.
 
     With a baseline of 0 the percentage is undefined and only the points rule applies.
+    Give the unrounded means (``EsspriScore.mean``): the change is computed from them and
+    rounded only for display.
     """
     base = _esspri_total(baseline, "baseline")
     follow = _esspri_total(follow_up, "follow_up")
@@ -189,7 +198,7 @@ def esspri_change(baseline: Decimal | int, follow_up: Decimal | int) -> EsspriCh
     by_percent = base > 0 and fall > 0 and fall * _HUNDRED >= ESSPRI_MCII_FALL_PERCENT * base
     fall_percent = _percent(fall, base)
     params = {
-        "fall": fall,
+        "fall": _round(fall),
         "percent": fall_percent,
         "points": ESSPRI_MCII_FALL_POINTS,
         "threshold": ESSPRI_MCII_FALL_PERCENT,
@@ -211,10 +220,11 @@ def esspri_change(baseline: Decimal | int, follow_up: Decimal | int) -> EsspriCh
             "%(points)s point and less than %(threshold)s %%."
         )
     return EsspriChange(
-        baseline=base,
-        follow_up=follow,
-        change=follow - base,
-        fall=fall,
+        baseline=_round(base),
+        follow_up=_round(follow),
+        change=_round(follow - base),
+        fall=_round(fall),
+        exact_change=follow - base,
         fall_percent=fall_percent,
         mcii=by_points or by_percent,
         reason=reason % params,
@@ -575,14 +585,16 @@ def _summarise(
             continue
         if essdai:
             result: EssdaiChange | EsspriChange = essdai_change(record.baseline, record.follow_up)
+            change = Decimal(result.change)
         else:
             result = esspri_change(record.baseline, record.follow_up)
+            change = result.exact_change  # summarised unrounded, rounded when shown
         paired.append(
             ParticipantChange(
                 subject_id=record.subject_id,
                 baseline=Decimal(result.baseline),
                 follow_up=Decimal(result.follow_up),
-                change=Decimal(result.change),
+                change=change,
                 mcii=result.mcii,
             )
         )

@@ -67,6 +67,7 @@ from crf.outcomes import (
 from dosing import engine
 from dosing.models import (
     BCellResult,
+    CourseEvent,
     Deviation,
     Drug,
     Infusion,
@@ -75,7 +76,7 @@ from dosing.models import (
     Visit,
     VisitKind,
 )
-from dosing.selectors import courses_for
+from dosing.selectors import stored_events_of
 from enrollment.models import Participant
 from enrollment.rules import ACTIVE_STATUSES, ParticipantStatus
 from trialsite import access, protocol, reference_ranges, roles, units
@@ -94,8 +95,8 @@ VISIT_CRF_MODELS: dict[CrfKind, type[VisitCrf]] = {
 }
 LAB_PANEL: frozenset[str] = frozenset(LabAnalyte.values)
 BASELINE = protocol.BASELINE_VISIT_CODE
-WEEK_12 = "W12"
-WEEK_28 = "W28"
+WEEK_12 = protocol.WEEK_12_VISIT_CODE
+WEEK_28 = protocol.WEEK_28_VISIT_CODE
 OUTCOME_TIME_POINTS: tuple[str, ...] = (BASELINE, WEEK_12, WEEK_28)
 
 
@@ -450,6 +451,7 @@ _EVENT_CELL = {
     engine.EventStatus.PLANNED: CellStatus.NOT_YET,
     engine.EventStatus.DUE: CellStatus.VISIT_DUE,
     engine.EventStatus.OVERDUE: CellStatus.VISIT_OVERDUE,
+    engine.EventStatus.NOT_RECORDED: CellStatus.VISIT_OVERDUE,
     engine.EventStatus.MISSED: CellStatus.VISIT_MISSED,
     engine.EventStatus.NOT_NEEDED: CellStatus.NOT_APPLICABLE,
 }
@@ -506,11 +508,11 @@ class FormStatusMatrix:
         )
 
 
-def _column_order(schedules: Iterable[engine.Course]) -> tuple[str, ...]:
+def _column_order(courses: Iterable[list[CourseEvent]]) -> tuple[str, ...]:
     first_day: dict[str, tuple[int, int]] = {}
-    for sched in schedules:
-        for event in sched.events:
-            kind_order = 0 if event.kind is engine.EventKind.ASSESSMENT else 1
+    for events in courses:
+        for event in events:
+            kind_order = 0 if event.kind == engine.EventKind.ASSESSMENT else 1
             key = (event.target_day, kind_order)
             if event.visit_code not in first_day or key < first_day[event.visit_code]:
                 first_day[event.visit_code] = key
@@ -547,17 +549,18 @@ def _visit_cell(
 def form_status_matrix(user: User, today: date, *, site_code: str = "") -> FormStatusMatrix:
     """Participants × scheduled visits: whether each visit's expected forms are entered."""
     participants = participants_for(user, site_code=site_code)
-    pairs = courses_for(participants, today)
+    stored = stored_events_of(participants, today)
+    pairs = [(p, stored.get(p.pk, [])) for p in participants]
     visits = list(
         Visit.objects.active().filter(participant__in=participants).order_by("visit_date", "pk")
     )
     by_code = {(v.participant_id, v.visit_code): v for v in visits}
     forms = visit_forms(visits, of_participants=participants)
-    columns = _column_order(s for _p, s in pairs)
+    columns = _column_order(events for _p, events in pairs)
     counts: dict[str, int] = defaultdict(int)
     rows = []
-    for participant, sched in pairs:
-        events = {e.visit_code: e for e in sched.events}
+    for participant, course in pairs:
+        events = {e.visit_code: e for e in course}
         cells: list[MatrixCell | None] = []
         for code in columns:
             event = events.get(code)
@@ -855,8 +858,8 @@ def _scores(rows: list[OutcomeRow], follow_up: str, *, essdai: bool) -> list[Par
             b = base.essdai.total if base.essdai else None
             f = follow.essdai.total if follow.essdai else None
         else:
-            b = base.esspri.score if base.esspri else None
-            f = follow.esspri.score if follow.esspri else None
+            b = base.esspri.mean if base.esspri else None
+            f = follow.esspri.mean if follow.esspri else None
         scores.append(ParticipantScores(row.participant.subject_id, b, f))
     return scores
 
@@ -935,7 +938,7 @@ def outcome_review(user: User, today: date) -> OutcomeReview:
             if base.essdai and follow.essdai:
                 setattr(row, essdai_attr, essdai_change(base.essdai.total, follow.essdai.total))
             if base.esspri and follow.esspri:
-                setattr(row, esspri_attr, esspri_change(base.esspri.score, follow.esspri.score))
+                setattr(row, esspri_attr, esspri_change(base.esspri.mean, follow.esspri.mean))
         if base.visit is not None and row.week28.visit is not None:
             row.composite = composite_response(
                 baseline=base.composite(), week28=row.week28.composite(), esr_upper_limit=esr_upper

@@ -165,6 +165,30 @@ def visit_labs_save(*, form: VisitLabsForm, user: User) -> list[LabResult]:
     return saved
 
 
+# --- After every write: an adverse event's state (trialsite.workflow Step.SAFETY) --------
+
+
+def adverse_event_state_follows(records, *, user: User | None, **_context) -> None:
+    """Step SAFETY of ``workflow.record_changed``: an adverse event written, or one of its
+    follow-ups, stores its current grade and outcome and its worst grade (the one rule,
+    ``crf.adverse_events.ae_state``) for every list, alert, outcome table and export."""
+    events = {r.pk for r in records if isinstance(r, AdverseEvent)}
+    events |= {r.adverse_event_id for r in records if isinstance(r, AdverseEventUpdate)}
+    for event in AdverseEvent.objects.filter(pk__in=events):
+        state = event.state()
+        stored = (event.current_grade, event.current_outcome, event.worst_grade)
+        if stored == (state.current_grade, state.current_outcome, state.worst_grade):
+            continue
+        event.current_grade, event.current_outcome = state.current_grade, state.current_outcome
+        event.worst_grade = state.worst_grade
+        # The write's own audit context (who and why) covers this derived change.
+        AdverseEvent.objects.filter(pk=event.pk).update(
+            current_grade=event.current_grade,
+            current_outcome=event.current_outcome,
+            worst_grade=event.worst_grade,
+        )
+
+
 # --- Adverse events ------------------------------------------------------------------
 
 

@@ -53,9 +53,9 @@ class Plan:
 # CD19⁺ B cells at the assessment visits (% of lymphocytes, cells/µL): present before
 # rituximab, depleted at week 12, starting to return by week 28 (B-cell recovery).
 B_CELLS_AT: dict[str, tuple[str, str]] = {
-    "BASELINE": ("14.5", "310"),
-    "W12": ("0.1", "2"),
-    "W28": ("0.9", "18"),
+    protocol.BASELINE_VISIT_CODE: ("14.5", "310"),
+    protocol.WEEK_12_VISIT_CODE: ("0.1", "2"),
+    protocol.WEEK_28_VISIT_CODE: ("0.9", "18"),
 }
 
 
@@ -90,7 +90,7 @@ PLANS: dict[str, Plan] = {
         "41.0",
         "151.0",
         {
-            "BASELINE": ACTIVE(
+            protocol.BASELINE_VISIT_CODE: ACTIVE(
                 {
                     "constitutional": 1,
                     "lymphadenopathy": 1,
@@ -105,7 +105,7 @@ PLANS: dict[str, Plan] = {
                 "0.60",
                 {"esr": "38", "igg": "21.5", "rf": "85", "c4": "0.07", "lymphocytes": "0.9"},
             ),
-            "W12": ACTIVE(
+            protocol.WEEK_12_VISIT_CODE: ACTIVE(
                 {
                     "lymphadenopathy": 1,
                     "glandular": 1,
@@ -119,7 +119,7 @@ PLANS: dict[str, Plan] = {
                 "0.70",
                 {"esr": "22", "igg": "19.0", "rf": "64", "c4": "0.09", "lymphocytes": "0.95"},
             ),
-            "W28": ACTIVE(
+            protocol.WEEK_28_VISIT_CODE: ACTIVE(
                 {"glandular": 1, "biological": 1},
                 (4, 4, 2),
                 "2.5",
@@ -134,7 +134,7 @@ PLANS: dict[str, Plan] = {
         "31.0",
         "136.5",
         {
-            "BASELINE": ACTIVE(
+            protocol.BASELINE_VISIT_CODE: ACTIVE(
                 {"glandular": 1, "articular": 2, "haematological": 1, "biological": 1},
                 (7, 6, 5),
                 "5.0",
@@ -142,7 +142,7 @@ PLANS: dict[str, Plan] = {
                 "1.10",
                 {"esr": "31", "igg": "17.2", "rf": "40", "platelets": "128"},
             ),
-            "W12": ACTIVE(
+            protocol.WEEK_12_VISIT_CODE: ACTIVE(
                 {"glandular": 1, "articular": 1, "haematological": 1, "biological": 1},
                 (6, 6, 4),
                 "4.0",
@@ -157,7 +157,7 @@ PLANS: dict[str, Plan] = {
         "33.0",
         "140.5",
         {
-            "BASELINE": ACTIVE(
+            protocol.BASELINE_VISIT_CODE: ACTIVE(
                 {"articular": 2, "cutaneous": 2, "glandular": 1, "biological": 2},
                 (7, 8, 7),
                 "7.0",
@@ -165,7 +165,7 @@ PLANS: dict[str, Plan] = {
                 "0.50",
                 {"esr": "52", "igg": "24.0", "rf": "140"},
             ),
-            "W12": ACTIVE(
+            protocol.WEEK_12_VISIT_CODE: ACTIVE(
                 {"articular": 1, "cutaneous": 1, "glandular": 1, "biological": 1},
                 (5, 6, 4),
                 "4.0",
@@ -173,7 +173,7 @@ PLANS: dict[str, Plan] = {
                 "0.80",
                 {"esr": "30", "igg": "19.5", "rf": "90"},
             ),
-            "W28": ACTIVE(
+            protocol.WEEK_28_VISIT_CODE: ACTIVE(
                 {"glandular": 1, "biological": 1},
                 (3, 4, 2),
                 "2.0",
@@ -188,7 +188,7 @@ PLANS: dict[str, Plan] = {
         "38.5",
         "147.0",
         {
-            "BASELINE": ACTIVE(
+            protocol.BASELINE_VISIT_CODE: ACTIVE(
                 {"glandular": 1, "articular": 1, "biological": 1},
                 (5, 5, 4),
                 "4.0",
@@ -196,7 +196,7 @@ PLANS: dict[str, Plan] = {
                 "1.00",
                 {"esr": "20", "igg": "15.5"},
             ),
-            "W12": ACTIVE(
+            protocol.WEEK_12_VISIT_CODE: ACTIVE(
                 {"glandular": 1, "articular": 1, "biological": 1},
                 (5, 4, 4),
                 "4.0",
@@ -204,7 +204,7 @@ PLANS: dict[str, Plan] = {
                 "1.00",
                 {"esr": "19", "igg": "15.1"},
             ),
-            "W28": ACTIVE(
+            protocol.WEEK_28_VISIT_CODE: ACTIVE(
                 {"glandular": 1, "articular": 1, "biological": 1},
                 (4, 5, 4),
                 "3.5",
@@ -219,7 +219,7 @@ PLANS: dict[str, Plan] = {
         "29.5",
         "133.0",
         {
-            "BASELINE": ACTIVE(
+            protocol.BASELINE_VISIT_CODE: ACTIVE(
                 {"glandular": 1, "biological": 1},
                 (4, 4, 3),
                 "3.0",
@@ -227,7 +227,7 @@ PLANS: dict[str, Plan] = {
                 "1.20",
                 {"esr": "16", "igg": "14.0"},
             ),
-            "W12": ACTIVE(
+            protocol.WEEK_12_VISIT_CODE: ACTIVE(
                 {"glandular": 1, "articular": 1, "biological": 1},
                 (5, 5, 4),
                 "4.0",
@@ -235,7 +235,7 @@ PLANS: dict[str, Plan] = {
                 "1.10",
                 {"esr": "22", "igg": "15.8"},
             ),
-            "W28": ACTIVE(
+            protocol.WEEK_28_VISIT_CODE: ACTIVE(
                 {"glandular": 1, "articular": 2, "biological": 2},
                 (6, 6, 6),
                 "5.5",
@@ -249,7 +249,7 @@ PLANS: dict[str, Plan] = {
         "34.5",
         "142.0",
         {
-            "BASELINE": ACTIVE(
+            protocol.BASELINE_VISIT_CODE: ACTIVE(
                 {"constitutional": 1, "lymphadenopathy": 1, "glandular": 2, "biological": 2},
                 (6, 8, 4),
                 "6.5",
@@ -263,7 +263,7 @@ PLANS: dict[str, Plan] = {
         "24.0",
         "124.0",
         {
-            "BASELINE": ACTIVE(
+            protocol.BASELINE_VISIT_CODE: ACTIVE(
                 {"renal": 1, "glandular": 1, "biological": 1},
                 (5, 5, 3),
                 "4.5",
@@ -277,7 +277,7 @@ PLANS: dict[str, Plan] = {
         "22.5",
         "121.0",
         {
-            "BASELINE": ACTIVE(
+            protocol.BASELINE_VISIT_CODE: ACTIVE(
                 {"articular": 2, "glandular": 1},
                 (4, 6, 6),
                 "4.0",
@@ -302,7 +302,15 @@ def _plan_for(key: str, index: int) -> Plan:
         return PLANS[key]
     baseline = _FALLBACK[index % len(_FALLBACK)]
     follow = _FALLBACK[(index + 1) % len(_FALLBACK)]
-    return Plan("30.0", "135.0", {"BASELINE": baseline, "W12": follow, "W28": follow})
+    return Plan(
+        "30.0",
+        "135.0",
+        {
+            protocol.BASELINE_VISIT_CODE: baseline,
+            protocol.WEEK_12_VISIT_CODE: follow,
+            protocol.WEEK_28_VISIT_CODE: follow,
+        },
+    )
 
 
 # --- Helpers --------------------------------------------------------------------------

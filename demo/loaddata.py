@@ -70,6 +70,7 @@ from dosing.models import (
     VisitKind,
 )
 from dosing.services import propose_dose
+from dosing.stored_course import courses_rebuild
 from eligibility.criteria import ScreeningFacts, assent_required, exc5_infection
 from eligibility.models import PriorTherapy, Screening, ScreeningLab, ScreeningStatus
 from eligibility.selectors import assessment_for, signature_payload
@@ -601,9 +602,7 @@ class Generator:
             return ParticipantStatus.ENROLLED
         if not course.belimumab:
             return ParticipantStatus.RITUXIMAB
-        sched = engine.build_course(self.inputs(course))
-        w28 = sched.event("W28")
-        if sched.phase is engine.Phase.TREATMENT_COMPLETE and w28 and w28.actual is not None:
+        if engine.completed_on(engine.build_course(self.inputs(course))) is not None:
             return ParticipantStatus.COMPLETED
         return ParticipantStatus.BELIMUMAB
 
@@ -652,7 +651,7 @@ class Generator:
                 (
                     ParticipantStatus.BELIMUMAB,
                     ParticipantStatus.COMPLETED,
-                    course.visits["W28"],
+                    course.visits[protocol.WEEK_28_VISIT_CODE],
                     "Treatment complete and the week 28 visit recorded.",
                     "",
                 )
@@ -834,8 +833,8 @@ class Generator:
         for code, (visit_pk, on) in assessment_visits.items():
             percent, absolute = {
                 protocol.BASELINE_VISIT_CODE: ("14.5", 310),
-                "W12": ("0.1", 2),
-                "W28": ("0.9", 18),
+                protocol.WEEK_12_VISIT_CODE: ("0.1", 2),
+                protocol.WEEK_28_VISIT_CODE: ("0.9", 18),
             }[code]
             # The baseline shares Day 0 with the first rituximab: not tied to either visit.
             linked = None if code == protocol.BASELINE_VISIT_CODE else visit_pk
@@ -1052,6 +1051,10 @@ class Generator:
                 action_taken=action,
                 outcome="recovered" if finished else "recovering",
                 description="",
+                # Its follow-up below reports no new grade: the state is the event's own.
+                current_grade=grade,
+                current_outcome="recovered" if finished else "recovering",
+                worst_grade=grade,
                 **self.stamp(user, onset + timedelta(days=1)),
             )
             if finished and rng.random() < 0.4:
@@ -1249,6 +1252,8 @@ def generate(
             report.rows = {t.name: t.count for t in generator.tables.values()}
             report.seconds = clock.perf_counter() - started
             progress(report)
+    # The pages read the stored course: built for every participant, as their writes would.
+    courses_rebuild(Participant.objects.order_by("pk"), today, batch=2000)
     report.seconds = clock.perf_counter() - started
     report.not_eligible = generator.not_eligible
     return report

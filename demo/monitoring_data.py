@@ -17,6 +17,7 @@ from dosing.models import LabResult, Visit
 from enrollment.models import Participant
 from monitoring import services
 from monitoring.models import DataQuery, LockScope, QueryStatus
+from trialsite import protocol
 from trialsite.audit import audit_context
 from trialsite.models import User
 
@@ -26,7 +27,11 @@ def _user(username: str) -> User | None:
 
 
 def _baseline(participant: Participant) -> Visit | None:
-    return Visit.objects.active().filter(participant=participant, visit_code="BASELINE").first()
+    return (
+        Visit.objects.active()
+        .filter(participant=participant, visit_code=protocol.BASELINE_VISIT_CODE)
+        .first()
+    )
 
 
 def _age(query: DataQuery, days: int) -> None:

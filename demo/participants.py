@@ -44,6 +44,8 @@ DEMO_PARTICIPANTS: tuple[tuple[str, str, int, date, str], ...] = (
     ("withdrawn", "CHCMU", -30, date(2009, 12, 30), "M"),
     # Last, so the subject IDs of the others stay what tests and the README use.
     ("awaiting_first_belimumab", "CHCMU", -30, date(2012, 9, 21), "F"),
+    # Her course is being entered late (issue 15): Day 0 seven months ago.
+    ("late_entry", "PUMCH", -210, date(2016, 5, 11), "F"),
 )
 
 

@@ -17,7 +17,11 @@ from dosing import services
 from dosing.models import Drug, Premedication
 from enrollment.models import Participant
 from enrollment.services import withdraw_consent
+from trialsite import protocol
 from trialsite.models import User
+
+# The study day of each assessment visit (on its target).
+WEEK_DAYS = dict(protocol.ASSESSMENT_VISITS)
 
 
 @dataclass
@@ -33,9 +37,16 @@ class _Child:
     staff: _Site
     weight: Decimal
     height: Decimal
+    # Entered late: every record is entered on this day (the site's data entry), not on
+    # the day it happened.
+    entered: date | None = None
 
     def day(self, n: int) -> date:
         return self.participant.planned_day_0 + timedelta(days=n)
+
+    def entry_day(self, n: int) -> date:
+        """The "today" of the write recording what happened on study day ``n``."""
+        return self.entered or self.day(n)
 
 
 def _staff(site_code: str, password: str) -> _Site:
@@ -57,14 +68,14 @@ def _day_0(child: _Child) -> None:
         parenteral_antimicrobials_last_date=None,
         live_vaccine_date=None,
         high_infection_risk=False,
-        today=on,
+        today=child.entered or on,
     )
     services.visit_record(
         participant=child.participant,
         user=child.staff.coordinator,
-        visit_code="BASELINE",
+        visit_code=protocol.BASELINE_VISIT_CODE,
         visit_date=on,
-        today=on,
+        today=child.entered or on,
     )
 
 
@@ -81,7 +92,7 @@ def _infuse(child: _Child, drug: str, n: int, lot: str) -> None:
         height_cm=child.height,
         anthropometry_measured_on=on,
         prescribed_dose_mg=proposal.dose_mg,
-        today=on,
+        today=child.entered or on,
     )
     rituximab = drug == Drug.RITUXIMAB
     services.infusion_record(
@@ -98,7 +109,7 @@ def _infuse(child: _Child, drug: str, n: int, lot: str) -> None:
             if rituximab
             else [Premedication.ANTIHISTAMINE]
         ),
-        today=on,
+        today=child.entered or on,
     )
 
 
@@ -120,7 +131,7 @@ def _b_cells(child: _Child, n: int, percent: str, per_ul: str) -> None:
         cd19_percent=Decimal(percent),
         cd19_absolute_entered=Decimal(per_ul),
         cd19_absolute_unit="cells/uL",
-        today=child.day(n),
+        today=child.entry_day(n),
     )
 
 
@@ -135,7 +146,7 @@ def _gate_labs(child: _Child, n: int, igg: str, iga: str, wbc: str, neutrophils:
             services.LabEntry("wbc", Decimal(wbc), "10^9/L", on),
             services.LabEntry("neutrophils", Decimal(neutrophils), "10^9/L", on),
         ],
-        today=on,
+        today=child.entered or on,
     )
 
 
@@ -145,7 +156,7 @@ def _visit(child: _Child, code: str, n: int) -> None:
         user=child.staff.coordinator,
         visit_code=code,
         visit_date=child.day(n),
-        today=child.day(n),
+        today=child.entry_day(n),
     )
 
 
@@ -195,9 +206,9 @@ def seed(today: date, participants: dict[str, Any], password: str | None = None)
         _b_cells(c, 17, "0.3", "6")
         _gate_labs(c, 40, "6.4", "0.7", "6.1", "3.3")
         _belimumab(c, 42, 70)
-        _visit(c, "W12", 84)
+        _visit(c, protocol.WEEK_12_VISIT_CODE, WEEK_DAYS[protocol.WEEK_12_VISIT_CODE])
         _belimumab(c, 98, 126, 154, 182)
-        _visit(c, "W28", 196)
+        _visit(c, protocol.WEEK_28_VISIT_CODE, WEEK_DAYS[protocol.WEEK_28_VISIT_CODE])
 
     # belimumab_deviation: first belimumab 5 days late (window ±3) -> automatic deviation.
     c = child("belimumab_deviation", "24.0", "124.0")
@@ -236,6 +247,19 @@ def seed(today: date, participants: dict[str, Any], password: str | None = None)
         data_may_be_kept=True,
         notes="Family moved abroad.",
     )
+
+    # late_entry: treated seven months ago, her paper CRFs entered only today: Day 0, two
+    # rituximab, depletion, the gate labs and the first belimumab so far.  Belimumab 2
+    # onwards and week 12 are "not recorded", never missed by time alone; treatment is not
+    # complete (issue 15).
+    if "late_entry" in participants:
+        c = child("late_entry", "30.0", "138.0")
+        c.entered = today
+        _day_0(c)
+        _rituximab(c, 0, 7)
+        _b_cells(c, 10, "0.2", "3")
+        _gate_labs(c, 33, "6.8", "0.8", "5.2", "2.6")
+        _belimumab(c, 35)
 
     for participant in participants.values():
         services.deviations_sync(participant=participant, user=None, today=today)

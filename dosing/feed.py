@@ -31,7 +31,8 @@ _STATUS_LABELS = {
     engine.EventStatus.DONE_NOT_PLANNED: gettext_lazy("done (not planned)"),
     engine.EventStatus.DUE: gettext_lazy("due"),
     engine.EventStatus.OVERDUE: gettext_lazy("overdue"),
-    engine.EventStatus.MISSED: gettext_lazy("missed"),
+    engine.EventStatus.NOT_RECORDED: gettext_lazy("not recorded (overdue)"),
+    engine.EventStatus.MISSED: gettext_lazy("missed (confirmed not done)"),
 }
 
 

@@ -10,12 +10,21 @@ from typing import Any
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from dosing.models import AbsoluteCountUnit, Deviation, Drug, Infusion, Premedication, Visit
-from dosing.services import ASSESSMENT_CODES, MANUAL_CATEGORIES, UNSCHEDULED_PREFIX
+from dosing.services import ASSESSMENT_CODES, MANUAL_CATEGORIES
 from trialsite import units
 from trialsite.forms import ClinicalForm, tie_errors_to_widgets
+from trialsite.protocol import (
+    ANTHROPOMETRY_MAX_AGE_DAYS,
+    BASELINE_VISIT_CODE,
+    DOSE_TOLERANCE_FRACTION,
+    UNSCHEDULED_VISIT_PREFIX,
+    WEEK_12_VISIT_CODE,
+    WEEK_28_VISIT_CODE,
+)
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -30,6 +39,14 @@ def _yes_no(label: str, **kwargs: Any) -> forms.TypedChoiceField:
         widget=forms.RadioSelect,
         **kwargs,
     )
+
+
+# Labels that name a protocol number take it from trialsite.protocol (an amendment is one line).
+DOSE_REASON_LABEL = format_lazy(
+    # xgettext:no-python-format (a percent sign, not a placeholder)
+    _("Reason if the dose differs more than {percent} % from the proposed dose"),
+    percent=int(DOSE_TOLERANCE_FRACTION * 100),
+)
 
 
 class _DatedForm(forms.Form):
@@ -145,7 +162,9 @@ class PrescriptionForm(_DatedForm):
     anthropometry_measured_on = forms.DateField(
         label=_("Weight and height measured on"),
         widget=DATE_INPUT,
-        help_text=_("At most 7 days before the infusion."),
+        help_text=format_lazy(
+            _("At most {days} days before the infusion."), days=ANTHROPOMETRY_MAX_AGE_DAYS
+        ),
     )
     prescribed_dose_mg = forms.DecimalField(
         label=_("Prescribed dose (mg)"),
@@ -156,8 +175,7 @@ class PrescriptionForm(_DatedForm):
         help_text=_("Filled with the proposed dose after “Calculate”."),
     )
     dose_difference_reason = forms.CharField(
-        # xgettext:no-python-format (a percent sign, not a placeholder)
-        label=_("Reason if the dose differs more than 10 % from the proposed dose"),
+        label=DOSE_REASON_LABEL,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -199,7 +217,7 @@ class InfusionForm(_DatedForm):
         label=_("Administered dose (mg)"), max_digits=7, decimal_places=1, min_value=Decimal("0.1")
     )
     dose_difference_reason = forms.CharField(
-        label=_("Reason if the dose differs more than 10 % from the proposed dose"),
+        label=DOSE_REASON_LABEL,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -251,6 +269,7 @@ class BCellResultForm(_DatedForm):
     past_dates = ("taken_on",)
     taken_on = forms.DateField(label=_("Date of sample"), widget=DATE_INPUT)
     cd19_percent = forms.DecimalField(
+        # xgettext:no-python-format (a percent sign, not a placeholder)
         label=_("CD19⁺ B cells (% of lymphocytes)"),
         max_digits=6,
         decimal_places=3,
@@ -383,6 +402,20 @@ class GateLabsForm(_DatedForm):
         ]
 
 
+class NotDoneForm(forms.Form):
+    """An investigator confirms a scheduled event was not given / not done (issue 15)."""
+
+    reason = forms.CharField(
+        label=_("Why it was not given or not done"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "The missed-dose or missed-visit deviation becomes final; the course goes on "
+            "without it."
+        ),
+    )
+
+
 class GateDiscontinueForm(forms.Form):
     confirm = forms.BooleanField(
         label=_("I confirm these labs fail EXC10/EXC11: the participant is discontinued."),
@@ -397,10 +430,10 @@ class VisitForm(_DatedForm):
     visit_code = forms.ChoiceField(
         label=_("Visit"),
         choices=[
-            ("BASELINE", _("Baseline (Day 0)")),
-            ("W12", _("Week 12 assessment")),
-            ("W28", _("Week 28 assessment (end of treatment)")),
-            (UNSCHEDULED_PREFIX, _("Unscheduled visit")),
+            (BASELINE_VISIT_CODE, _("Baseline (Day 0)")),
+            (WEEK_12_VISIT_CODE, _("Week 12 assessment")),
+            (WEEK_28_VISIT_CODE, _("Week 28 assessment (end of treatment)")),
+            (UNSCHEDULED_VISIT_PREFIX, _("Unscheduled visit")),
         ],
     )
     visit_date = forms.DateField(label=_("Visit date"), widget=DATE_INPUT)
@@ -413,7 +446,7 @@ class VisitForm(_DatedForm):
 
     def clean_visit_code(self) -> str:
         code = self.cleaned_data["visit_code"]
-        if code not in (*ASSESSMENT_CODES, UNSCHEDULED_PREFIX):
+        if code not in (*ASSESSMENT_CODES, UNSCHEDULED_VISIT_PREFIX):
             raise forms.ValidationError(_("Unknown visit."))
         return code
 

@@ -4,6 +4,8 @@ stored here."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pghistory
 import pgtrigger
 from django.conf import settings
@@ -179,8 +181,7 @@ class Prescription(ClinicalRecord):
         _("reason the dose differs from the proposed dose"), blank=True
     )
     dose_flagged = models.BooleanField(
-        # xgettext:no-python-format (a percent sign, not a placeholder)
-        _("dose more than 10 % from the proposed dose"),
+        _("dose flagged: beyond the tolerance from the proposed dose"),
         default=False,
         editable=False,
     )
@@ -284,7 +285,9 @@ class Infusion(ClinicalRecord):
         _("reason the dose differs from the proposed dose"), blank=True
     )
     dose_flagged = models.BooleanField(
-        _("dose more than 10 % from the proposed dose"), default=False, editable=False
+        _("dose flagged: beyond the tolerance from the proposed dose"),
+        default=False,
+        editable=False,
     )
     lot_number = models.CharField(_("lot number"), max_length=50)
     premedication = ArrayField(
@@ -351,6 +354,7 @@ class BCellResult(ClinicalRecord):
     )
     taken_on = models.DateField(_("date of sample"))
     cd19_percent = models.DecimalField(
+        # xgettext:no-python-format (a percent sign, not a placeholder)
         _("CD19⁺ B cells (% of lymphocytes)"),
         max_digits=6,
         decimal_places=3,
@@ -437,6 +441,131 @@ class Day0Confirmation(ClinicalRecord):
 
     def __str__(self) -> str:
         return f"{self.participant} Day 0 {self.confirmed_on}"
+
+
+@pghistory.track()
+class EventNotDone(ClinicalRecord):
+    """An investigator confirms that a scheduled infusion or visit was not given / not done.
+
+    Until then an event whose window closed is only "not recorded": it can still be
+    recorded on any date.  The confirmation makes its missed-dose or missed-visit deviation
+    final, and lets the course go on past it (the next belimumab, completion).
+    """
+
+    participant = models.ForeignKey(
+        Participant,
+        verbose_name=_("participant"),
+        on_delete=models.PROTECT,
+        related_name="events_not_done",
+    )
+    visit_code = models.CharField(_("visit"), max_length=10)
+    confirmed_on = models.DateField(_("date of the confirmation"))
+    reason = models.TextField(_("why it was not given or not done"))
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    site_field = "participant__site"
+
+    class Meta(ClinicalRecord.Meta):
+        ordering = ["participant", "confirmed_on", "pk"]
+        verbose_name = _("event confirmed not done")
+        verbose_name_plural = _("events confirmed not done")
+        constraints = [
+            *ClinicalRecord.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["participant", "visit_code"],
+                condition=models.Q(voided_at__isnull=True),
+                name="event_not_done_one_current_per_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant} {self.visit_code} not done ({self.confirmed_on})"
+
+    def as_fact(self) -> engine.NotDone:
+        return engine.NotDone(self.visit_code, self.confirmed_on, self.reason)
+
+
+class EventOutcome(models.TextChoices):
+    """What the stored course knows of an event whatever today is (issue 14): settled, or
+    awaited (due, overdue, not recorded or planned depending on today)."""
+
+    DONE_IN_WINDOW = engine.EventStatus.DONE_IN_WINDOW.value, _("done")
+    DONE_OUT_OF_WINDOW = engine.EventStatus.DONE_OUT_OF_WINDOW.value, _("done out of window")
+    DONE_NOT_PLANNED = engine.EventStatus.DONE_NOT_PLANNED.value, _("done (not planned)")
+    NOT_NEEDED = engine.EventStatus.NOT_NEEDED.value, _("not needed")
+    MISSED = engine.EventStatus.MISSED.value, _("missed (confirmed not done)")
+    AWAITED = "awaited", _("awaited")
+
+
+class CourseEvent(models.Model):
+    """The participant's course as the engine built it at the last write of its facts: one
+    row per planned or actual event (a read model for the pages that list many
+    participants: dashboard, due lists, month calendar, iCalendar feed, form status).
+
+    Rebuilt in the transaction of every write that changes the facts (the workflow's COURSE
+    step, ``dosing.services.course_changed``); never edited otherwise.  What depends on
+    today (due, overdue, not recorded) is computed in the query from the stored dates
+    (``dosing.selectors.status_today``), never stored.  ``manage.py check_course`` rebuilds
+    every course in memory and lists every difference.  Derived data, not a clinical
+    record: it is replaced, not audited.
+    """
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="course_events"
+    )
+    kind = models.CharField(max_length=12, choices=[(k.value, k.value) for k in engine.EventKind])
+    visit_code = models.CharField(max_length=10)
+    drug = models.CharField(max_length=12, choices=Drug.choices, blank=True)
+    number = models.PositiveSmallIntegerField(null=True)
+    target = models.DateField()
+    window_start = models.DateField()
+    window_end = models.DateField()
+    target_day = models.IntegerField()
+    actual = models.DateField(null=True)
+    actual_day = models.IntegerField(null=True)
+    outcome = models.CharField(max_length=20, choices=EventOutcome.choices)
+    projected = models.BooleanField(default=False)
+    moves_with_plan = models.BooleanField(default=False)
+    # What decided the target (engine.Event.anchor, anchor_date, clause).
+    anchor = models.CharField(max_length=16, blank=True)
+    anchor_date = models.DateField(null=True)
+    clause = models.CharField(max_length=8, blank=True)
+
+    site_field: ClassVar[str] = "participant__site"
+
+    class Meta:
+        ordering = ["participant", "target", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "visit_code"], name="course_event_one_per_code"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["target"], name="course_event_target"),
+            models.Index(fields=["actual"], name="course_event_actual"),
+            models.Index(fields=["window_end"], name="course_event_window_end"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} {self.visit_code} {self.target}"
+
+    @property
+    def label(self) -> str:
+        return engine.event_label(self.kind, self.drug, self.number, self.visit_code)
+
+    @property
+    def is_assessment(self) -> bool:
+        return self.kind == engine.EventKind.ASSESSMENT
+
+    @property
+    def status(self) -> engine.EventStatus:
+        """The status on the day the query was made for (``status_today`` annotation)."""
+        return engine.EventStatus(self.status_today)
 
 
 @pghistory.track()

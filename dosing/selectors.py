@@ -16,13 +16,18 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 
 from dosing import engine
 from dosing.models import (
     BCellResult,
+    CourseEvent,
     Day0Confirmation,
     Deviation,
+    Drug,
+    EventNotDone,
+    EventOutcome,
     Infusion,
     LabResult,
     Prescription,
@@ -31,7 +36,7 @@ from dosing.models import (
 )
 from enrollment.models import Participant
 from enrollment.rules import ACTIVE_STATUSES, ParticipantStatus
-from trialsite import access, roles
+from trialsite import access, protocol, roles
 from trialsite.dates import study_day
 from trialsite.models import User
 
@@ -55,12 +60,12 @@ DONE = frozenset(
 
 
 def course_facts_for(participants: list[Participant], today: date) -> dict[int, engine.CourseFacts]:
-    """CourseFacts per participant pk, in 4 queries whatever the number of participants.
+    """CourseFacts per participant pk, in 6 queries whatever the number of participants.
 
     The rows become facts through their models' ``as_fact()``, the one adapter."""
     ids = [p.pk for p in participants]
     facts: dict[str, dict[int, list]] = {
-        kind: defaultdict(list) for kind in ("infusions", "b_cells", "visits", "labs")
+        kind: defaultdict(list) for kind in ("infusions", "b_cells", "visits", "labs", "not_done")
     }
     readers = (
         ("infusions", Infusion.objects.only("participant_id", "drug", "given_on"), {}),
@@ -81,12 +86,28 @@ def course_facts_for(participants: list[Participant], today: date) -> dict[int, 
             LabResult.objects.only("participant_id", "analyte", "taken_on", "value"),
             {"analyte__in": list(engine.GATE_TESTS)},
         ),
+        (
+            "not_done",
+            EventNotDone.objects.only("participant_id", "visit_code", "confirmed_on", "reason"),
+            {},
+        ),
     )
-    dates = {"infusions": "given_on", "b_cells": "taken_on", "visits": "visit_date"}
+    dates = {
+        "infusions": "given_on",
+        "b_cells": "taken_on",
+        "visits": "visit_date",
+        "not_done": "confirmed_on",
+    }
     for kind, queryset, condition in readers:
         rows = queryset.filter(voided_at__isnull=True, participant_id__in=ids, **condition)
         for row in rows.order_by(dates.get(kind, "taken_on"), "pk"):
             facts[kind][row.participant_id].append(row.as_fact())
+    # The first belimumab, once prescribed, is the date its gate judges (engine.gate).
+    prescribed = dict(
+        Prescription.objects.active()
+        .filter(participant_id__in=ids, drug=Drug.BELIMUMAB, infusion__isnull=True)
+        .values_list("participant_id", "planned_on")
+    )
     return {
         p.pk: engine.CourseFacts(
             planned_day_0=p.planned_day_0,
@@ -95,13 +116,15 @@ def course_facts_for(participants: list[Participant], today: date) -> dict[int, 
             b_cell_results=tuple(facts["b_cells"][p.pk]),
             visits_done=tuple(facts["visits"][p.pk]),
             labs=tuple(facts["labs"][p.pk]),
+            not_done=tuple(facts["not_done"][p.pk]),
+            belimumab_prescribed_on=prescribed.get(p.pk),
         )
         for p in participants
     }
 
 
 def course_facts(participant: Participant, today: date) -> engine.CourseFacts:
-    """The facts the treatment engine needs, read from the database (4 queries)."""
+    """The facts the treatment engine needs, read from the database (6 queries)."""
     return course_facts_for([participant], today)[participant.pk]
 
 
@@ -113,7 +136,7 @@ def course_for(participant: Participant, today: date) -> engine.Course:
 def courses_for(
     participants: Iterable[Participant], today: date
 ) -> list[tuple[Participant, engine.Course]]:
-    """(participant, course) for each participant, in 4 queries in all."""
+    """(participant, course) for each participant, in 6 queries in all."""
     participants = list(participants)
     facts = course_facts_for(participants, today)
     return [(p, engine.build_course(facts[p.pk])) for p in participants]
@@ -135,14 +158,21 @@ def treated_participants(user: User) -> QuerySet[Participant]:
 @dataclass(frozen=True)
 class GateView:
     reference: date  # the first belimumab date the labs are judged against
+    prescribed: bool  # that date is the prescription's (else the planned target)
     result: engine.GateResult
 
+    @property
+    def failed(self) -> bool:
+        return self.result.outcome is engine.GateOutcome.FAIL
 
-def gate_view(sched: engine.Course, inputs: engine.CourseFacts, today: date) -> GateView | None:
-    reference = engine.gate_reference_date(sched, today)
+
+def gate_view(sched: engine.Course, inputs: engine.CourseFacts) -> GateView | None:
+    """The EXC10/EXC11 gate as the pages show it, judged on the date the engine gives."""
+    reference = engine.gate_reference_date(sched, inputs)
     if reference is None:
         return None
-    return GateView(reference, engine.belimumab_lab_gate(reference, inputs.labs))
+    prescribed = reference == inputs.belimumab_prescribed_on
+    return GateView(reference, prescribed, engine.belimumab_lab_gate(reference, inputs.labs))
 
 
 # --- Participant timeline (server-rendered SVG) ------------------------------------------
@@ -234,8 +264,9 @@ def timeline(
                 css=f"ev-{event.status.value}",
             )
         )
-    weeks = range((first_day // 28 + 1) * 28, last_day + 1, 28)
-    ticks = tuple(Tick(x(d), f"W{d // 7}") for d in weeks)
+    step = protocol.CHART_TICK_DAYS
+    weeks = range((first_day // step + 1) * step, last_day + 1, step)
+    ticks = tuple(Tick(x(d), f"W{d // protocol.DAYS_PER_WEEK}") for d in weeks)
     today_x = x(today_day) if first_day <= today_day <= last_day else None
     return Timeline(
         rows=tuple(rows),
@@ -340,6 +371,128 @@ def open_prescription(participant: Participant) -> Prescription | None:
     )
 
 
+# Statuses a row of the participant's event table is highlighted for.
+_ROW_CLASS = {
+    engine.EventStatus.DONE_OUT_OF_WINDOW: "table-danger",
+    engine.EventStatus.MISSED: "table-danger",
+    engine.EventStatus.DONE_NOT_PLANNED: "table-danger",
+    engine.EventStatus.NOT_RECORDED: "table-warning",
+    engine.EventStatus.OVERDUE: "table-warning",
+    engine.EventStatus.NOT_NEEDED: "text-muted",
+}
+_AWAITED = frozenset(
+    {
+        engine.EventStatus.DUE,
+        engine.EventStatus.OVERDUE,
+        engine.EventStatus.NOT_RECORDED,
+        engine.EventStatus.PLANNED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One line of the participant's event table, with what the user can do on it."""
+
+    event: engine.Event
+    row_class: str
+    crf_visit: Visit | None  # the recorded visit whose CRFs the row links
+    edit_visit: Visit | None  # an assessment visit the user may correct
+    can_record_visit: bool  # an assessment visit still to be recorded
+    can_confirm_not_done: bool  # an investigator may confirm it was not done
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """What the participant's course awaits next, and who can do it (issue 15: always
+    offered for the earliest unrecorded event, whatever today is)."""
+
+    day_0_confirmation: bool  # the investigator re-confirms EXC5 before rituximab 1
+    prescribe: bool  # the investigator prescribes the next infusion
+    record_infusion: bool  # the open prescription is to be administered and recorded
+    awaiting_prescription: bool  # the coordinator waits for the investigator
+    investigators: tuple[str, ...]  # who can prescribe (printed names, this site)
+    b_cell_result: bool  # SCH2 awaits a B-cell result
+    gate_labs: bool  # the first belimumab awaits its EXC10/EXC11 labs
+    complete: bool  # the course is complete and the status can follow
+
+
+def _confirmable(event: engine.Event, today: date) -> bool:
+    """Confirming "not done" is for belimumab after the first and the assessment visits,
+    once the window has closed (dosing.services.event_not_done_confirm)."""
+    if event.status is not engine.EventStatus.NOT_RECORDED or today <= event.window_end:
+        return False
+    if event.kind is engine.EventKind.ASSESSMENT:
+        return True
+    return event.drug is engine.Drug.BELIMUMAB and (event.number or 0) > 1
+
+
+def _event_rows(
+    events: list[engine.Event],
+    visits: list[Visit],
+    user: User,
+    today: date,
+    *,
+    active: bool,
+    can_write: bool,
+) -> list[EventRow]:
+    by_code = {v.visit_code: v for v in visits}
+    can_sign = user.has_perm(roles.SIGN) and active
+    rows = []
+    for event in events:
+        visit = by_code.get(event.visit_code) if event.actual is not None else None
+        assessment = event.kind is engine.EventKind.ASSESSMENT
+        rows.append(
+            EventRow(
+                event=event,
+                row_class=_ROW_CLASS.get(event.status, ""),
+                crf_visit=visit,
+                edit_visit=visit if assessment and visit is not None and can_write else None,
+                can_record_visit=assessment
+                and can_write
+                and event.status in _AWAITED
+                and not event.projected,
+                can_confirm_not_done=can_sign and _confirmable(event, today),
+            )
+        )
+    return rows
+
+
+def _next_action(
+    participant: Participant, course: engine.Course, user: User, *, prescribed: bool
+) -> NextAction:
+    active = participant.status in ACTIVE_STATUSES
+    can_treat = access.can_write(user) and active
+    can_sign = user.has_perm(roles.SIGN) and active
+    awaits = course.next_infusion is not None and active
+    awaited = {d.code for d in course.decisions[-1:]}
+    investigators = ()
+    if awaits and not prescribed and not can_sign:
+        investigators = tuple(
+            u.printed_name
+            for u in User.objects.filter(
+                is_active=True,
+                sites=participant.site_id,
+                groups__name=roles.Role.INVESTIGATOR.group_name,
+            ).order_by("last_name", "username")
+        )
+    return NextAction(
+        day_0_confirmation=can_sign and course.phase is engine.Phase.NOT_STARTED,
+        prescribe=can_sign and awaits and not prescribed,
+        record_infusion=can_treat and prescribed,
+        awaiting_prescription=can_treat and awaits and not prescribed and not can_sign,
+        investigators=investigators,
+        b_cell_result=can_treat
+        and course.phase is engine.Phase.RITUXIMAB
+        and engine.DecisionCode.B_CELL_RESULT_AWAITED in awaited,
+        gate_labs=can_treat
+        and course.phase in (engine.Phase.RITUXIMAB, engine.Phase.AWAITING_FIRST_BELIMUMAB),
+        complete=can_treat
+        and participant.status == ParticipantStatus.BELIMUMAB
+        and course.phase is engine.Phase.TREATMENT_COMPLETE,
+    )
+
+
 def participant_context(participant: Participant, user: User, today: date) -> dict[str, Any]:
     """Context for templates/dosing/participant_panel.html on the participant page."""
     inputs = course_facts(participant, today)
@@ -362,16 +515,20 @@ def participant_context(participant: Participant, user: User, today: date) -> di
         treatment_ended=participant.status
         in (ParticipantStatus.DISCONTINUED, ParticipantStatus.WITHDRAWN),
     )
-    can_write = access.can_write(user)
+    can_write = access.can_write(user) and participant.status != ParticipantStatus.WITHDRAWN
     all_visits = list(
         Visit.objects.active().filter(participant=participant).order_by("visit_date", "pk")
     )
-    visits = [v for v in all_visits if v.kind != VisitKind.INFUSION]
+    prescription = open_prescription(participant) if active else None
     return {
         "dosing": {
             "schedule": sched,
             "inputs": inputs,
             "events": events,
+            "event_rows": _event_rows(
+                events, all_visits, user, today, active=active, can_write=can_write
+            ),
+            "next": _next_action(participant, sched, user, prescribed=prescription is not None),
             "timeline": timeline(sched, today, events),
             "treatment_ended": not active,
             "infusions": list(
@@ -379,30 +536,24 @@ def participant_context(participant: Participant, user: User, today: date) -> di
                 .filter(participant=participant)
                 .select_related("prescribed_by")
             ),
-            "open_prescription": open_prescription(participant) if active else None,
+            "open_prescription": prescription,
             "b_cells": b_cell_rows,
             "b_cell_chart": b_cell_chart(b_cell_rows),
             "day_0_confirmations": list(
                 Day0Confirmation.objects.active().filter(participant=participant)
             ),
-            "gate": gate_view(sched, inputs, today) if active else None,
+            "not_done": list(
+                EventNotDone.objects.active()
+                .filter(participant=participant)
+                .select_related("confirmed_by")
+            ),
+            "gate": gate_view(sched, inputs) if active else None,
             "deviations": deviations,
             "open_deviations": [d for d in deviations if d.reviewed_at is None],
-            "unscheduled_visits": [v for v in visits if v.kind == VisitKind.UNSCHEDULED],
-            # Every recorded visit by code, for the links to its CRFs.
-            "visits_by_code": {v.visit_code: v for v in all_visits},
-            # Recorded assessment visits by code, for the timeline's edit links.
-            "assessment_visits": {
-                v.visit_code: v for v in visits if v.kind != VisitKind.UNSCHEDULED
-            },
-            "can_write": can_write and participant.status != ParticipantStatus.WITHDRAWN,
+            "unscheduled_visits": [v for v in all_visits if v.kind == VisitKind.UNSCHEDULED],
+            "can_write": can_write,
             "can_treat": can_write and active,
             "can_sign": user.has_perm(roles.SIGN) and active,
-            "can_complete": can_write
-            and participant.status == ParticipantStatus.BELIMUMAB
-            and sched.phase is engine.Phase.TREATMENT_COMPLETE
-            and sched.event("W28") is not None
-            and sched.event("W28").actual is not None,
         }
     }
 
@@ -410,10 +561,53 @@ def participant_context(participant: Participant, user: User, today: date) -> di
 # --- Work lists: dashboard, month calendar, feed ---------------------------------------------
 
 
+# --- The stored course: what the pages across participants read (issue 14) ------------------
+
+
+def status_today(today: date) -> Case:
+    """An event's status on ``today``, computed in SQL from the stored course's dates: the
+    same rules as ``engine.windows.status`` (tests/test_course_store.py holds them equal)."""
+    S = engine.EventStatus  # noqa: N806
+    return Case(
+        When(~Q(outcome=EventOutcome.AWAITED), then=F("outcome")),
+        When(projected=True, then=Value(S.PLANNED.value)),
+        When(moves_with_plan=True, target__gt=today, then=Value(S.PLANNED.value)),
+        When(moves_with_plan=True, target=today, then=Value(S.DUE.value)),
+        When(moves_with_plan=True, then=Value(S.OVERDUE.value)),
+        When(window_start__gt=today, then=Value(S.PLANNED.value)),
+        When(target__gte=today, then=Value(S.DUE.value)),
+        When(window_end__gte=today, then=Value(S.OVERDUE.value)),
+        default=Value(S.NOT_RECORDED.value),
+        output_field=CharField(),
+    )
+
+
+def stored_course(user: User, today: date) -> QuerySet[CourseEvent]:
+    """Every stored event at the user's sites, with its status on ``today``."""
+    return (
+        access.scoped(CourseEvent.objects.all(), user)
+        .filter(participant__voided_at__isnull=True)
+        .annotate(status_today=status_today(today), on=Coalesce("actual", "target"))
+        .select_related("participant", "participant__site")
+    )
+
+
+def stored_events_of(participants, today: date) -> dict[int, list[CourseEvent]]:
+    """The stored events of ``participants`` (a queryset or list), by participant pk."""
+    events: dict[int, list[CourseEvent]] = defaultdict(list)
+    for event in (
+        CourseEvent.objects.filter(participant__in=participants)
+        .annotate(status_today=status_today(today))
+        .order_by("target", "pk")
+    ):
+        events[event.participant_id].append(event)
+    return events
+
+
 @dataclass(frozen=True)
 class CalendarItem:
     participant: Participant
-    event: engine.Event
+    event: CourseEvent
     on: date  # where the item sits: the actual date when done, else the target
 
     @property
@@ -421,33 +615,62 @@ class CalendarItem:
         return self.event.actual is not None
 
 
-def calendar_items(
-    pairs: list[tuple[Participant, engine.Course]],
-) -> list[CalendarItem]:
-    """Every event worth showing, placed on its actual date when done, else its target."""
-    items = []
-    for participant, sched in pairs:
-        for event in sched.events:
-            if event.status is engine.EventStatus.NOT_NEEDED:
-                continue
-            items.append(CalendarItem(participant, event, event.actual or event.target))
-    items.sort(key=lambda i: (i.on, i.participant.subject_id, i.event.visit_code))
-    return items
+def _in_date_order(events: QuerySet[CourseEvent]) -> QuerySet[CourseEvent]:
+    return events.order_by("on", "participant__subject_id", "visit_code")
 
 
-def work_list(user: User, today: date) -> dict[str, list[CalendarItem]]:
-    """Overdue events (target passed, window still open) and those due this week."""
-    items = calendar_items(courses_for(treated_participants(user), today))
+def _items(events: QuerySet[CourseEvent]) -> list[CalendarItem]:
+    return [CalendarItem(e.participant, e, e.on) for e in _in_date_order(events)]
+
+
+def _shown(events: QuerySet[CourseEvent]) -> QuerySet[CourseEvent]:
+    """Done events of every participant stay on the day they were done (completed,
+    discontinued and withdrawn included); awaited ones only while treatment runs."""
+    return events.exclude(outcome=EventOutcome.NOT_NEEDED).filter(
+        Q(actual__isnull=False) | Q(participant__status__in=ACTIVE_STATUSES)
+    )
+
+
+def _awaited(user: User, today: date, *statuses: engine.EventStatus) -> QuerySet[CourseEvent]:
+    return stored_course(user, today).filter(
+        outcome=EventOutcome.AWAITED,
+        participant__status__in=ACTIVE_STATUSES,
+        status_today__in=[s.value for s in statuses],
+    )
+
+
+# How many items a work list shows (the count is always complete).
+WORK_LIST_LENGTH = 50
+
+
+@dataclass(frozen=True)
+class WorkList:
+    items: tuple[CalendarItem, ...]
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+def _work_list(events: QuerySet[CourseEvent]) -> WorkList:
+    first = _in_date_order(events)[:WORK_LIST_LENGTH]
+    return WorkList(tuple(CalendarItem(e.participant, e, e.on) for e in first), events.count())
+
+
+def work_list(user: User, today: date) -> dict[str, WorkList]:
+    """Overdue events (target passed, window still open), those due this week, and those
+    not recorded after their window (still to be entered, or confirmed not done)."""
     soon = today + timedelta(days=DUE_SOON_DAYS - 1)
+    S = engine.EventStatus  # noqa: N806
     return {
-        "overdue": [i for i in items if i.event.status is engine.EventStatus.OVERDUE],
-        "due_this_week": [
-            i
-            for i in items
-            if i.event.status in (engine.EventStatus.DUE, engine.EventStatus.PLANNED)
-            and today <= i.event.target <= soon
-        ],
-        "missed": [i for i in items if i.event.status is engine.EventStatus.MISSED],
+        "overdue": _work_list(_awaited(user, today, S.OVERDUE)),
+        "due_this_week": _work_list(
+            _awaited(user, today, S.DUE, S.PLANNED).filter(target__range=(today, soon))
+        ),
+        "not_recorded": _work_list(_awaited(user, today, S.NOT_RECORDED)),
     }
 
 
@@ -504,17 +727,22 @@ def parse_month(value: str | None, today: date) -> date:
         return today.replace(day=1)
 
 
-def month_calendar(user: User, month: date, today: date) -> MonthCalendar:
-    """Due, overdue, planned and done infusions and visits at the user's sites, by day."""
+def month_calendar(user: User, month: date, today: date, *, subject_id: str = "") -> MonthCalendar:
+    """Due, overdue, planned and done infusions and visits at the user's sites, by day
+    (one participant's with ``subject_id``), read from the stored course."""
     from django.utils.dates import WEEKDAYS_ABBR
 
     grid = pycalendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     first, last = grid[0][0], grid[-1][-1]
-    items = calendar_items(courses_for(treated_participants(user), today))
+    events = _shown(stored_course(user, today))
+    if subject_id:
+        events = events.filter(participant__subject_id=subject_id)
+    in_grid = events.filter(
+        Q(actual__range=(first, last)) | Q(actual__isnull=True, target__range=(first, last))
+    )
     by_day: dict[date, list[CalendarItem]] = defaultdict(list)
-    for item in items:
-        if first <= item.on <= last:
-            by_day[item.on].append(item)
+    for item in _items(in_grid):
+        by_day[item.on].append(item)
     weeks = tuple(
         tuple(
             CalendarDay(d, d.month == month.month, d == today, tuple(by_day.get(d, ())))
@@ -524,19 +752,22 @@ def month_calendar(user: User, month: date, today: date) -> MonthCalendar:
     )
     previous = (month - timedelta(days=1)).replace(day=1)
     following = (month + timedelta(days=32)).replace(day=1)
+    overdue = _awaited(user, today, engine.EventStatus.OVERDUE)
+    if subject_id:
+        overdue = overdue.filter(participant__subject_id=subject_id)
     return MonthCalendar(
         month=month,
         previous=previous,
         next=following,
         weeks=weeks,
-        overdue=tuple(i for i in items if i.event.status is engine.EventStatus.OVERDUE),
+        overdue=tuple(_items(overdue)),
         weekdays=tuple(str(WEEKDAYS_ABBR[i]) for i in range(7)),
     )
 
 
 def feed_items(user: User, today: date) -> list[CalendarItem]:
-    """What a user's iCalendar feed lists: the events of the participants at their sites."""
-    return calendar_items(courses_for(treated_participants(user), today))
+    """What a user's iCalendar feed lists: the events at their sites, as the calendar."""
+    return _items(_shown(stored_course(user, today)))
 
 
 def site_deviations(user: User, *, site_code: str = "", open_only: bool = False):

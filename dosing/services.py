@@ -27,10 +27,12 @@ from dosing.models import (
     AbsoluteCountUnit,
     BCellResult,
     CalendarFeed,
+    CourseEvent,
     Day0Confirmation,
     Deviation,
     DeviationCategory,
     Drug,
+    EventNotDone,
     Infusion,
     LabResult,
     Prescription,
@@ -38,6 +40,7 @@ from dosing.models import (
     VisitKind,
 )
 from dosing.selectors import course_facts
+from dosing.stored_course import course_store
 from eligibility.criteria import ScreeningFacts, Status, exc5_infection
 from enrollment.models import Participant
 from enrollment.rules import ACTIVE_STATUSES, DiscontinuationReason, ParticipantStatus
@@ -91,6 +94,18 @@ EXPLANATION_BEFORE_REVIEW = gettext_lazy(
     "The site must explain the deviation before it is reviewed."
 )
 ALREADY_REVIEWED = gettext_lazy("This deviation is already reviewed.")
+NOT_AWAITED = gettext_lazy("%(label)s is not awaited: there is nothing to confirm.")
+NOT_DONE_ONLY_FOR = gettext_lazy(
+    "Only a belimumab infusion after the first, or an assessment visit, can be confirmed "
+    "not given: without %(label)s the course cannot go on (discontinue instead)."
+)
+WINDOW_STILL_OPEN = gettext_lazy(
+    "%(label)s can be confirmed not done once its window has closed (%(end)s); until then "
+    "it can still be given."
+)
+CONFIRMED_NOT_DONE = gettext_lazy(
+    "%(label)s was confirmed not done on %(date)s: void that confirmation before recording it."
+)
 NOT_COMPLETE = gettext_lazy(
     "Treatment is not complete yet: the last belimumab and the week 28 visit must be recorded."
 )
@@ -99,8 +114,11 @@ NOT_COMPLETE = gettext_lazy(
 # discontinuation or a withdrawal every future event would otherwise turn "missed").
 _SCHEDULED_STATUSES = ACTIVE_STATUSES | {ParticipantStatus.COMPLETED}
 
-ASSESSMENT_CODES = (protocol.BASELINE_VISIT_CODE, "W12", "W28")
-UNSCHEDULED_PREFIX = "UNS"
+ASSESSMENT_CODES = (
+    protocol.BASELINE_VISIT_CODE,
+    *(code for code, _day in protocol.ASSESSMENT_VISITS),
+)
+UNSCHEDULED_PREFIX = protocol.UNSCHEDULED_VISIT_PREFIX
 
 
 # --- Helpers ------------------------------------------------------------------------------
@@ -236,6 +254,15 @@ def _dose_check(proposed: Decimal, given: Decimal, reason: str) -> doses.DoseChe
     return check
 
 
+def _refuse_if_confirmed_not_done(facts: engine.CourseFacts, code: str, label: str) -> None:
+    confirmation = next((n for n in facts.not_done if n.visit_code == code), None)
+    if confirmation is not None:
+        raise ValidationError(
+            CONFIRMED_NOT_DONE % {"label": label, "date": confirmation.confirmed_on.isoformat()},
+            code="confirmed_not_done",
+        )
+
+
 def _refusal(refusal: engine.Refusal) -> ValidationError:
     return ValidationError(refusal.message, code=refusal.code.value)
 
@@ -338,6 +365,98 @@ def prescription_void(*, prescription: Prescription, user: User, reason: str) ->
 # --- Infusion (administration) ---------------------------------------------------------------
 
 
+def _check_administration(
+    participant: Participant,
+    facts: engine.CourseFacts,
+    drug: engine.Drug,
+    given_on: date,
+    infusion_reaction: bool,
+    reaction_grade: int | None,
+    start_time: time | None,
+    stop_time: time | None,
+) -> None:
+    first_rituximab = drug is engine.Drug.RITUXIMAB and not any(
+        i.drug is engine.Drug.RITUXIMAB for i in facts.infusions
+    )
+    # EXC5 is re-confirmed on Day 0, before the first rituximab.
+    if first_rituximab and day_0_confirmed(participant, given_on) is None:
+        raise ValidationError(
+            DAY_0_CONFIRMATION_NEEDED % {"date": given_on.isoformat()}, code="day_0_not_confirmed"
+        )
+    if infusion_reaction and reaction_grade is None:
+        raise ValidationError(REACTION_GRADE_NEEDED, code="grade_needed")
+    if not infusion_reaction and reaction_grade is not None:
+        raise ValidationError(REACTION_GRADE_WITHOUT_REACTION, code="grade_without_reaction")
+    if start_time and stop_time and stop_time < start_time:
+        raise ValidationError(STOP_BEFORE_START, code="stop_before_start")
+
+
+def _status_follows_infusion(
+    participant: Participant, user: User, drug: engine.Drug, given_on: date
+) -> None:
+    """The first rituximab starts the rituximab phase, the first belimumab its own."""
+    if drug is engine.Drug.RITUXIMAB and participant.status == ParticipantStatus.ENROLLED:
+        participant_transition(
+            participant=participant,
+            to_status=ParticipantStatus.RITUXIMAB,
+            user=user,
+            on=given_on,
+            reason=_("First rituximab infusion given on %(date)s (Day 0).")
+            % {"date": given_on.isoformat()},
+        )
+    elif drug is engine.Drug.BELIMUMAB and participant.status == ParticipantStatus.RITUXIMAB:
+        participant_transition(
+            participant=participant,
+            to_status=ParticipantStatus.BELIMUMAB,
+            user=user,
+            on=given_on,
+            reason=_("First belimumab infusion given on %(date)s.")
+            % {"date": given_on.isoformat()},
+        )
+
+
+def _new_infusion(
+    participant: Participant,
+    prescription: Prescription,
+    event: engine.Event,
+    *,
+    given_on: date,
+    administered_dose_mg: Decimal,
+    dose_reason: str,
+    dose_flagged: bool,
+    details: dict,
+) -> tuple[Visit, Infusion]:
+    """The infusion visit (RTXn/BELn, as the engine numbers it) and the infusion, unsaved:
+    the prescription's doses and measurements, the administration as recorded."""
+    visit = Visit(
+        participant=participant,
+        visit_code=event.visit_code,
+        kind=VisitKind.INFUSION,
+        visit_date=given_on,
+    )
+    infusion = Infusion(
+        participant=participant,
+        visit=visit,
+        prescription=prescription,
+        drug=prescription.drug,
+        number=event.number,
+        given_on=given_on,
+        weight_kg=prescription.weight_kg,
+        height_cm=prescription.height_cm,
+        anthropometry_measured_on=prescription.anthropometry_measured_on,
+        bsa_m2=prescription.bsa_m2,
+        proposed_dose_mg=prescription.proposed_dose_mg,
+        dose_cap_applied=prescription.dose_cap_applied,
+        prescribed_dose_mg=prescription.prescribed_dose_mg,
+        prescribed_by=prescription.prescribed_by,
+        administered_dose_mg=administered_dose_mg,
+        dose_difference_reason=dose_reason,
+        dose_flagged=dose_flagged,
+        **details,
+    )
+    return visit, infusion
+
+
 @transaction.atomic
 def infusion_record(
     *,
@@ -378,57 +497,32 @@ def infusion_record(
     judgement = engine.judge_infusion(facts, drug, given_on)
     if judgement.refusal is not None:
         raise _refusal(judgement.refusal)
-    first_rituximab = drug is engine.Drug.RITUXIMAB and not any(
-        i.drug is engine.Drug.RITUXIMAB for i in facts.infusions
+    _refuse_if_confirmed_not_done(facts, judgement.event.visit_code, judgement.event.label)
+    _check_administration(
+        participant, facts, drug, given_on, infusion_reaction, reaction_grade, start_time, stop_time
     )
-    # EXC5 is re-confirmed on Day 0, before the first rituximab.
-    if first_rituximab and day_0_confirmed(participant, given_on) is None:
-        raise ValidationError(
-            DAY_0_CONFIRMATION_NEEDED % {"date": given_on.isoformat()}, code="day_0_not_confirmed"
-        )
     _check_anthropometry(prescription.anthropometry_measured_on, given_on)
     reason = dose_difference_reason.strip() or prescription.dose_difference_reason
     check = _dose_check(prescription.proposed_dose_mg, administered_dose_mg, reason)
-    if infusion_reaction and reaction_grade is None:
-        raise ValidationError(REACTION_GRADE_NEEDED, code="grade_needed")
-    if not infusion_reaction and reaction_grade is not None:
-        raise ValidationError(REACTION_GRADE_WITHOUT_REACTION, code="grade_without_reaction")
-    if start_time and stop_time and stop_time < start_time:
-        raise ValidationError(STOP_BEFORE_START, code="stop_before_start")
 
-    event = judgement.event
-    visit = Visit(
-        participant=participant,
-        visit_code=event.visit_code,
-        kind=VisitKind.INFUSION,
-        visit_date=given_on,
-    )
-    infusion = Infusion(
-        participant=participant,
-        visit=visit,
-        prescription=prescription,
-        drug=drug.value,
-        number=event.number,
+    visit, infusion = _new_infusion(
+        participant,
+        prescription,
+        judgement.event,
         given_on=given_on,
-        start_time=start_time,
-        stop_time=stop_time,
-        weight_kg=prescription.weight_kg,
-        height_cm=prescription.height_cm,
-        anthropometry_measured_on=prescription.anthropometry_measured_on,
-        bsa_m2=prescription.bsa_m2,
-        proposed_dose_mg=prescription.proposed_dose_mg,
-        dose_cap_applied=prescription.dose_cap_applied,
-        prescribed_dose_mg=prescription.prescribed_dose_mg,
-        prescribed_by=prescription.prescribed_by,
         administered_dose_mg=administered_dose_mg,
-        dose_difference_reason=reason if check.needs_reason or prescription.dose_flagged else "",
+        dose_reason=reason if check.needs_reason or prescription.dose_flagged else "",
         dose_flagged=check.needs_reason or prescription.dose_flagged,
-        lot_number=lot_number.strip(),
-        premedication=list(premedication),
-        premedication_details=premedication_details.strip(),
-        infusion_reaction=infusion_reaction,
-        reaction_grade=reaction_grade if infusion_reaction else None,
-        reaction_action=reaction_action.strip() if infusion_reaction else "",
+        details={
+            "start_time": start_time,
+            "stop_time": stop_time,
+            "lot_number": lot_number.strip(),
+            "premedication": list(premedication),
+            "premedication_details": premedication_details.strip(),
+            "infusion_reaction": infusion_reaction,
+            "reaction_grade": reaction_grade if infusion_reaction else None,
+            "reaction_action": reaction_action.strip() if infusion_reaction else "",
+        },
     )
     _stamp(visit, user)
     _stamp(infusion, user)
@@ -439,24 +533,7 @@ def infusion_record(
         infusion.full_clean()
         infusion.save()
 
-    if drug is engine.Drug.RITUXIMAB and participant.status == ParticipantStatus.ENROLLED:
-        participant = participant_transition(
-            participant=participant,
-            to_status=ParticipantStatus.RITUXIMAB,
-            user=user,
-            on=given_on,
-            reason=_("First rituximab infusion given on %(date)s (Day 0).")
-            % {"date": given_on.isoformat()},
-        )
-    elif drug is engine.Drug.BELIMUMAB and participant.status == ParticipantStatus.RITUXIMAB:
-        participant = participant_transition(
-            participant=participant,
-            to_status=ParticipantStatus.BELIMUMAB,
-            user=user,
-            on=given_on,
-            reason=_("First belimumab infusion given on %(date)s.")
-            % {"date": given_on.isoformat()},
-        )
+    _status_follows_infusion(participant, user, drug, given_on)
     with audit_context(user, _("infusion recorded")):
         workflow.record_changed(visit, infusion, user=user, today=today, course=judgement.course)
     return infusion
@@ -590,7 +667,7 @@ def gate_failure_confirm(*, participant: Participant, user: User, today: date) -
     _require_active(participant)
     inputs = course_facts(participant, today)
     sched = engine.build_course(inputs)
-    reference = engine.gate_reference_date(sched, today)
+    reference = engine.gate_reference_date(sched, inputs)
     if reference is None:
         raise ValidationError(GATE_NOT_AWAITED, code="gate_not_awaited")
     gate = engine.belimumab_lab_gate(reference, inputs.labs)
@@ -659,6 +736,7 @@ def visit_record(
             raise ValidationError(
                 VISIT_ALREADY_RECORDED % {"code": visit_code}, code="already_recorded"
             )
+        _refuse_if_confirmed_not_done(facts, visit_code, visit_code)
         # The course with this visit in it: built once, judged, then handed on.
         done = engine.VisitDone(visit_code, visit_date)
         course = engine.build_course(replace(facts, visits_done=facts.visits_done + (done,)))
@@ -738,9 +816,9 @@ def deviations_sync(
     if participant.status not in _SCHEDULED_STATUSES:
         return SyncResult(0, 0, 0)
     course = course or engine.build_course(course_facts(participant, today))
-    wanted = {(d.code.value, d.visit_code): d for d in course.deviations}
+    wanted = {(_sync_key(d.code), d.visit_code): d for d in course.deviations}
     existing = {
-        (d.category, d.visit_code): d
+        (_sync_key(d.category), d.visit_code): d
         for d in Deviation.objects.active()
         .select_for_update()
         .filter(participant=participant, automatic=True)
@@ -769,7 +847,13 @@ def deviations_sync(
                 record.save()
                 workflow.record_changed(record, user=user)
                 created += 1
-            elif (record.occurred_on, record.description) != (deviation.on, deviation.description):
+            elif (record.category, record.occurred_on, record.description) != (
+                deviation.code.value,
+                deviation.on,
+                deviation.description,
+            ):
+                # A missed event recorded late becomes out of window: the same deviation.
+                record.category = deviation.code.value
                 record.occurred_on, record.description = deviation.on, deviation.description
                 record.version += 1
                 record.updated_by = user
@@ -811,6 +895,20 @@ def deviations_sync_all(*, today: date) -> SyncAllResult:
         created += result.created
         voided += result.voided
     return SyncAllResult(created, voided, skipped)
+
+
+# The deviations of one event's timing: a missed event recorded late turns its missed
+# deviation into an out-of-window one (the same record, changed; the audit shows both).
+_TIMING = {
+    DeviationCategory.INFUSION_MISSED: "infusion_timing",
+    DeviationCategory.INFUSION_OUT_OF_WINDOW: "infusion_timing",
+    DeviationCategory.VISIT_MISSED: "visit_timing",
+    DeviationCategory.VISIT_OUT_OF_WINDOW: "visit_timing",
+}
+
+
+def _sync_key(category: str) -> str:
+    return _TIMING.get(DeviationCategory(category), category)
 
 
 MANUAL_CATEGORIES = (
@@ -896,7 +994,77 @@ def deviation_review(*, deviation: Deviation, user: User, comment: str = "") -> 
     return deviation
 
 
+# --- Events confirmed not given / not done (issue 15) ------------------------------------
+
+
+@transaction.atomic
+def event_not_done_confirm(
+    *, participant: Participant, user: User, visit_code: str, reason: str, today: date
+) -> EventNotDone:
+    """An investigator confirms a scheduled event was not given / not done, with the reason.
+
+    Until then, time passing decides nothing: the event is "not recorded" and can be
+    recorded on any date.  The confirmation makes its missed deviation final and lets the
+    course go on (the next belimumab keeps its target; completion no longer waits for it).
+    Belimumab after the first and the assessment visits only: the rituximab phase and the
+    first belimumab cannot go on without theirs (discontinue instead).
+    """
+    access.require(user, roles.SIGN)
+    participant = _lock(participant)
+    _require_entry(participant, user)
+    _require_active(participant)
+    if not reason.strip():
+        raise ValidationError(_("Give the reason it was not given or not done."), code="reason")
+    facts = course_facts(participant, today)
+    confirmation = EventNotDone(
+        participant=participant,
+        visit_code=visit_code,
+        confirmed_on=today,
+        reason=reason.strip(),
+        confirmed_by=user,
+    )
+    # The course with the confirmation in it: built once, judged, then handed on.
+    course = engine.build_course(replace(facts, not_done=(*facts.not_done, confirmation.as_fact())))
+    event = course.event(visit_code)
+    if event is None or event.status is not engine.EventStatus.MISSED:
+        raise ValidationError(NOT_AWAITED % {"label": event.label if event else visit_code})
+    first_belimumab = engine.infusion_visit_code(engine.Drug.BELIMUMAB, 1)
+    if event.drug is engine.Drug.RITUXIMAB or visit_code == first_belimumab:
+        raise ValidationError(NOT_DONE_ONLY_FOR % {"label": event.label}, code="not_allowed")
+    if today <= event.window_end:
+        raise ValidationError(
+            WINDOW_STILL_OPEN % {"label": event.label, "end": event.window_end.isoformat()},
+            code="window_open",
+        )
+    _stamp(confirmation, user)
+    confirmation.full_clean()
+    with audit_context(user, reason.strip()):
+        confirmation.save()
+        workflow.record_changed(confirmation, user=user, today=today, course=course)
+    return confirmation
+
+
 # --- After every write: the course's consequences (trialsite.workflow Step.COURSE) --------
+
+
+def _replanned(records) -> set[int]:
+    """Participants just written whose stored course does not follow their planned Day 0
+    (enrolment: none stored yet; the planned Day 0 moved before rituximab 1)."""
+    planned = {r.pk: r.planned_day_0 for r in records if isinstance(r, Participant)}
+    if not planned:
+        return set()
+    first = engine.infusion_visit_code(engine.Drug.RITUXIMAB, 1)
+    stored = {
+        pid: (moves, target)
+        for pid, moves, target in CourseEvent.objects.filter(
+            participant_id__in=planned, visit_code=first
+        ).values_list("participant_id", "moves_with_plan", "target")
+    }
+    return {
+        pid
+        for pid, day_0 in planned.items()
+        if pid not in stored or (stored[pid][0] and stored[pid][1] != day_0)
+    }
 
 
 def _course_participants(records) -> set[int]:
@@ -904,7 +1072,7 @@ def _course_participants(records) -> set[int]:
     return {
         record.participant_id
         for record in records
-        if isinstance(record, Infusion | BCellResult | Visit)
+        if isinstance(record, Infusion | BCellResult | Visit | EventNotDone)
         or (isinstance(record, LabResult) and record.visit_id is None)  # the gate's labs
     }
 
@@ -913,50 +1081,51 @@ def course_changed(
     records, *, user: User | None, today: date, course: engine.Course | None = None, **_context
 ) -> None:
     """Step COURSE of ``workflow.record_changed``: after a write to a participant's course
-    facts, the automatic deviations and the "completed" status follow the course — the one
-    the writing service hands on (built once per write), else built here."""
-    for participant_id in _course_participants(records):
+    facts, the stored course, the automatic deviations and the "completed" status follow the
+    course — the one the writing service hands on (built once per write), else built here.
+    An enrolment or a moved planned Day 0 only stores the course."""
+    changed = _course_participants(records)
+    for participant_id in changed:
         participant = Participant.objects.get(pk=participant_id)
         current = course or engine.build_course(course_facts(participant, today))
+        course_store(participant_id, current)
         deviations_sync(participant=participant, user=user, today=today, course=current)
         _complete_if_done(participant, user, today, current)
+    for participant_id in _replanned(records) - changed:
+        participant = Participant.objects.get(pk=participant_id)
+        course_store(
+            participant_id, course or engine.build_course(course_facts(participant, today))
+        )
 
 
 # --- End of treatment --------------------------------------------------------------------------
 
 
-def _treatment_done(course: engine.Course) -> bool:
-    # Decision: "completed" = the engine says treatment is complete (last belimumab given,
-    # or its window over) AND the week 28 end-of-treatment visit is recorded.
-    w28 = course.event(protocol.WEEK_28_VISIT_CODE)
-    return (
-        course.phase is engine.Phase.TREATMENT_COMPLETE
-        and w28 is not None
-        and w28.actual is not None
-    )
-
-
 def _complete_if_done(
     participant: Participant, user: User | None, today: date, course: engine.Course
 ) -> None:
+    # Decision: "completed" = the last planned belimumab and the week 28 end-of-treatment
+    # visit each recorded or confirmed not done (the engine's TREATMENT_COMPLETE).
     participant = Participant.objects.get(pk=participant.pk)
-    if participant.status == ParticipantStatus.BELIMUMAB and _treatment_done(course):
+    completed_on = engine.completed_on(course)
+    if participant.status == ParticipantStatus.BELIMUMAB and completed_on is not None:
         participant_transition(
             participant=participant,
             to_status=ParticipantStatus.COMPLETED,
             user=user,
-            on=today,
+            on=completed_on,
             reason=_("Treatment complete and the week 28 visit recorded."),
         )
 
 
 @transaction.atomic
 def participant_complete(*, participant: Participant, user: User, today: date) -> Participant:
-    """Mark treatment completed (used when the last belimumab window ended without it)."""
+    """Mark treatment completed when the course is complete but the status lags behind
+    (completion is otherwise recorded by the write that completes the course)."""
     participant = _lock(participant)
     _require_entry(participant, user)
     course = engine.build_course(course_facts(participant, today))
-    if participant.status != ParticipantStatus.BELIMUMAB or not _treatment_done(course):
+    if participant.status != ParticipantStatus.BELIMUMAB or engine.completed_on(course) is None:
         raise ValidationError(NOT_COMPLETE, code="not_complete")
     _complete_if_done(participant, user, today, course)
     return Participant.objects.get(pk=participant.pk)

@@ -33,6 +33,12 @@ urlpatterns = [
     path("<slug:subject_id>/visits/new/", views.visit_add, name="visit_add"),
     path("<slug:subject_id>/visits/<int:pk>/", views.visit_edit, name="visit_edit"),
     path("<slug:subject_id>/complete/", views.participant_complete, name="complete"),
+    path("<slug:subject_id>/not-done/<slug:code>/", views.event_not_done, name="not_done"),
+    path(
+        "<slug:subject_id>/not-done/<int:pk>/void/",
+        views.event_not_done_void,
+        name="not_done_void",
+    ),
     path(
         "<slug:subject_id>/deviations/",
         views.participant_deviations,

@@ -20,6 +20,8 @@ from dosing import engine, feed, forms, selectors, services
 from dosing.models import (
     BCellResult,
     Deviation,
+    Drug,
+    EventNotDone,
     Infusion,
     LabResult,
     Prescription,
@@ -27,7 +29,7 @@ from dosing.models import (
     VisitKind,
 )
 from enrollment.models import Participant
-from trialsite import access, roles
+from trialsite import access, protocol, roles
 from trialsite.forms import VoidForm
 from trialsite.pagination import page_of
 from trialsite.services import EditConflict
@@ -259,6 +261,9 @@ def infusion_record(request: HttpRequest, subject_id: str) -> HttpResponse:
         form,
         prescription=prescription,
         day_0_confirmation=services.day_0_confirmed(participant, today),
+        # The first rituximab needs EXC5 re-confirmed that day (the note on the form).
+        first_rituximab=prescription.drug == Drug.RITUXIMAB
+        and not participant.infusions.active().filter(drug=Drug.RITUXIMAB).exists(),
     )
 
 
@@ -306,7 +311,7 @@ def gate_labs(request: HttpRequest, subject_id: str) -> HttpResponse:
         "dosing/gate_labs.html",
         participant,
         form,
-        gate=selectors.gate_view(sched, inputs, today) if participant.is_active else None,
+        gate=selectors.gate_view(sched, inputs) if participant.is_active else None,
         schedule=sched,
         discontinue_form=forms.GateDiscontinueForm(),
         can_sign=request.user.has_perm(roles.SIGN),
@@ -340,7 +345,10 @@ def visit_add(request: HttpRequest, subject_id: str) -> HttpResponse:
     form = forms.VisitForm(
         request.POST or None,
         today=today,
-        initial={"visit_code": request.GET.get("code", "UNS"), "visit_date": today},
+        initial={
+            "visit_code": request.GET.get("code", protocol.UNSCHEDULED_VISIT_PREFIX),
+            "visit_date": today,
+        },
     )
     if request.method == "POST" and form.is_valid():
         visit = _save(
@@ -492,10 +500,12 @@ def month_calendar(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(_("Your role does not allow this action."))
     today = _today()
     month = selectors.parse_month(request.GET.get("month"), today)
+    subject_id = request.GET.get("participant", "").strip()
+    calendar = selectors.month_calendar(request.user, month, today, subject_id=subject_id)
     return render(
         request,
         "dosing/calendar.html",
-        {"calendar": selectors.month_calendar(request.user, month, today), "today": today},
+        {"calendar": calendar, "today": today, "subject_id": subject_id},
     )
 
 
@@ -561,6 +571,43 @@ def gate_lab_void(request: HttpRequest, subject_id: str, pk: int) -> HttpRespons
     )
     _void(request, lab)
     return redirect("dosing:gate_labs", subject_id=subject_id)
+
+
+def event_not_done(request: HttpRequest, subject_id: str, code: str) -> HttpResponse:
+    """An investigator confirms a scheduled infusion or visit was not given / not done."""
+    participant = _participant(request, subject_id, write=True)
+    access.require(request.user, roles.SIGN)
+    today = _today()
+    event = selectors.course_for(participant, today).event(code)
+    if event is None:
+        raise Http404(_("No such event in this participant's course."))
+    form = forms.NotDoneForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        confirmation = _save(
+            form,
+            lambda: services.event_not_done_confirm(
+                participant=participant,
+                user=request.user,
+                visit_code=code,
+                reason=form.cleaned_data["reason"],
+                today=today,
+            ),
+        )
+        if confirmation is not None:
+            messages.success(request, _("%(label)s confirmed not done.") % {"label": event.label})
+            return _to_participant(subject_id)
+    return _page(request, "dosing/not_done_form.html", participant, form, event=event)
+
+
+@require_POST
+def event_not_done_void(request: HttpRequest, subject_id: str, pk: int) -> HttpResponse:
+    participant = _participant(request, subject_id, write=True)
+    access.require(request.user, roles.SIGN)
+    confirmation = access.get_for_user(
+        EventNotDone.objects.filter(participant=participant), request.user, write=True, pk=pk
+    )
+    _void(request, confirmation)
+    return _to_participant(subject_id)
 
 
 def _void(request: HttpRequest, record) -> None:

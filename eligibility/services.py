@@ -6,6 +6,8 @@ outcome, and signatures over data that changed are recorded as void.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -198,17 +200,29 @@ def prior_therapy_void(*, therapy: PriorTherapy, user: User, reason: str) -> Pri
 
 
 def screening_sign_eligibility(
-    *, screening: Screening, user: User, password: str, request: HttpRequest | None = None
+    *,
+    screening: Screening,
+    user: User,
+    password: str,
+    request: HttpRequest | None = None,
+    source_signed_on: date | None = None,
 ) -> Signature:
-    """An investigator confirms an "eligible" assessment with an e-signature."""
+    """An investigator confirms an "eligible" assessment with an e-signature (with the date
+    the paper source was signed, when it is entered later)."""
     # The password is checked first, outside the transaction (signatures.reauthenticate).
     reauth = signatures.reauthenticate(user=user, password=password, request=request)
-    return _sign_eligibility(screening=screening, user=user, reauth=reauth)
+    return _sign_eligibility(
+        screening=screening, user=user, reauth=reauth, source_signed_on=source_signed_on
+    )
 
 
 @transaction.atomic
 def _sign_eligibility(
-    *, screening: Screening, user: User, reauth: signatures.Reauthentication
+    *,
+    screening: Screening,
+    user: User,
+    reauth: signatures.Reauthentication,
+    source_signed_on: date | None = None,
 ) -> Signature:
     screening = Screening.objects.select_for_update().get(pk=screening.pk)
     if screening.is_voided or screening.status == ScreeningStatus.SCREEN_FAILED:
@@ -218,7 +232,11 @@ def _sign_eligibility(
     if signatures.valid_signature(screening, SignatureMeaning.ELIGIBILITY):
         raise ValidationError(_("This assessment is already signed."))
     return signatures.sign(
-        obj=screening, user=user, reauth=reauth, meaning=SignatureMeaning.ELIGIBILITY
+        obj=screening,
+        user=user,
+        reauth=reauth,
+        meaning=SignatureMeaning.ELIGIBILITY,
+        source_signed_on=source_signed_on,
     )
 
 

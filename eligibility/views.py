@@ -230,13 +230,14 @@ def screening_sign(request: HttpRequest, number: str) -> HttpResponse:
                 user=request.user,
                 password=form.cleaned_data["password"],
                 request=request,
+                source_signed_on=form.cleaned_data.get("source_signed_on"),
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, _("Eligibility confirmed and signed."))
     else:
-        messages.error(request, _("Enter your password to sign."))
+        messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
     return redirect(screening)
 
 

@@ -167,6 +167,16 @@ class Participant(ClinicalRecord):
         return self.status in ACTIVE_STATUSES
 
     @property
+    def takes_data(self) -> bool:
+        """Data may still be entered (after consent withdrawal only safety follow-up)."""
+        return self.status != ParticipantStatus.WITHDRAWN
+
+    @property
+    def day_0_can_move(self) -> bool:
+        """The planned Day 0 can be moved until rituximab 1 is given (status "enrolled")."""
+        return self.status == ParticipantStatus.ENROLLED
+
+    @property
     def date_of_birth(self):
         return self.screening.date_of_birth
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 
+from dosing import engine
 from exports.dictionary import data_type, lab_units, row_unit_column, unit_of
 from exports.registry import ExportForm, Item, export_forms
 from exports.rows import ExportFilters, ExportOptions, exported_items, rows, shift_dates_in
@@ -39,22 +40,20 @@ LEGAL_REASON = (
 _EVENTS = [
     ("SCREENING", "Screening", "Scheduled", "No"),
     ("ENROLMENT", "Enrolment and status", "Common", "No"),
-    ("BASELINE", "Baseline (Day 0)", "Scheduled", "No"),
+    (protocol.BASELINE_VISIT_CODE, "Baseline (Day 0)", "Scheduled", "No"),
     *[
-        (f"RTX{n}", f"Rituximab infusion {n}", "Scheduled", "No")
+        (f"{protocol.RITUXIMAB_VISIT_PREFIX}{n}", f"Rituximab infusion {n}", "Scheduled", "No")
         for n in range(1, protocol.RITUXIMAB_MAX_INFUSIONS + 1)
     ],
     *[
-        (f"BEL{n}", f"Belimumab infusion {n}", "Scheduled", "No")
-        for n in range(
-            1, protocol.BELIMUMAB_LAST_TARGET_DAY // protocol.BELIMUMAB_INTERVAL_DAYS + 2
-        )
+        (f"{protocol.BELIMUMAB_VISIT_PREFIX}{n}", f"Belimumab infusion {n}", "Scheduled", "No")
+        for n in range(1, engine.most_belimumab_infusions() + 1)
     ],
     *[
         (code, f"Week {day // protocol.DAYS_PER_WEEK} assessment", "Scheduled", "No")
         for code, day in protocol.ASSESSMENT_VISITS
     ],
-    ("UNS", "Unscheduled visit", "Unscheduled", "Yes"),
+    (protocol.UNSCHEDULED_VISIT_PREFIX, "Unscheduled visit", "Unscheduled", "Yes"),
     ("LOGS", "Study-wide logs (adverse events, medication, deviations, results)", "Common", "No"),
 ]
 
@@ -270,8 +269,9 @@ def _signoff_signatures(
 
 
 def _visit_event(visit_code: str) -> tuple[str, str | None]:
-    if visit_code.startswith("UNS"):
-        return "SE.UNS", visit_code[3:] or "1"
+    prefix = protocol.UNSCHEDULED_VISIT_PREFIX
+    if visit_code.startswith(prefix):
+        return f"SE.{prefix}", visit_code[len(prefix) :] or "1"
     return _oid("SE", visit_code), None
 
 

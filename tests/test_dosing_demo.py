@@ -64,7 +64,7 @@ def test_each_demo_participant_is_in_the_phase_its_key_says(seeded):
     assert awaiting.next_infusion.visit_code == "BEL1"
     assert awaiting.next_infusion.target >= today  # still due, not missed
     inputs = course_facts(p["awaiting_first_belimumab"], today)
-    gate = gate_view(awaiting, inputs, today)
+    gate = gate_view(awaiting, inputs)
     assert gate is not None
     assert gate.result.outcome is engine.GateOutcome.MISSING  # pending: no labs yet
 
@@ -85,3 +85,20 @@ def test_the_demo_has_a_participant_in_every_phase_of_the_schedule(seeded):
     today, p = seeded
     phases = {course_for(participant, today).phase for participant in p.values()}
     assert phases == set(engine.Phase)
+
+
+def test_the_demo_has_a_participant_whose_course_is_being_entered_late(seeded):
+    """Issue 15: seven months after Day 0, entered today up to belimumab 1: the later
+    events are "not recorded", nothing is complete, belimumab 2 is what comes next."""
+    today, p = seeded
+    late = p["late_entry"]
+    course = course_for(late, today)
+    assert late.status == ParticipantStatus.BELIMUMAB
+    assert course.phase is engine.Phase.BELIMUMAB
+    assert course.next_infusion is not None and course.next_infusion.visit_code == "BEL2"
+    assert course.event("BEL2").status is engine.EventStatus.NOT_RECORDED
+    assert course.event("W12").status is engine.EventStatus.NOT_RECORDED
+    assert not late.status_changes.filter(to_status=ParticipantStatus.COMPLETED).exists()
+    assert not Deviation.objects.filter(
+        participant=late, category__in=["infusion_out_of_window", "visit_out_of_window"]
+    ).exists()

@@ -17,6 +17,7 @@ from enrollment.rules import DiscontinuationReason, ParticipantStatus
 from enrollment.services import withdraw_consent
 from tests.factories.dosing import Course, make_course, ready_for_belimumab
 from trialsite.models import Signature, SignatureMeaning
+from trialsite.protocol import CRF_ENTRY_DAYS
 
 pytestmark = pytest.mark.django_db
 
@@ -350,7 +351,9 @@ def test_a_late_belimumab_creates_one_automatic_deviation_and_sync_is_idempotent
 
 def test_a_missed_visit_deviation_is_voided_when_the_visit_turns_out_to_be_done(course):
     course.day_0(visit=False).rituximab(0)
-    services.deviations_sync(participant=course.participant, user=None, today=course.day(1))
+    # Missed once the CRF entry period after the window has passed too (issue 15).
+    after_entry = course.day(1 + CRF_ENTRY_DAYS)
+    services.deviations_sync(participant=course.participant, user=None, today=after_entry)
     missed = Deviation.objects.get(category="visit_missed", visit_code="BASELINE")
 
     course.visit("BASELINE", 0)  # entered late, dated Day 0: in window

@@ -155,3 +155,24 @@ def test_the_demo_has_screenings_in_each_state_at_two_sites():
             assert (site, status.value) in states, (site, status.value)
     assert screenings["chcmu_not_eligible"].failed_codes == ["INC3"]
     assert screenings["pumch_screen_failed"].failed_codes == ["EXC2"]
+
+
+def test_a_signature_over_data_entered_late_keeps_the_paper_source_date_beside_its_own(
+    client_for, site_pumch, coordinator_pumch, investigator_pumch, password
+):
+    from datetime import timedelta
+
+    from django.urls import reverse
+
+    screening = EligibleScreeningFactory(site=site_pumch, user=coordinator_pumch)
+    paper = timezone.localdate() - timedelta(days=120)
+    response = client_for(investigator_pumch).post(
+        reverse("eligibility:sign", args=[screening.number]),
+        {"password": password, "source_signed_on": paper.isoformat()},
+    )
+    assert response.status_code == 302
+    signature = Signature.objects.get()
+    assert signature.source_signed_on == paper
+    assert signature.signed_at.date() >= timezone.localdate() - timedelta(days=1)
+    page = client_for(investigator_pumch).get(screening.get_absolute_url()).content.decode()
+    assert f'data-source-signed-on="{paper.isoformat()}"' in page

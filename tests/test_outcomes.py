@@ -358,3 +358,16 @@ def test_esspri_summary_counts_mcii_by_points_or_percent():
 
     assert summary.n_mcii == 2
     assert summary.median_change == D("-0.50")
+
+
+def test_the_esspri_change_is_computed_from_unrounded_means_and_rounded_only_for_display():
+    baseline = esspri_score(dryness=5, fatigue=5, pain=4)  # 4.666…, shown 4.67
+    follow_up = esspri_score(dryness=4, fatigue=4, pain=5)  # 4.333…, shown 4.33
+    assert (baseline.score, follow_up.score) == (Decimal("4.67"), Decimal("4.33"))
+    change = esspri_change(baseline.mean, follow_up.mean)
+    assert change.change == Decimal("-0.33")  # from the rounded scores it would be -0.34
+    assert abs(change.exact_change + Decimal(1) / 3) < Decimal("1e-20")
+    summary = summarise_esspri_change(
+        [ParticipantScores("PUMCH-001", baseline.mean, follow_up.mean)]
+    )
+    assert summary.median_change == Decimal("-0.33")

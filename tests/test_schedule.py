@@ -26,6 +26,7 @@ from dosing.engine import (
     GateOutcome,
     Infusion,
     LabValue,
+    NotDone,
     Phase,
     Refusal,
     RefusalCode,
@@ -37,7 +38,7 @@ from dosing.engine import (
     cd19_absolute_in_canonical,
     check_infusion_allowed,
 )
-from trialsite.protocol import ASSESSMENT_VISITS, BELIMUMAB_LAST_TARGET_DAY
+from trialsite.protocol import ASSESSMENT_VISITS, BELIMUMAB_LAST_TARGET_DAY, CRF_ENTRY_DAYS
 from trialsite.units import LabTest
 
 DAY_0 = date(2026, 3, 2)
@@ -66,6 +67,7 @@ class Participant:
         self.b_cells: list[BCellResult] = []
         self.visits: list[VisitDone] = []
         self.labs: list[LabValue] = []
+        self.not_done: list[NotDone] = []
 
     def rituximab(self, *days: int) -> Participant:
         self.infusions += [Infusion(Drug.RITUXIMAB, day(n)) for n in days]
@@ -93,6 +95,11 @@ class Participant:
 
     def visit(self, code: str, on_day: int) -> Participant:
         self.visits.append(VisitDone(code, day(on_day)))
+        return self
+
+    def not_given(self, code: str, on_day: int, reason: str = "family travelling") -> Participant:
+        """An investigator confirms the event ``code`` was not given / not done."""
+        self.not_done.append(NotDone(code, day(on_day), reason))
         return self
 
     def lab(self, analyte: LabTest, on_day: int, value: str) -> Participant:
@@ -127,6 +134,7 @@ class Participant:
             b_cell_results=tuple(self.b_cells),
             visits_done=tuple(self._visits(today)),
             labs=tuple(self.labs),
+            not_done=tuple(self.not_done),
         )
 
     def schedule(self, today: int) -> Course:
@@ -405,16 +413,20 @@ def test_rituximab_three_days_off_target_is_an_out_of_window_deviation():
     assert "day 10" in schedule.deviations[0].description
 
 
-def test_a_missed_rituximab_becomes_a_deviation_once_its_window_has_passed():
+def test_an_unrecorded_rituximab_is_not_recorded_after_its_window_and_missed_after_entry():
     participant = Participant().rituximab(0)
     overdue = participant.schedule(today=9)
     assert event(overdue, "RTX2").status is EventStatus.OVERDUE
     assert overdue.deviations == ()
-    missed = participant.schedule(today=10)
-    assert event(missed, "RTX2").status is EventStatus.MISSED
+    late = participant.schedule(today=10)
+    assert event(late, "RTX2").status is EventStatus.NOT_RECORDED
+    assert [f.code for f in late.flags] == [FlagCode.RITUXIMAB_PHASE_STALLED]
+    assert late.next_infusion == event(late, "RTX2")
+    # Issue 15: no "missed" deviation while the site may still enter it (CRF_ENTRY_DAYS).
+    assert late.deviations == ()
+    assert participant.schedule(today=9 + CRF_ENTRY_DAYS).deviations == ()
+    missed = participant.schedule(today=9 + CRF_ENTRY_DAYS + 1)
     assert deviation_codes(missed) == [(DeviationCategory.INFUSION_MISSED, "RTX2")]
-    assert [f.code for f in missed.flags] == [FlagCode.RITUXIMAB_PHASE_STALLED]
-    assert missed.next_infusion == event(missed, "RTX2")
 
 
 def test_a_late_rituximab_replaces_the_missed_deviation_with_an_out_of_window_one():
@@ -485,7 +497,7 @@ def test_belimumab_targets_are_projected_from_the_first_target_before_it_is_give
 
 def test_a_missed_first_belimumab_does_not_make_the_projected_ones_missed():
     schedule = depleted_after_two().schedule(today=80)
-    assert event(schedule, "BEL1").status is EventStatus.MISSED
+    assert event(schedule, "BEL1").status is EventStatus.NOT_RECORDED
     assert event(schedule, "BEL2").status is EventStatus.PLANNED
     assert deviation_codes(schedule) == [(DeviationCategory.INFUSION_MISSED, "BEL1")]
     assert schedule.next_infusion == event(schedule, "BEL1")
@@ -565,43 +577,89 @@ def test_belimumab_event_statuses_follow_today_through_the_window():
         EventStatus.DUE,
         EventStatus.OVERDUE,
         EventStatus.OVERDUE,
-        EventStatus.MISSED,
+        EventStatus.NOT_RECORDED,
     ]
 
 
-def test_a_missed_belimumab_becomes_a_deviation_and_the_next_keeps_its_target():
+def test_an_unrecorded_belimumab_stays_next_until_confirmed_not_given():
     participant = depleted_after_two().belimumab(35, 63)
     before = participant.schedule(today=94)
     assert event(before, "BEL3").status is EventStatus.OVERDUE
     assert before.deviations == ()
     after = participant.schedule(today=95)
-    assert event(after, "BEL3").status is EventStatus.MISSED
-    assert deviation_codes(after) == [(DeviationCategory.INFUSION_MISSED, "BEL3")]
-    assert after.next_infusion == event(after, "BEL4")
-    assert event(after, "BEL4").target == day(119)
+    assert event(after, "BEL3").status is EventStatus.NOT_RECORDED
+    assert after.deviations == ()
+    assert after.next_infusion == event(after, "BEL3")
+    confirmed = participant.not_given("BEL3", 95).schedule(today=95)
+    assert event(confirmed, "BEL3").status is EventStatus.MISSED
+    assert deviation_codes(confirmed) == [(DeviationCategory.INFUSION_MISSED, "BEL3")]
+    assert "family travelling" in confirmed.deviations[0].description
+    assert confirmed.next_infusion == event(confirmed, "BEL4")
+    assert event(confirmed, "BEL4").target == day(119)
 
 
 def test_a_belimumab_given_at_the_next_target_after_a_missed_one_is_that_next_infusion():
     schedule = depleted_after_two().belimumab(35, 63, 119).schedule(today=119)
-    assert event(schedule, "BEL3").status is EventStatus.MISSED
+    assert event(schedule, "BEL3").status is EventStatus.NOT_RECORDED
     assert event(schedule, "BEL4").status is EventStatus.DONE_IN_WINDOW
     assert deviation_codes(schedule) == [(DeviationCategory.INFUSION_MISSED, "BEL3")]
 
 
-def test_treatment_is_complete_once_the_last_belimumab_is_given():
-    schedule = depleted_after_two().belimumab(35, 63, 91, 119, 147, 175).schedule(today=176)
+def test_treatment_is_complete_once_the_last_belimumab_and_week_28_are_recorded():
+    participant = depleted_after_two().belimumab(35, 63, 91, 119, 147, 175)
+    before_week_28 = participant.schedule(today=176)
+    assert before_week_28.phase is Phase.BELIMUMAB
+    assert before_week_28.next_infusion is None
+    schedule = participant.schedule(today=196)  # the week 28 visit done on its day
     assert schedule.phase is Phase.TREATMENT_COMPLETE
     assert schedule.next_infusion is None
     assert "belimumab infusion 6" in decision(schedule, DecisionCode.TREATMENT_COMPLETE).text
 
 
-def test_treatment_is_complete_once_the_last_belimumab_window_has_passed():
-    participant = depleted_after_two().belimumab(35, 63, 91, 119, 147)
-    assert participant.schedule(today=178).phase is Phase.BELIMUMAB
-    schedule = participant.schedule(today=179)
+def test_time_passing_never_completes_treatment_a_confirmation_does():
+    participant = depleted_after_two(visits_on_schedule=False).belimumab(35, 63, 91, 119, 147)
+    a_year_on = participant.schedule(today=365)
+    assert a_year_on.phase is Phase.BELIMUMAB
+    assert a_year_on.next_infusion == event(a_year_on, "BEL6")
+    participant.not_given("BEL6", 365)
+    assert participant.schedule(today=365).phase is Phase.BELIMUMAB  # week 28 still awaited
+    participant.visit("W28", 196)
+    schedule = participant.schedule(today=365)
     assert schedule.phase is Phase.TREATMENT_COMPLETE
-    assert deviation_codes(schedule) == [(DeviationCategory.INFUSION_MISSED, "BEL6")]
+    assert (DeviationCategory.INFUSION_MISSED, "BEL6") in deviation_codes(schedule)
     assert schedule.next_infusion is None
+    confirmed_visit = (
+        depleted_after_two(visits_on_schedule=False)
+        .belimumab(35, 63, 91, 119, 147, 175)
+        .not_given("W28", 300)
+        .schedule(today=365)
+    )
+    assert confirmed_visit.phase is Phase.TREATMENT_COMPLETE
+
+
+def test_a_course_judged_a_year_after_day_0_with_only_belimumab_1_is_in_the_belimumab_phase():
+    participant = depleted_after_two().passing_labs(33).belimumab(35)
+    schedule = participant.schedule(today=365)
+    assert schedule.phase is Phase.BELIMUMAB
+    assert schedule.next_infusion == event(schedule, "BEL2")
+    assert event(schedule, "BEL2").status is EventStatus.NOT_RECORDED
+    confirmed = participant.not_given("BEL2", 365).schedule(today=365)
+    assert event(confirmed, "BEL2").status is EventStatus.MISSED
+    assert (DeviationCategory.INFUSION_MISSED, "BEL2") in deviation_codes(confirmed)
+    assert confirmed.next_infusion == event(confirmed, "BEL3")
+
+
+def test_no_missed_deviation_while_the_window_closed_less_than_the_entry_period_ago():
+    participant = depleted_after_two().belimumab(35)
+    window_end = event(participant.schedule(today=40), "BEL2").window_end  # day 66
+    within = participant.schedule(today=66 + CRF_ENTRY_DAYS)
+    assert window_end == day(66)
+    assert event(within, "BEL2").status is EventStatus.NOT_RECORDED
+    assert within.deviations == ()
+    after = participant.schedule(today=66 + CRF_ENTRY_DAYS + 1)
+    assert deviation_codes(after) == [(DeviationCategory.INFUSION_MISSED, "BEL2")]
+    recorded_late = participant.belimumab(70).schedule(today=80)
+    assert deviation_codes(recorded_late) == [(DeviationCategory.INFUSION_OUT_OF_WINDOW, "BEL2")]
 
 
 def test_events_are_listed_in_date_order():
@@ -630,13 +688,15 @@ def test_week_12_visit_window_is_day_84_plus_or_minus_7(done_on, status):
     assert out_of_window is (status is EventStatus.DONE_OUT_OF_WINDOW)
 
 
-def test_week_28_visit_is_missed_only_after_day_203():
+def test_week_28_visit_is_not_recorded_after_day_203_and_missed_after_the_entry_period():
     participant = depleted_after_two(visits_on_schedule=False)
     w28 = event(participant.schedule(today=203), "W28")
     assert (w28.target_day, w28.status) == (196, EventStatus.OVERDUE)
     schedule = participant.schedule(today=204)
-    assert event(schedule, "W28").status is EventStatus.MISSED
-    assert (DeviationCategory.VISIT_MISSED, "W28") in deviation_codes(schedule)
+    assert event(schedule, "W28").status is EventStatus.NOT_RECORDED
+    assert (DeviationCategory.VISIT_MISSED, "W28") not in deviation_codes(schedule)
+    later = participant.schedule(today=203 + CRF_ENTRY_DAYS + 1)
+    assert (DeviationCategory.VISIT_MISSED, "W28") in deviation_codes(later)
 
 
 def test_baseline_visit_is_on_day_0():
@@ -648,7 +708,10 @@ def test_baseline_visit_is_on_day_0():
     assert on_day_0.deviations == ()
     day_before = participant().visit("BASELINE", -1).schedule(today=1)
     assert deviation_codes(day_before) == [(DeviationCategory.VISIT_OUT_OF_WINDOW, "BASELINE")]
-    not_done = participant().schedule(today=1)
+    not_recorded = participant().schedule(today=1)
+    assert event(not_recorded, "BASELINE").status is EventStatus.NOT_RECORDED
+    assert not_recorded.deviations == ()
+    not_done = participant().schedule(today=1 + CRF_ENTRY_DAYS)
     assert deviation_codes(not_done) == [(DeviationCategory.VISIT_MISSED, "BASELINE")]
 
 

@@ -159,3 +159,20 @@ class SignatureForm(forms.Form):
             "meaning are recorded with a fingerprint of the data you sign."
         ),
     )
+    source_signed_on = forms.DateField(
+        label=_("Paper source signed on (if entered later)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_(
+            "When you sign data entered after the fact, the date the paper source document "
+            "was signed; the e-signature keeps its own time stamp."
+        ),
+    )
+
+    def clean_source_signed_on(self):
+        from django.utils import timezone
+
+        value = self.cleaned_data.get("source_signed_on")
+        if value is not None and value > timezone.localdate():
+            raise forms.ValidationError(_("This date cannot be in the future."), code="future")
+        return value

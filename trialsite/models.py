@@ -229,6 +229,11 @@ class Signature(models.Model):
     meaning = models.CharField(_("meaning"), max_length=20, choices=SignatureMeaning.choices)
     signed_at = models.DateTimeField(_("signed at"))
     data_hash = models.CharField(_("hash of the signed data"), max_length=64)
+    # Data entered after the fact: the day the paper source document was signed, beside
+    # the e-signature's own time stamp (signed_at).  Empty when signed at the time.
+    source_signed_on = models.DateField(
+        _("paper source signed on"), null=True, blank=True, editable=False
+    )
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
     void_reason = models.TextField(_("reason the signature is void"), blank=True)
 

@@ -161,6 +161,9 @@ ASSESSMENT_VISITS: tuple[tuple[str, int], ...] = (
     (WEEK_28_VISIT_CODE, 196),
 )
 ASSESSMENT_WINDOW_DAYS = 7
+# Charts of study days: a tick every 4 weeks (the belimumab interval), to week 28.
+CHART_TICK_DAYS = 28
+CHART_LAST_DAY = 196
 
 # --- Outcomes -----------------------------------------------------------------
 # ESSDAI activity categories (Seror 2016): low < 5, moderate 5-13, high >= 14.

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from django.contrib.auth import authenticate
@@ -141,9 +141,17 @@ def reauthenticate(
 
 @transaction.atomic
 def sign(
-    *, obj: Signable, user: User, reauth: Reauthentication, meaning: SignatureMeaning
+    *,
+    obj: Signable,
+    user: User,
+    reauth: Reauthentication,
+    meaning: SignatureMeaning,
+    source_signed_on: date | None = None,
 ) -> Signature:
-    """Sign ``obj``: printed name, time and meaning, bound to the hash of its payload."""
+    """Sign ``obj``: printed name, time and meaning, bound to the hash of its payload.
+
+    ``source_signed_on``: for data entered after the fact, the day the paper source was
+    signed (kept beside the e-signature's own time stamp, never instead of it)."""
     if not user.has_perm(roles.SIGN):
         raise PermissionDenied(_("Only an investigator can sign."))
     age = (timezone.now() - reauth.at).total_seconds()
@@ -158,6 +166,7 @@ def sign(
             meaning=meaning,
             signed_at=timezone.now(),
             data_hash=payload_hash(obj.signature_payload()),
+            source_signed_on=source_signed_on,
         )
 
 

@@ -33,10 +33,11 @@ class Step(IntEnum):
     """The steps after a write, in the order they run."""
 
     COURSE = 1  # dosing: the stored course follows the facts it is built from
-    VERIFICATION = 2  # monitoring: a verified value that changed loses its verification
-    SIGN_OFF = 3  # monitoring: a sign-off over the changed data is recorded as void
-    QUERY_ANSWER = 4  # monitoring: a correction made in answer to a query answers it
-    EDIT_CHECKS = 5  # monitoring: the automatic edit checks open or close their queries
+    SAFETY = 2  # crf: an adverse event's current and worst grade follow its follow-ups
+    VERIFICATION = 3  # monitoring: a verified value that changed loses its verification
+    SIGN_OFF = 4  # monitoring: a sign-off over the changed data is recorded as void
+    QUERY_ANSWER = 5  # monitoring: a correction made in answer to a query answers it
+    EDIT_CHECKS = 6  # monitoring: the automatic edit checks open or close their queries
 
 
 # Called as step(records, user=..., today=..., now=..., course=...) with the records just

@@ -16,7 +16,7 @@ One module per clause (shared/protocol/PROTOCOL.md):
 * ``build``: the course itself; ``facts``: the codes, the inputs and the outputs.
 """
 
-from dosing.engine.build import build_course
+from dosing.engine.build import build_course, completed_on
 from dosing.engine.facts import (
     AbsoluteCountUnit,
     BCellResult,
@@ -38,6 +38,7 @@ from dosing.engine.facts import (
     GateResult,
     Infusion,
     LabValue,
+    NotDone,
     Phase,
     Refusal,
     RefusalCode,
@@ -50,14 +51,14 @@ from dosing.engine.gate import (
     belimumab_lab_gate,
     gate_reference_date,
 )
-from dosing.engine.labels import drug_label, infusion_visit_code
+from dosing.engine.labels import drug_label, event_label, infusion_visit_code
 from dosing.engine.refusals import Judgement, check_infusion_allowed, judge_infusion
 from dosing.engine.sch2_depletion import (
     b_cell_absolute,
     b_cell_depleted,
     cd19_absolute_in_canonical,
 )
-from dosing.engine.sch3_belimumab import belimumab_targets
+from dosing.engine.sch3_belimumab import belimumab_targets, most_belimumab_infusions
 from dosing.engine.windows import num
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "Infusion",
     "Judgement",
     "LabValue",
+    "NotDone",
     "Phase",
     "Refusal",
     "RefusalCode",
@@ -96,9 +98,12 @@ __all__ = [
     "build_course",
     "cd19_absolute_in_canonical",
     "check_infusion_allowed",
+    "completed_on",
     "drug_label",
+    "event_label",
     "gate_reference_date",
     "infusion_visit_code",
     "judge_infusion",
+    "most_belimumab_infusions",
     "num",
 ]

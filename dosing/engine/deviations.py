@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -9,13 +11,25 @@ from dosing.engine.facts import Deviation, DeviationCategory, Drug, Event, Event
 from dosing.engine.labels import infusion_visit_code
 from dosing.engine.plan import Plan
 from dosing.engine.windows import window_text as _window_text
-from trialsite.protocol import RITUXIMAB_MAX_INFUSIONS
+from trialsite.protocol import CRF_ENTRY_DAYS, RITUXIMAB_MAX_INFUSIONS
 
 
-def event_deviations(events: list[Event]) -> list[Deviation]:
+def _missed(event: Event, today: date) -> bool:
+    """Missed: confirmed not done; or not recorded and the CRF entry period after its
+    window has ended too (a later record turns the deviation into an out-of-window one, or
+    withdraws it)."""
+    if event.status is EventStatus.MISSED:
+        return True
+    return event.status is EventStatus.NOT_RECORDED and today > event.window_end + timedelta(
+        days=CRF_ENTRY_DAYS
+    )
+
+
+def event_deviations(events: list[Event], today: date) -> list[Deviation]:
     deviations: list[Deviation] = []
     for event in events:
-        if event.status not in (EventStatus.DONE_OUT_OF_WINDOW, EventStatus.MISSED):
+        out_of_window = event.status is EventStatus.DONE_OUT_OF_WINDOW
+        if not out_of_window and not _missed(event, today):
             continue  # no deviation: no text to build (most events)
         values = {
             "label": event.label,
@@ -23,7 +37,7 @@ def event_deviations(events: list[Event]) -> list[Deviation]:
             "window": _window_text(event.window_start, event.window_end),
         }
         infusion = event.kind is EventKind.INFUSION
-        if event.status is EventStatus.DONE_OUT_OF_WINDOW:
+        if out_of_window:
             assert event.actual is not None
             text = _(
                 "%(label)s done on %(actual)s (day %(day)s), outside its %(window)s "
@@ -35,13 +49,22 @@ def event_deviations(events: list[Event]) -> list[Deviation]:
                 else DeviationCategory.VISIT_OUT_OF_WINDOW
             )
             deviations.append(Deviation(code, event.visit_code, event.actual, text))
-        elif event.status is EventStatus.MISSED:
-            text = (
-                _("%(label)s missed: not done by the end of its %(window)s (target %(target)s).")
-                % values
+            continue
+        if event.not_done is not None:
+            text = _(
+                "%(label)s not done (target %(target)s, %(window)s): confirmed by the "
+                "investigator on %(date)s: %(reason)s"
+            ) % (
+                values
+                | {"date": event.not_done.confirmed_on.isoformat(), "reason": event.not_done.reason}
             )
-            code = DeviationCategory.INFUSION_MISSED if infusion else DeviationCategory.VISIT_MISSED
-            deviations.append(Deviation(code, event.visit_code, event.window_end, text))
+        else:
+            text = _(
+                "%(label)s missed: not recorded by the end of its %(window)s (target "
+                "%(target)s) nor in the %(days)s days of data entry after it."
+            ) % (values | {"days": CRF_ENTRY_DAYS})
+        code = DeviationCategory.INFUSION_MISSED if infusion else DeviationCategory.VISIT_MISSED
+        deviations.append(Deviation(code, event.visit_code, event.window_end, text))
     return deviations
 
 

@@ -41,6 +41,7 @@ def _infusion_event(
     *,
     projected: bool = False,
     status: EventStatus | None = None,
+    moves_with_plan: bool = False,
 ) -> Event:
     start, end = _window(target, window_days)
     if status is None:
@@ -63,40 +64,42 @@ def _infusion_event(
         actual_day=None if actual is None else study_day(actual, day_0),
         status=status,
         projected=projected,
+        moves_with_plan=moves_with_plan,
     )
+
+
+def _not_started(day_0: date, inputs: CourseFacts) -> list[Event]:
+    """Infusion 1 on the planned Day 0, infusion 2 projected from it (SCH1's minimum of 2
+    makes it certain)."""
+    first = _infusion_event(
+        Drug.RITUXIMAB,
+        1,
+        day_0,
+        0,
+        None,
+        inputs,
+        day_0,
+        status=_anchor_status(day_0, inputs.today),
+        moves_with_plan=True,
+    )
+    second = _infusion_event(
+        Drug.RITUXIMAB,
+        2,
+        day_0 + _days(RITUXIMAB_INTERVAL_DAYS),
+        RITUXIMAB_WINDOW_DAYS,
+        None,
+        inputs,
+        day_0,
+        projected=True,
+    )
+    return [first, second]
 
 
 def rituximab_events(plan: Plan, inputs: CourseFacts) -> list[Event]:
     phase, day_0 = plan.rituximab, plan.day_0
     events: list[Event] = []
     if not phase.counted and not plan.rituximab_given:
-        # Not started: infusion 1 on the planned Day 0, infusion 2 projected from it
-        # (SCH1's minimum of 2 makes it certain).
-        events.append(
-            _infusion_event(
-                Drug.RITUXIMAB,
-                1,
-                day_0,
-                0,
-                None,
-                inputs,
-                day_0,
-                status=_anchor_status(day_0, inputs.today),
-            )
-        )
-        events.append(
-            _infusion_event(
-                Drug.RITUXIMAB,
-                2,
-                day_0 + _days(RITUXIMAB_INTERVAL_DAYS),
-                RITUXIMAB_WINDOW_DAYS,
-                None,
-                inputs,
-                day_0,
-                projected=True,
-            )
-        )
-        return events
+        return _not_started(day_0, inputs)
     previous: date | None = None
     for number, given_on in enumerate(plan.rituximab_given, start=1):
         # The counted infusions are the first ones in date order (_walk_rituximab).
@@ -201,10 +204,12 @@ def visit_events(plan: Plan, inputs: CourseFacts) -> list[Event]:
         start, end = _window(target, window_days)
         actual = _first_visit(inputs, code)
         projected = not plan.day_0_is_actual and code != BASELINE_VISIT_CODE
+        moves_with_plan = False
         if actual is not None or plan.day_0_is_actual:
             status = _status(target, start, end, actual, inputs.today)
         elif code == BASELINE_VISIT_CODE:
             status = _anchor_status(day_0, inputs.today)
+            moves_with_plan = True
         else:
             status = EventStatus.PLANNED
         events.append(
@@ -222,6 +227,7 @@ def visit_events(plan: Plan, inputs: CourseFacts) -> list[Event]:
                 actual_day=None if actual is None else study_day(actual, day_0),
                 status=status,
                 projected=projected,
+                moves_with_plan=moves_with_plan,
             )
         )
     return events

@@ -44,7 +44,7 @@ class DeviationCategory(TextChoices):
     )
     RITUXIMAB_BEYOND_MAXIMUM = (
         "rituximab_beyond_maximum",
-        gettext_lazy("More than 4 rituximab infusions"),
+        gettext_lazy("Rituximab beyond the maximum number of infusions"),
     )
     RITUXIMAB_AFTER_BELIMUMAB = (
         "rituximab_after_belimumab",
@@ -87,7 +87,10 @@ class EventStatus(StrEnum):
     DONE_NOT_PLANNED = "done_not_planned"
     DUE = "due"  # today is in the window, on or before the target
     OVERDUE = "overdue"  # today is after the target but still in the window
-    MISSED = "missed"  # the window has ended without the event
+    # The window has ended and nothing is recorded: still to be recorded (on any date) or
+    # confirmed not done.  Time passing never decides that an event did not happen.
+    NOT_RECORDED = "not_recorded"
+    MISSED = "missed"  # an investigator confirmed it was not given / not done
     PLANNED = "planned"  # the window has not opened yet (or the date is projected)
     NOT_NEEDED = "not_needed"  # rituximab made unnecessary by depletion (SCH2)
 
@@ -165,6 +168,15 @@ class VisitDone:
 
 
 @dataclass(frozen=True)
+class NotDone:
+    """An investigator's confirmation that a scheduled event was not given / not done."""
+
+    visit_code: str
+    confirmed_on: date
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class LabValue:
     """A lab value in its canonical unit: g/L for IgG/IgA, x10^9/L for WBC/neutrophils."""
 
@@ -182,6 +194,10 @@ class CourseFacts:
     visits_done: tuple[VisitDone, ...] = ()
     # EXC10/EXC11 labs; only the first belimumab's gate reads them.
     labs: tuple[LabValue, ...] = ()
+    not_done: tuple[NotDone, ...] = ()  # events confirmed not given / not done
+    # The planned date of an open belimumab prescription: while no belimumab is given, the
+    # first belimumab's, the date its EXC10/EXC11 gate is judged against.
+    belimumab_prescribed_on: date | None = None
 
 
 # --- The course: what the engine answers ---------------------------------------------------
@@ -214,6 +230,15 @@ class Event:
     # The date hangs on an event not yet done (planned Day 0, a first belimumab not yet
     # given); a projected event is never due or missed, it moves with its anchor.
     projected: bool = False
+    # On the planned Day 0 itself (rituximab 1, the baseline, before Day 0 is given): a late
+    # start moves it, so it is overdue at worst, never "not recorded".
+    moves_with_plan: bool = False
+    # What decided the target: the event (or "planned Day 0") it is counted from, that
+    # date, and the clause (README "The course").
+    anchor: str = ""
+    anchor_date: date | None = None
+    clause: str = ""
+    not_done: NotDone | None = None  # the confirmation, when status is MISSED
 
 
 @dataclass(frozen=True)

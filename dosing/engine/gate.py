@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from dosing.engine.facts import (
     Course,
+    CourseFacts,
     Drug,
     GateFailure,
     GateOutcome,
@@ -141,15 +142,16 @@ def belimumab_lab_gate(first_belimumab_date: date, labs: Iterable[LabValue]) -> 
     )
 
 
-def gate_reference_date(course: Course, today: date) -> date | None:
+def gate_reference_date(course: Course, facts: CourseFacts) -> date | None:
     """The first belimumab date the gate labs are judged against, while it is awaited.
 
-    The target of belimumab infusion 1 while it lies ahead; today once it has passed (a
-    late first dose is judged against the labs before the day it is actually given).
+    The planned date of the first belimumab once it is prescribed, its target before that;
+    never today (labs entered late qualify for the day they were taken for).  Recording it
+    judges the labs against the day it was given (``refusals``).
     """
     if course.phase is not Phase.AWAITING_FIRST_BELIMUMAB:
         return None
+    if facts.belimumab_prescribed_on is not None:
+        return facts.belimumab_prescribed_on
     first = course.event(infusion_visit_code(Drug.BELIMUMAB, 1))
-    if first is None:
-        return None
-    return max(first.target, today)
+    return None if first is None else first.target

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from dosing.engine.facts import Drug
 from trialsite.protocol import (
+    ASSESSMENT_VISITS,
     BASELINE_VISIT_CODE,
     BELIMUMAB_VISIT_PREFIX,
     DAYS_PER_WEEK,
@@ -32,3 +33,11 @@ def visit_label(code: str, day: int) -> str:
     if code == BASELINE_VISIT_CODE:
         return _("Baseline visit (Day 0)")
     return _("Week %(week)s assessment visit") % {"week": day // DAYS_PER_WEEK}
+
+
+def event_label(kind: str, drug: str, number: int | None, visit_code: str) -> str:
+    """An event's name from its stored codes (the stored course, ``CourseEvent``)."""
+    if kind == "infusion" and number is not None:
+        return infusion_label(Drug(drug), number)
+    day = dict(ASSESSMENT_VISITS).get(visit_code, 0)
+    return visit_label(visit_code, day)

@@ -31,6 +31,13 @@ def belimumab_targets(first_target: date, first_given: date | None, day_0: date)
         k += 1
 
 
+def most_belimumab_infusions() -> int:
+    """An upper bound on the belimumab infusions of any course (SCH3: every 28 days to day
+    196, one more for an infusion given beyond the plan): what lists of every possible
+    visit (the ODM's study events) hold."""
+    return BELIMUMAB_LAST_TARGET_DAY // BELIMUMAB_INTERVAL_DAYS + 1
+
+
 def assign_belimumab(given: list[date], targets: list[date]) -> tuple[dict[int, date], list[date]]:
     """Which planned infusion each belimumab given is (date order is kept).
 

@@ -41,7 +41,7 @@ def status(target: date, start: date, end: date, actual: date | None, today: dat
         return EventStatus.DUE
     if today <= end:
         return EventStatus.OVERDUE
-    return EventStatus.MISSED
+    return EventStatus.NOT_RECORDED
 
 
 def anchor_status(planned_day_0: date, today: date) -> EventStatus:

@@ -36,9 +36,3 @@ def gate_label(outcome: engine.GateOutcome) -> str:
         engine.GateOutcome.FAIL: _("FAIL"),
         engine.GateOutcome.MISSING: _("labs missing"),
     }[outcome]
-
-
-@register.filter
-def lookup(mapping: dict, key: str):
-    """``mapping[key]`` or None (e.g. the recorded visit of a schedule event)."""
-    return mapping.get(key) if mapping else None
