@@ -801,32 +801,28 @@ class DigestEvent:
     target: date
     window_start: date
     window_end: date
-    missed: bool  # the window ended without the event; otherwise it is due (or coming)
+    not_recorded: bool  # the window ended and nothing is recorded; otherwise it is due
 
 
 def digest_events(
-    participants: Iterable[Participant], today: date, horizon_days: int, missed_days: int
+    participants: Iterable[Participant], today: date, horizon_days: int
 ) -> list[DigestEvent]:
     """Events to remind the site of on ``today``, from the participants' courses.
 
     Due: not done, not projected, target within ``horizon_days`` from today (or already
-    passed with the window still open). Missed: the window ended in the last
-    ``missed_days`` days without the event. Done and not-needed events never appear.
-    The one read of the course the notifications app makes (keep it the only one).
+    passed with the window still open). Not recorded: the window ended and nothing is
+    recorded (to record, or to confirm as not done). Done, confirmed-missed and not-needed
+    events never appear. The one read of the course the notifications app makes.
     """
     running = [p for p in participants if p.status in ACTIVE_STATUSES]
-    last_due, first_missed = (
-        today + timedelta(days=horizon_days),
-        today - timedelta(days=missed_days),
-    )
+    last_due = today + timedelta(days=horizon_days)
     found = []
     for participant, course in courses_for(running, today):
         for event in course.events:
-            status = event.status
-            missed = status is engine.EventStatus.MISSED
-            if missed and not first_missed <= event.window_end < today:
-                continue
-            if not missed and (status not in PENDING or event.projected or event.target > last_due):
+            not_recorded = event.status is engine.EventStatus.NOT_RECORDED
+            if not not_recorded and (
+                event.status not in PENDING or event.projected or event.target > last_due
+            ):
                 continue
             found.append(
                 DigestEvent(
@@ -836,7 +832,7 @@ def digest_events(
                     target=event.target,
                     window_start=event.window_start,
                     window_end=event.window_end,
-                    missed=missed,
+                    not_recorded=not_recorded,
                 )
             )
     found.sort(key=lambda e: (e.target, e.participant.subject_id, e.visit_code))

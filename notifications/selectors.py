@@ -97,20 +97,15 @@ def digest_for(user: User, today: date) -> Digest:
         .select_related("site")
         .order_by("site__code", "sequence")
     )
-    for event in digest_events(
-        participants,
-        today,
-        settings.NOTIFICATIONS_HORIZON_DAYS,
-        settings.NOTIFICATIONS_MISSED_DAYS,
-    ):
+    for event in digest_events(participants, today, settings.NOTIFICATIONS_HORIZON_DAYS):
         item = DigestItem(
             subject_id=event.participant.subject_id,
             site=event.participant.site.code,
             text=str(event.label),
-            on=event.window_end if event.missed else event.target,
+            on=event.window_end if event.not_recorded else event.target,
             path=_participant_path(event.participant),
         )
-        (digest.missed if event.missed else digest.due).append(item)
+        (digest.missed if event.not_recorded else digest.due).append(item)
     digest.crfs_overdue = _crfs_overdue(user, today)
     digest.queries = _old_queries(user, today)
     digest.saes = _saes_awaiting_review(user)

@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SEED_DAY = date(2026, 3, 2)
 TODAY = SEED_DAY + timedelta(days=8)
-HORIZON, MISSED_DAYS = 7, 7
+HORIZON = 7
 CJK = re.compile(r"[\u4e00-\u9fff]")
 DIGEST_USERS = (
     "coordinator_pumch",
@@ -52,7 +52,7 @@ def smtp_port() -> int:
 
 @pytest.fixture(scope="module")
 def worker(django_db_setup, django_db_blocker, tmp_path_factory, smtp_port):
-    env = {"NOTIFICATIONS_HORIZON_DAYS": str(HORIZON), "NOTIFICATIONS_MISSED_DAYS": "7"}
+    env = {"NOTIFICATIONS_HORIZON_DAYS": str(HORIZON)}
     with django_db_blocker.unblock():
         running = Worker(tmp_path_factory.mktemp("worker"), smtp_port, env).start()
     yield running
@@ -90,11 +90,7 @@ def reminded_events(today: date) -> list[tuple[Participant, engine.Event]]:
                 and not event.projected
                 and event.target <= today + timedelta(days=HORIZON)
             )
-            missed = (
-                event.status is engine.EventStatus.MISSED
-                and today - timedelta(days=MISSED_DAYS) <= event.window_end < today
-            )
-            if due or missed:
+            if due or event.status is engine.EventStatus.NOT_RECORDED:
                 found.append((participant, event))
     return found
 
@@ -111,8 +107,8 @@ def test_each_due_or_missed_event_is_in_its_sites_digests_and_no_other_sites(
     worker, smtp, demo_trial, figure
 ):
     events = reminded_events(TODAY)
-    kinds = {("missed" if e.status is engine.EventStatus.MISSED else "due") for _p, e in events}
-    assert kinds == {"due", "missed"}, "the demo on TODAY has both kinds"
+    kinds = {e.status is engine.EventStatus.NOT_RECORDED for _p, e in events}
+    assert kinds == {True, False}, "the demo on TODAY has due and not-recorded events"
     recorded_late = next(
         (p, e) for p, e in events if e.visit_code == "W12" and p.site.code == "CHCMU"
     )
@@ -151,7 +147,11 @@ def test_each_due_or_missed_event_is_in_its_sites_digests_and_no_other_sites(
         bodies[username] = text
         sites = set(user.sites.values_list("code", flat=True))
         for p, event in events:
-            on = event.window_end if event.status is engine.EventStatus.MISSED else event.target
+            on = (
+                event.window_end
+                if event.status is engine.EventStatus.NOT_RECORDED
+                else event.target
+            )
             shown = _line(bodies[username], p, on)
             if (p, event) == recorded_late:
                 assert not shown, "recorded after queuing, so not sent"

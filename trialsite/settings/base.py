@@ -246,11 +246,9 @@ EDIT_CHECKS_CRON = env.str("EDIT_CHECKS_CRON", default="5 * * * *")
 DIGEST_CRON = env.str("DIGEST_CRON", default="0 23 * * *")
 
 # --- Notifications (notifications/) ---------------------------------------------------------
-# The daily digest lists infusions and visits due within this many days, events missed in
-# the last NOTIFICATIONS_MISSED_DAYS days, and queries open for more than
-# NOTIFICATIONS_QUERY_DAYS days.
+# The daily digest lists infusions and visits due within this many days, every event not
+# recorded after its window, and queries open for more than NOTIFICATIONS_QUERY_DAYS days.
 NOTIFICATIONS_HORIZON_DAYS = env.int("NOTIFICATIONS_HORIZON_DAYS", default=3)
-NOTIFICATIONS_MISSED_DAYS = env.int("NOTIFICATIONS_MISSED_DAYS", default=7)
 NOTIFICATIONS_QUERY_DAYS = env.int("NOTIFICATIONS_QUERY_DAYS", default=7)
 # A failing e-mail is tried again after 1, 2, 4, ... minutes (capped), up to this many
 # times; the jobs page and `manage.py retry_job` take over after that.
