@@ -2,7 +2,7 @@
 a real worker and delivered to a real SMTP server; preferences, the log, the in-app list.
 
 The demo trial is seeded on SEED_DAY and the digest built for TODAY, eight days later:
-some infusions are then due, some were missed (their window ended unrecorded), and a
+some infusions are then due, some not recorded after their window, and a
 week-12 visit is due at CHCMU. The worker runs with a 7-day horizon.
 """
 
@@ -74,7 +74,7 @@ def demo_trial(transactional_db):
 
 
 def reminded_events(today: date) -> list[tuple[Participant, engine.Event]]:
-    """What the protocol says is due or missed on ``today``, straight from the engine, for
+    """What the protocol says is due or not recorded on ``today``, straight from the engine, for
     the participants still in treatment (not withdrawn, discontinued or completed)."""
     found = []
     running = Participant.objects.active().filter(status__in=ACTIVE_STATUSES)
@@ -103,7 +103,7 @@ def _line(body: str, participant: Participant, on: date) -> bool:
     )
 
 
-def test_each_due_or_missed_event_is_in_its_sites_digests_and_no_other_sites(
+def test_each_due_or_unrecorded_event_is_in_its_sites_digests_and_no_other_sites(
     worker, smtp, demo_trial, figure
 ):
     events = reminded_events(TODAY)
@@ -178,7 +178,7 @@ def test_each_due_or_missed_event_is_in_its_sites_digests_and_no_other_sites(
     )
     figure(
         "reminder digests",
-        f"demo trial on a fixed day: {len(events)} due or missed events, each in its own "
+        f"demo trial on a fixed day: {len(events)} due or not-recorded events, each in its own "
         f"site's 2 digests and no other site's; 1 visit recorded after queuing left out; "
         f"a Chinese-language investigator's digest in Chinese (real worker, real SMTP)",
     )
