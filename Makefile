@@ -41,11 +41,14 @@ messages: $(STAMP)
 	$(BIN)/python manage.py makemessages --locale zh_Hans --no-obsolete $(MAKEMESSAGES_IGNORE)
 	$(BIN)/python -m pytest -q tests/test_i18n.py -k "catalogue or marked or placeholders or codes"
 
-## make run: install, migrate, load demo data, serve on http://127.0.0.1:8000
+## make run: install, migrate, load demo data, serve on http://127.0.0.1:8000 with a
+## background-job worker beside the web server (Ctrl-C stops both)
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "Serving on http://127.0.0.1:8000 — Ctrl-C stops the web server; 'make stop' stops the database."
+	@echo "Serving on http://127.0.0.1:8000 with a job worker — Ctrl-C stops both; 'make stop' stops the database."
+	@$(BIN)/python manage.py procrastinate worker --name make-run & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## make test: the full test suite on its own embedded PostgreSQL (or on DATABASE_URL)

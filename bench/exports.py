@@ -50,6 +50,7 @@ def _copy_floor(folder: Path) -> tuple[int, int]:
 
     from exports.registry import export_forms
     from exports.rows import ExportFilters, ExportOptions, base_queryset
+    from trialsite import dbcopy
 
     rows = 0
     with (folder / "copy.csv").open("wb") as out, connection.cursor() as cursor:
@@ -57,8 +58,8 @@ def _copy_floor(folder: Path) -> tuple[int, int]:
             sql, params = base_queryset(
                 form, ExportFilters(), ExportOptions()
             ).query.sql_with_params()
-            query = cursor.mogrify(sql, params).decode()
-            cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH CSV HEADER", out)
+            query = dbcopy.mogrify(cursor, sql, params)
+            dbcopy.copy_out(cursor, f"COPY ({query}) TO STDOUT WITH CSV HEADER", out.write)
             rows += cursor.rowcount
     return rows, (folder / "copy.csv").stat().st_size
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crf import hooks
 from crf.forms import (
     AdverseEventForm,
     AdverseEventUpdateForm,
@@ -281,80 +280,10 @@ def _raise_alert(event: AdverseEvent, user: User) -> SeriousAeAlert:
     with audit_context(user, _("serious adverse event alert")):
         alert = SeriousAeAlert.objects.create(adverse_event=event, raised_by=user)
         alert.recipients.set(recipients)
-    # After the commit: no e-mail for an event whose save was rolled back.
-    transaction.on_commit(lambda: _send_alert(alert.pk))
+    # In this transaction: the e-mails are queued with the alert (notifications app), so
+    # they are sent exactly when the save commits.
+    hooks.sae_alert_raised(alert)
     return alert
-
-
-def _alert_message(alert: SeriousAeAlert) -> EmailMessage:
-    event = alert.adverse_event
-    participant = event.participant
-    values = {
-        "registry_id": protocol.REGISTRY_ID,
-        "subject": participant.subject_id,
-        "site": participant.site.code,
-        "term": event.term,
-        "onset": event.onset_date.isoformat(),
-        "entered_by": alert.raised_by.printed_name if alert.raised_by else "—",
-        "path": settings.SITE_URL + event.get_absolute_url(),
-    }
-    # Recipients have no stored language and read the interface in either one, so the
-    # alert carries each interface language in turn (settings.LANGUAGES), whoever saved it.
-    subjects, bodies = [], []
-    for language, _name in settings.LANGUAGES:
-        with translation.override(language):
-            subject, body = _alert_text(event, values)
-        if subject not in subjects:
-            subjects.append(subject)
-            bodies.append(body)
-    recipients = [u.email for u in alert.recipients.all() if u.email]
-    return EmailMessage(
-        " / ".join(subjects), "\n\n----\n\n".join(bodies), settings.DEFAULT_FROM_EMAIL, recipients
-    )
-
-
-def _alert_text(event: AdverseEvent, values: dict[str, str]) -> tuple[str, str]:
-    """The alert's subject and body in the active language."""
-    values = {
-        **values,
-        "grade": event.get_grade_display(),
-        "criteria": "; ".join(str(c) for c in event.get_serious_criteria_display()),
-        "rituximab": event.get_related_rituximab_display(),
-        "belimumab": event.get_related_belimumab_display(),
-    }
-    subject = _("[%(registry_id)s] Serious adverse event: %(subject)s (%(site)s)") % values
-    body = (
-        _(
-            "A serious adverse event was recorded.\n\n"
-            "Participant: %(subject)s (site %(site)s)\n"
-            "Event: %(term)s\n"
-            "CTCAE grade: %(grade)s\n"
-            "Onset: %(onset)s\n"
-            "Seriousness criteria: %(criteria)s\n"
-            "Relatedness to rituximab: %(rituximab)s; to belimumab: %(belimumab)s\n"
-            "Entered by: %(entered_by)s\n\n"
-            "Open it in the EDC (%(path)s) and acknowledge it on your dashboard."
-        )
-        % values
-    )
-    return subject, body
-
-
-def _send_alert(alert_pk: int) -> None:
-    alert = SeriousAeAlert.objects.select_related(
-        "adverse_event__participant__site", "raised_by"
-    ).get(pk=alert_pk)
-    message = _alert_message(alert)
-    if not message.to:
-        logger.warning("serious AE alert %s: no recipient has an e-mail address", alert.pk)
-        return
-    try:
-        message.send()
-    except Exception:  # the alert stays on the dashboards; the failure is logged
-        logger.exception("serious AE alert %s could not be e-mailed", alert.pk)
-        return
-    with audit_context(alert.raised_by, _("serious adverse event alert e-mailed")):
-        SeriousAeAlert.objects.filter(pk=alert.pk).update(emailed_at=timezone.now())
 
 
 @transaction.atomic

@@ -27,7 +27,6 @@ values and assumes it is the only writer while it runs.
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import time as clock
@@ -85,7 +84,7 @@ from enrollment.models import (
     StatusChange,
 )
 from enrollment.rules import DiscontinuationReason, ParticipantStatus
-from trialsite import protocol, units
+from trialsite import dbcopy, protocol, units
 from trialsite.models import Signature, SignatureMeaning, Site, User
 from trialsite.signatures import payload_hash
 
@@ -171,8 +170,9 @@ class Table:
     def flush(self, cursor) -> int:
         if not self.buffer:
             return 0
-        data = io.StringIO("".join(self.buffer))
-        cursor.copy_expert(f'COPY "{self.name}" ({self.columns}) FROM STDIN', data)
+        dbcopy.copy_in(
+            cursor, f'COPY "{self.name}" ({self.columns}) FROM STDIN', "".join(self.buffer)
+        )
         written = len(self.buffer)
         self.count += written
         self.buffer = []

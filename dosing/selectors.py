@@ -793,3 +793,54 @@ def gate_lab_records(participant: Participant):
     return LabResult.objects.filter(
         participant=participant, visit__isnull=True, analyte__in=list(engine.GATE_TESTS)
     ).order_by("-taken_on", "analyte", "-pk")
+
+
+# --- The reminder digest's view of the course (notifications/) ------------------------------
+
+
+@dataclass(frozen=True)
+class DigestEvent:
+    """One scheduled event a reminder is about, judged on ``today``."""
+
+    participant: Participant
+    visit_code: str
+    label: str
+    target: date
+    window_start: date
+    window_end: date
+    not_recorded: bool  # the window ended and nothing is recorded; otherwise it is due
+
+
+def digest_events(
+    participants: Iterable[Participant], today: date, horizon_days: int
+) -> list[DigestEvent]:
+    """Events to remind the site of on ``today``, from the participants' courses.
+
+    Due: not done, not projected, target within ``horizon_days`` from today (or already
+    passed with the window still open). Not recorded: the window ended and nothing is
+    recorded (to record, or to confirm as not done). Done, confirmed-missed and not-needed
+    events never appear. The one read of the course the notifications app makes.
+    """
+    running = [p for p in participants if p.status in ACTIVE_STATUSES]
+    last_due = today + timedelta(days=horizon_days)
+    found = []
+    for participant, course in courses_for(running, today):
+        for event in course.events:
+            not_recorded = event.status is engine.EventStatus.NOT_RECORDED
+            if not not_recorded and (
+                event.status not in PENDING or event.projected or event.target > last_due
+            ):
+                continue
+            found.append(
+                DigestEvent(
+                    participant=participant,
+                    visit_code=event.visit_code,
+                    label=event.label,
+                    target=event.target,
+                    window_start=event.window_start,
+                    window_end=event.window_end,
+                    not_recorded=not_recorded,
+                )
+            )
+    found.sort(key=lambda e: (e.target, e.participant.subject_id, e.visit_code))
+    return found

@@ -873,6 +873,30 @@ def deviations_sync(
     return SyncResult(created, updated, voided)
 
 
+@dataclass(frozen=True)
+class SyncAllResult:
+    created: int
+    voided: int
+    skipped: int  # locked participants, left as they are
+
+
+def deviations_sync_all(*, today: date) -> SyncAllResult:
+    """``deviations_sync`` for every participant whose schedule runs (the daily job).
+
+    One transaction per participant: a locked participant is skipped, the others synced.
+    """
+    created = voided = skipped = 0
+    for participant in Participant.objects.active().filter(status__in=ACTIVE_STATUSES):
+        try:
+            result = deviations_sync(participant=participant, user=None, today=today)
+        except PermissionDenied:
+            skipped += 1
+            continue
+        created += result.created
+        voided += result.voided
+    return SyncAllResult(created, voided, skipped)
+
+
 # The deviations of one event's timing: a missed event recorded late turns its missed
 # deviation into an out-of-window one (the same record, changed; the audit shows both).
 _TIMING = {

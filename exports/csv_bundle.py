@@ -18,6 +18,7 @@ from django.db import connection
 from exports.dictionary import dictionary_rows
 from exports.registry import ExportForm, export_forms
 from exports.rows import ExportFilters, ExportOptions, columns, copy_query, rows
+from trialsite import dbcopy
 
 Progress = Callable[[int], None]
 
@@ -38,7 +39,7 @@ def _csv_entry(archive: zipfile.ZipFile, name: str):
 class _CopyRows:
     """Where PostgreSQL's COPY writes one form's CSV: the zip entry, in 1 MB writes.
 
-    PostgreSQL sends one CopyData message per row and psycopg2 writes each as it comes
+    PostgreSQL sends one CopyData message per row and the driver hands over each as it comes
     (one ``write`` a row), so the rows are counted and each row's subject ID (its first
     field, never quoted: ``<SITE>-<nnn>``) is read here without parsing the CSV.  No
     progress is reported from here: that is a query, and the connection is busy with the
@@ -74,8 +75,8 @@ def _copy_form(archive, form, query, header: list[str], subjects) -> int:
     out = _CopyRows(raw, subjects)
     sql, params = query
     with connection.cursor() as cursor:
-        statement = cursor.mogrify(sql, params).decode()
-        cursor.copy_expert(f"COPY ({statement}) TO STDOUT WITH (FORMAT csv)", out)
+        statement = dbcopy.mogrify(cursor, sql, params)
+        dbcopy.copy_out(cursor, f"COPY ({statement}) TO STDOUT WITH (FORMAT csv)", out.write)
     out.close()
     return out.count
 

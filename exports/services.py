@@ -1,16 +1,21 @@
-"""Export jobs: each one an audited event, written to a file under var/exports/."""
+"""Export jobs: each one an audited event, written to a file under var/exports/.
+
+The request records the export and defers its job in one transaction (``export_create``);
+a worker writes the file (``exports/tasks.py`` → ``export_run``). A worker killed halfway
+leaves the export "running"; its job is run again (trialsite/jobs.py), and the retry writes
+the same file from the start: one file, one record.
+"""
 
 from __future__ import annotations
 
 import logging
 import secrets
 import subprocess
-import threading
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.utils import timezone, translation
 
 from enrollment.models import Participant
@@ -86,23 +91,38 @@ def date_offsets(filters: ExportFilters) -> dict[int, int]:
 def export_create(
     *, user: User, kind: str, filters: ExportFilters, options: ExportOptions
 ) -> Export:
-    """Record the export request (the audited event) before any data is read."""
+    """Record the export request (the audited event) and queue its job, in one transaction."""
+    from exports.tasks import run_export
+
     with audit_context(user, f"export: {kind}"):
-        return Export.objects.create(
+        export = Export.objects.create(
             kind=kind,
             created_by=user,
             filters=filters.as_json(),
             options=options.as_json(),
         )
+    run_export.configure(lock=export_lock(export.pk)).defer(export_id=export.pk)
+    return export
+
+
+def export_lock(pk: int) -> str:
+    """Two jobs of one export never run at once (a retry waits for a live attempt)."""
+    return f"export:{pk}"
 
 
 def export_run(export: Export) -> Export:
     """Write the export file and record its outcome (rows, participants, size).
 
     Whatever fails (the filters, the date offsets, the writer, the file), the export is
-    recorded as failed with the error: it never stays "running".
+    recorded as failed with the error: it never stays "running". Run again (a retry after
+    the worker was killed), it starts over: the file is written under a temporary name and
+    renamed when complete, so there is only ever one file, and it is whole.
     """
+    if export.status != ExportStatus.RUNNING:
+        return export  # finished by an earlier attempt
+    Export.objects.filter(pk=export.pk).update(rows_done=0)
     path: Path | None = None
+    part: Path | None = None
     try:
         filters = ExportFilters(
             site_codes=tuple(export.filters.get("sites") or ()),
@@ -125,6 +145,7 @@ def export_run(export: Export) -> Export:
         suffix = {"csv": "zip", "odm": "xml"}[export.kind]
         name = f"{export.created_at:%Y%m%d-%H%M%S}-{export.kind}-{export.pk}.{suffix}"
         path = export_dir() / name
+        part = path.with_name(name + ".part")
         writer = write_bundle if export.kind == ExportKind.CSV else write_odm
 
         def progress(rows_done: int) -> None:
@@ -133,18 +154,20 @@ def export_run(export: Export) -> Export:
         # Exports are in English codes and labels whatever the exporting user's language.
         with translation.override(EXPORT_LANGUAGE):
             counts, subjects = writer(
-                path,
+                part,
                 filters=filters,
                 options=options,
                 started_at=export.created_at,
                 software_version=software_version(),
                 progress=progress,
             )
+        part.replace(path)
         size = path.stat().st_size
     except Exception as exc:  # the job must record its failure, whatever it was
         _fail(export, exc)
-        if path is not None:
-            path.unlink(missing_ok=True)
+        for leftover in (part, path):
+            if leftover is not None:
+                leftover.unlink(missing_ok=True)
         export.refresh_from_db()
         return export
     with audit_context(export.created_by, "export finished"):
@@ -169,24 +192,6 @@ def _fail(export: Export, exc: BaseException) -> None:
             error=str(exc) or type(exc).__name__,
             finished_at=timezone.now(),
         )
-
-
-def export_start(export: Export) -> None:
-    """Run the export in the background (or at once when EXPORTS_RUN_INLINE is set)."""
-    if settings.EXPORTS_RUN_INLINE:
-        export_run(export)
-        return
-
-    def job() -> None:
-        close_old_connections()
-        try:
-            export_run(export)
-        except Exception as exc:  # e.g. the database went away while recording the outcome
-            _fail(export, exc)
-        finally:
-            close_old_connections()
-
-    threading.Thread(target=job, name=f"export-{export.pk}", daemon=True).start()
 
 
 def casebook_pdf(*, participant: Participant, user: User) -> bytes:

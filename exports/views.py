@@ -15,7 +15,7 @@ from exports import services
 from exports.forms import ExportRequestForm
 from exports.models import Export, ExportKind
 from exports.rows import ExportFilters, ExportOptions
-from trialsite import access, roles
+from trialsite import access, jobs, roles
 from trialsite.pagination import page_of
 
 
@@ -40,7 +40,6 @@ def export_list(request: HttpRequest) -> HttpResponse:
                 shift_dates=data["shift_dates"],
             ),
         )
-        services.export_start(export)
         messages.success(request, _("Export started."))
         return redirect("exports:detail", pk=export.pk)
     exports = page_of(
@@ -68,6 +67,7 @@ def _own_export(request: HttpRequest, pk: int) -> Export:
 def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
     export = _own_export(request, pk)
     _mark_stale([export])
+    export.job_status = jobs.job_status(lock=services.export_lock(export.pk))
     return render(request, "exports/export_detail.html", {"export": export})
 
 

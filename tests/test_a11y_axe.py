@@ -157,11 +157,16 @@ def test_the_main_pages_have_no_serious_or_critical_accessibility_violation(
         (f"/monitoring/visits/{baseline.pk}/", "visit review"),
         (f"/monitoring/visits/{baseline.pk}/sign/", "visit sign-off"),
         ("/monitoring/participants/PUMCH-002/", "participant review"),
+        # Notifications (issue 17): one's own, and the preferences.
+        ("/notifications/", "your notifications"),
+        ("/notifications/preferences/", "notification preferences"),
     ]
     # Monitors' and data managers' own pages.
     data_manager_pages = [
         ("/exports/", "exports"),
         ("/monitoring/quality/", "data-quality dashboard"),
+        ("/notifications/log/", "notification log"),
+        ("/jobs/", "background jobs"),
         (f"/monitoring/queries/new/crf/vitals/{vitals_pk(baseline)}/", "raise a query"),
     ]
     pages = [*investigator_pages, ("/dosing/PUMCH-003/infusion/", "infusion form")]

@@ -129,6 +129,11 @@ KINDS = {
     "monitoring:verify": "VERIFY",
     "monitoring:lock_record": "LOCK_POST",
     "monitoring:unlock": "LOCK_POST",
+    "notifications:list": "SELF",
+    "notifications:preferences": "SELF",
+    "notifications:log": "DATA_MANAGER",
+    "jobs": "DATA_MANAGER",
+    "job_retry": "DATA_MANAGER_POST",
 }
 
 # Views run last in the POST sweep: an accepted lock would change what every later
@@ -226,7 +231,7 @@ def expected(kind: str, persona: Persona, method: str, name: str = "") -> set[in
         return OK if writer else {403}
     if kind == "OUTCOMES":
         return {200} if role in (Role.INVESTIGATOR, Role.DATA_MANAGER) else {403}
-    if kind == "EXPORT":
+    if kind in ("EXPORT", "DATA_MANAGER", "DATA_MANAGER_POST"):
         return OK if role is Role.DATA_MANAGER else {403}
     if kind == "EXPORT_OWN":
         return OK if role is Role.DATA_MANAGER else {403}

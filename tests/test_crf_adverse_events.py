@@ -11,6 +11,7 @@ from crf.forms import FATAL_NEEDS_DEATH, GRADE_5_IFF_FATAL, SERIOUS_NEEDS_CRITER
 from crf.models import AdverseEvent, AdverseEventUpdate, SaeAcknowledgement, SeriousAeAlert
 from enrollment.services import withdraw_consent
 from tests.factories.crf import ae_data, make_participant, record_ae, today
+from tests.jobs import run_queued_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -33,15 +34,15 @@ def add_url(participant) -> str:
 
 
 def test_saving_a_serious_ae_sends_exactly_one_alert_to_the_site_investigators_and_data_managers(
-    client_for, coordinator_pumch, participant, staff, django_capture_on_commit_callbacks
+    client_for, coordinator_pumch, participant, staff
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(coordinator_pumch).post(add_url(participant), ae_data())
-
+    response = client_for(coordinator_pumch).post(add_url(participant), ae_data())
     assert response.status_code == 302
-    assert len(mail.outbox) == 1
+    assert mail.outbox == []  # queued with the save, sent by a worker
+    assert run_queued_jobs() == 2
+
+    assert sorted(m.to[0] for m in mail.outbox) == ["dana@example.org", "ivan@example.org"]
     message = mail.outbox[0]
-    assert sorted(message.to) == ["dana@example.org", "ivan@example.org"]
     assert participant.subject_id in message.subject and "Pneumonia" in message.body
     alert = SeriousAeAlert.objects.get()
     # The link opens the event from a mail client: the full address, not a bare path.
@@ -51,36 +52,34 @@ def test_saving_a_serious_ae_sends_exactly_one_alert_to_the_site_investigators_a
 
 
 def test_editing_a_serious_ae_again_does_not_send_the_alert_again(
-    client_for, coordinator_pumch, participant, staff, django_capture_on_commit_callbacks
+    client_for, coordinator_pumch, participant, staff
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        event = record_ae(participant, coordinator_pumch)
-    assert len(mail.outbox) == 1
+    event = record_ae(participant, coordinator_pumch)
+    run_queued_jobs()
+    assert len(mail.outbox) == 2
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(coordinator_pumch).post(
-            reverse("crf:ae_edit", args=[participant.subject_id, event.pk]),
-            ae_data(grade="4", version=event.version, reason_for_change="worsened")
-            | {"serious_criteria": ["hospitalisation", "life_threatening"]},
-        )
+    response = client_for(coordinator_pumch).post(
+        reverse("crf:ae_edit", args=[participant.subject_id, event.pk]),
+        ae_data(grade="4", version=event.version, reason_for_change="worsened")
+        | {"serious_criteria": ["hospitalisation", "life_threatening"]},
+    )
 
     assert response.status_code == 302
     assert AdverseEvent.objects.get().grade == 4
-    assert len(mail.outbox) == 1
+    assert run_queued_jobs() == 0
+    assert len(mail.outbox) == 2
     assert SeriousAeAlert.objects.count() == 1
 
 
-def test_an_event_that_becomes_serious_raises_the_alert_then(
-    coordinator_pumch, participant, staff, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        event = record_ae(participant, coordinator_pumch, serious="False", serious_criteria=[])
+def test_an_event_that_becomes_serious_raises_the_alert_then(coordinator_pumch, participant, staff):
+    event = record_ae(participant, coordinator_pumch, serious="False", serious_criteria=[])
+    assert run_queued_jobs() == 0
     assert mail.outbox == [] and not SeriousAeAlert.objects.exists()
 
-    with django_capture_on_commit_callbacks(execute=True):
-        record_ae(participant, coordinator_pumch, instance=event, reason_for_change="admitted")
+    record_ae(participant, coordinator_pumch, instance=event, reason_for_change="admitted")
+    run_queued_jobs()
 
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 2
     assert SeriousAeAlert.objects.get().adverse_event == event
 
 
@@ -241,28 +240,28 @@ def test_a_follow_up_is_checked_like_the_event_for_grade_outcome_and_seriousness
 
 
 def test_a_fatal_follow_up_makes_the_event_serious_and_raises_the_alert_exactly_once(
-    client_for, coordinator_pumch, participant, staff, django_capture_on_commit_callbacks
+    client_for, coordinator_pumch, participant, staff
 ):
     event = record_ae(participant, coordinator_pumch, serious="False", serious_criteria=[])
     client = client_for(coordinator_pumch)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = follow_up(client, event, grade="5", outcome="fatal", serious_criteria=["death"])
+    response = follow_up(client, event, grade="5", outcome="fatal", serious_criteria=["death"])
+    run_queued_jobs()
 
     assert response.status_code == 302, response.context["form"].errors
     event.refresh_from_db()
     assert event.serious and event.serious_criteria == ["death"]
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 2
     assert "Results in death" in mail.outbox[0].body
     assert SeriousAeAlert.objects.get().adverse_event == event
 
     # A later follow-up adding a criterion, and a correction of the first: no second alert.
-    with django_capture_on_commit_callbacks(execute=True):
-        response = follow_up(client, event, serious_criteria=["hospitalisation"])
+    response = follow_up(client, event, serious_criteria=["hospitalisation"])
+    assert run_queued_jobs() == 0
     assert response.status_code == 302
     event.refresh_from_db()
     assert event.serious_criteria == ["death", "hospitalisation"]
-    assert len(mail.outbox) == 1 and SeriousAeAlert.objects.count() == 1
+    assert len(mail.outbox) == 2 and SeriousAeAlert.objects.count() == 1
     html = client.get(event.get_absolute_url()).content.decode()
     assert "data-update-serious" in html
 

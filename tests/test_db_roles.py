@@ -246,3 +246,35 @@ def test_an_event_table_without_its_append_only_trigger_still_gets_read_rights_o
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE {table}")
         grant_app_role()
+
+
+def test_the_app_role_defers_jobs_and_runs_a_worker_but_cannot_forge_the_audit_of_it(app_db):
+    """What the web app (defer) and a worker (register, fetch, finish, heartbeat, leave) do
+    to the job queue's tables, as the app role; tests/test_jobs.py runs a real worker so."""
+    with app_db.cursor() as cursor:
+        cursor.execute(
+            "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW('roles', 'test.task', 0, "
+            "'role-test', NULL, '{\"n\": 1}'::jsonb, NULL)::procrastinate_job_to_defer_v1]))"
+        )
+        job_id = cursor.fetchone()[0]
+        cursor.execute("SELECT * FROM procrastinate_register_worker_v1()")
+        worker_id = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT id FROM procrastinate_fetch_job_v2(ARRAY['roles']::varchar[], %s)",
+            [worker_id],
+        )
+        assert cursor.fetchone()[0] == job_id
+        cursor.execute("SELECT procrastinate_update_heartbeat_v1(%s)", [worker_id])
+        cursor.execute("SELECT procrastinate_finish_job_v1(%s, 'succeeded', false)", [job_id])
+        cursor.execute("SELECT procrastinate_unregister_worker_v1(%s)", [worker_id])
+        cursor.execute("SELECT * FROM procrastinate_prune_stalled_workers_v1(3600)")
+        cursor.execute("SELECT status FROM procrastinate_jobs WHERE id = %s", [job_id])
+        assert cursor.fetchone()[0] == "succeeded"
+        cursor.execute("DELETE FROM procrastinate_jobs WHERE id = %s", [job_id])
+    # The notification log is audited like the clinical tables: its events are read-only.
+    for sql in (
+        "DELETE FROM notifications_notification",
+        "UPDATE notifications_notificationauditevent SET subject = 'forged'",
+        "TRUNCATE procrastinate_jobs CASCADE",
+    ):
+        assert refused(app_db, sql)

@@ -26,6 +26,7 @@ from exports.models import Export
 from exports.registry import export_forms
 from exports.rows import ExportFilters, ExportOptions
 from tests.factories.enrollment import make_participant
+from tests.jobs import run_queued_jobs
 from trialsite.models import ClinicalRecord
 
 pytestmark = pytest.mark.django_db
@@ -298,6 +299,7 @@ def test_an_export_through_the_page_is_in_the_audit_trail(client_for, data_manag
         reverse("exports:list"),
         {"kind": "csv", "sites": ["PUMCH"], "participants": "", "labels": "on"},
     )
+    assert run_queued_jobs("exports.tasks.run_export") == 1  # what the worker does
     export = Export.objects.get()
     assert response["Location"] == reverse("exports:detail", args=[export.pk])
     event = pghistory.models.Events.objects.tracks(export).order_by("pgh_id").first()

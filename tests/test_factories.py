@@ -20,6 +20,7 @@ from tests.factories.eligibility import (
 )
 from tests.factories.enrollment import ConsentFactory, ParticipantFactory
 from tests.factories.monitoring import DataQueryFactory
+from tests.jobs import run_queued_jobs
 from trialsite.roles import Role
 
 
@@ -95,9 +96,7 @@ def test_dosing_crf_and_monitoring_builds_need_no_database():
 
 
 @pytest.mark.django_db
-def test_dosing_crf_and_monitoring_records_go_through_their_services(
-    site_pumch, django_capture_on_commit_callbacks
-):
+def test_dosing_crf_and_monitoring_records_go_through_their_services(site_pumch):
     from django.core import mail
 
     from dosing import selectors as dosing_selectors
@@ -110,8 +109,8 @@ def test_dosing_crf_and_monitoring_records_go_through_their_services(
     inputs = dosing_selectors.course_facts(participant, participant.planned_day_0)
     assert inputs.b_cell_results[0].cd19_percent == Decimal("0.3")
 
-    with django_capture_on_commit_callbacks(execute=True):
-        event = AdverseEventFactory(participant=participant)
+    event = AdverseEventFactory(participant=participant)
+    run_queued_jobs()
     assert event.serious and len(mail.outbox) == 1  # the SAE alert of the service
     medication = ConcomitantMedicationFactory(participant=participant, dose=Decimal("7.5"))
     assert medication.dose == Decimal("7.5")

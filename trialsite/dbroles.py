@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,9 @@ def grant_app_role(using: str = "default", **kwargs: object) -> None:
     connection = connections[using]
     if not role or connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
+    # One transaction: the app's sessions (web servers, job workers) never see the moment
+    # between the REVOKE and the GRANTs below, in which they could read nothing.
+    with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
         if cursor.fetchone()[0] == role:
             return  # running as the app role itself: nothing it may grant

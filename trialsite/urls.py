@@ -38,6 +38,9 @@ urlpatterns = [
     path("crf/", include("crf.urls")),
     path("exports/", include("exports.urls")),
     path("monitoring/", include("monitoring.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("jobs/", views.job_list, name="jobs"),
+    path("jobs/retry/", views.job_retry, name="job_retry"),
     path("healthz", views.healthz, name="healthz"),
     # The language switcher works on the login page too (LoginRequiredMiddleware).
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

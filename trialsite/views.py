@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from django.apps import apps
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
-from trialsite import access
+from trialsite import access, jobs, roles
 from trialsite.audit import history_of
 from trialsite.models import ClinicalRecord
 from trialsite.pagination import page_of
@@ -41,3 +44,35 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+# --- Background jobs (data managers) --------------------------------------------------------
+
+
+def job_list(request: HttpRequest) -> HttpResponse:
+    """The queue: queued, running, failed and retried jobs (trialsite/jobs.py)."""
+    access.require(request.user, roles.ALL_SITES)
+    state = request.GET.get("state", "")
+    if state not in jobs.STATES:
+        state = ""
+    context = {
+        "jobs": jobs.job_rows(state=state),
+        "counts": [(s, jobs.STATE_LABELS[s], n) for s, n in jobs.job_counts().items()],
+        "state": state,
+    }
+    return render(request, "trialsite/jobs.html", context)
+
+
+@require_POST
+def job_retry(request: HttpRequest) -> HttpResponse:
+    access.require(request.user, roles.ALL_SITES)
+    try:
+        job_id = int(request.POST.get("job", ""))
+        jobs.job_retry(job_id=job_id)
+    except ValueError:
+        messages.error(request, _("Choose a job to retry."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Job %(id)s was queued again.") % {"id": job_id})
+    return redirect("jobs")

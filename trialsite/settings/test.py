@@ -19,7 +19,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # The live server used by browser tests serves static files itself.
 WHITENOISE_AUTOREFRESH = True
 
-EXPORTS_RUN_INLINE = True
 EXPORT_ROOT = VAR_DIR / "test-exports"
 
 # Every clinical save by the app's code must be followed by its after-write steps

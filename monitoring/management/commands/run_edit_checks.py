@@ -1,4 +1,5 @@
-"""Run the clock-driven edit checks (monitoring/edit_checks.py).  Hourly from cron.
+"""Run the clock-driven edit checks (monitoring/edit_checks.py).  A periodic job runs them
+hourly (monitoring/tasks.py); this command runs them by hand.
 
 Every save already runs the checks of the record saved; what time alone changes (a serious
 adverse event still not reviewed by an investigator 24 hours after its alert, or reviewed

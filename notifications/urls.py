@@ -1,0 +1,11 @@
+from django.urls import path
+
+from notifications import views
+
+app_name = "notifications"
+
+urlpatterns = [
+    path("", views.notification_list, name="list"),
+    path("preferences/", views.preferences, name="preferences"),
+    path("log/", views.notification_log, name="log"),
+]
