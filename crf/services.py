@@ -15,7 +15,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crf import hooks
 from crf.forms import (
     AdverseEventForm,
     AdverseEventUpdateForm,
@@ -282,7 +281,7 @@ def _raise_alert(event: AdverseEvent, user: User) -> SeriousAeAlert:
         alert.recipients.set(recipients)
     # In this transaction: the e-mails are queued with the alert (notifications app), so
     # they are sent exactly when the save commits.
-    hooks.sae_alert_raised(alert)
+    workflow.alert_raised(alert)
     return alert
 
 

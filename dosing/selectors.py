@@ -814,33 +814,34 @@ class DigestEvent:
 def digest_events(
     participants: Iterable[Participant], today: date, horizon_days: int
 ) -> list[DigestEvent]:
-    """Events to remind the site of on ``today``, from the participants' courses.
+    """Events to remind the site of on ``today``, from the participants' stored courses.
 
     Due: not done, not projected, target within ``horizon_days`` from today (or already
     passed with the window still open). Not recorded: the window ended and nothing is
     recorded (to record, or to confirm as not done). Done, confirmed-missed and not-needed
     events never appear. The one read of the course the notifications app makes.
     """
-    running = [p for p in participants if p.status in ACTIVE_STATUSES]
+    running = {p.pk: p for p in participants if p.status in ACTIVE_STATUSES}
     last_due = today + timedelta(days=horizon_days)
-    found = []
-    for participant, course in courses_for(running, today):
-        for event in course.events:
-            not_recorded = event.status is engine.EventStatus.NOT_RECORDED
-            if not not_recorded and (
-                event.status not in PENDING or event.projected or event.target > last_due
-            ):
-                continue
-            found.append(
-                DigestEvent(
-                    participant=participant,
-                    visit_code=event.visit_code,
-                    label=event.label,
-                    target=event.target,
-                    window_start=event.window_start,
-                    window_end=event.window_end,
-                    not_recorded=not_recorded,
-                )
-            )
-    found.sort(key=lambda e: (e.target, e.participant.subject_id, e.visit_code))
-    return found
+    S = engine.EventStatus  # noqa: N806
+    events = (
+        CourseEvent.objects.filter(participant__in=list(running), outcome=EventOutcome.AWAITED)
+        .annotate(status_today=status_today(today))
+        .filter(
+            Q(status_today=S.NOT_RECORDED)
+            | Q(status_today__in=[s.value for s in PENDING], projected=False, target__lte=last_due)
+        )
+        .order_by("target", "participant__subject_id", "visit_code")
+    )
+    return [
+        DigestEvent(
+            participant=running[event.participant_id],
+            visit_code=event.visit_code,
+            label=event.label,
+            target=event.target,
+            window_start=event.window_start,
+            window_end=event.window_end,
+            not_recorded=event.status is S.NOT_RECORDED,
+        )
+        for event in events
+    ]

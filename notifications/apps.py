@@ -7,8 +7,8 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from crf import hooks
         from notifications import services
+        from trialsite import workflow
 
         # A serious-AE alert queues its e-mails in the transaction that records it.
-        hooks.on_sae_alert_raised(services.sae_alert_queue)
+        workflow.register_alert_handler(services.sae_alert_queue)

@@ -8,7 +8,9 @@ The core cannot import the apps above it, so each app registers its part in its
 * **after a write**, the service that wrote calls ``record_changed(*records, user=...)``
   where the write happens; it runs the registered steps in the order of ``Step``;
 * **edit-form annotators** add what other apps show on an edit form of saved data
-  (monitoring's query badges, a locked form read-only).
+  (monitoring's query badges, a locked form read-only);
+* **alert handlers** follow an alert raised by a write (a serious adverse event: the
+  notifications app queues its e-mails), in the transaction that records the alert.
 
 Nothing here is a signal: a step runs because a service called ``record_changed``, in the
 transaction of the write, so a failing step fails the write.
@@ -51,6 +53,7 @@ FormAnnotator = Callable[[Any], None]
 _steps: dict[Step, AfterWrite] = {}
 _guards: list[Guard] = []
 _annotators: list[FormAnnotator] = []
+_alert_handlers: list[Callable[[Any], None]] = []
 
 
 def register_step(step: Step, function: AfterWrite) -> None:
@@ -68,6 +71,18 @@ def register_guard(function: Guard) -> None:
 def register_form_annotator(function: FormAnnotator) -> None:
     if function not in _annotators:
         _annotators.append(function)
+
+
+def register_alert_handler(function: Callable[[Any], None]) -> None:
+    if function not in _alert_handlers:
+        _alert_handlers.append(function)
+
+
+def alert_raised(alert: Any) -> None:
+    """Called by the service that raised ``alert``, inside its transaction: if a handler
+    fails, the write fails (an alert is never recorded without what follows it)."""
+    for function in _alert_handlers:
+        function(alert)
 
 
 def guard(record: Any) -> None:
