@@ -273,3 +273,35 @@ def test_a_follow_up_without_a_grade_or_outcome_change_needs_no_reconciling(
     response = follow_up(client_for(coordinator_pumch), event, notes="Seen in clinic")
     assert response.status_code == 302
     assert AdverseEventUpdate.objects.get().notes == "Seen in clinic"
+
+
+def test_a_follow_up_to_grade_3_is_the_worst_grade_everywhere(
+    client_for, coordinator_pumch, investigator_pumch, data_manager, participant, staff
+):
+    from tests.test_exports import NS, parse_odm, read_bundle, run_export
+
+    event = record_ae(
+        participant, coordinator_pumch, grade="2", serious="False", serious_criteria=[]
+    )
+    client = client_for(coordinator_pumch)
+    response = follow_up(
+        client, event, grade="3", outcome="recovering", serious_criteria=["hospitalisation"]
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    event.refresh_from_db()
+    assert (event.grade, event.worst_grade, event.current_grade) == (2, 3, 3)
+
+    worst = 'data-worst-grade="3"'
+    ae_list = reverse("crf:ae_list", args=[participant.subject_id])
+    assert worst in client.get(ae_list).content.decode()
+    assert worst in client.get(event.get_absolute_url()).content.decode()
+    dashboard = client_for(investigator_pumch).get(reverse("dashboard")).content.decode()
+    assert f'data-alert="{SeriousAeAlert.objects.get().pk}"' in dashboard and worst in dashboard
+
+    [row] = read_bundle(run_export(data_manager))["crf_adverseevent.csv"]
+    assert (row["grade"], row["worst_grade"], row["current_grade"]) == ("2", "3", "3")
+    document = parse_odm(run_export(data_manager, kind="odm"))
+    values = document.xpath(
+        "//odm:ItemData[@ItemOID='I.CRF_ADVERSEEVENT.WORST_GRADE']/@Value", namespaces=NS
+    )
+    assert values == ["3"]

@@ -84,8 +84,20 @@ ACTIONS = {
 }
 # A button without any input (completing treatment): nothing to fuzz.
 NO_INPUT = {"dosing:complete"}
-# Confirmations made once: after one is accepted its page sends the user back.
-ONE_SHOT = {"dosing:not_done"}
+
+
+def _void_last_confirmation(client: Client) -> None:
+    from dosing.models import EventNotDone
+
+    confirmation = EventNotDone.objects.filter(voided_at__isnull=True).latest("pk")
+    subject_id = confirmation.participant.subject_id
+    url = reverse("dosing:not_done_void", args=[subject_id, confirmation.pk])
+    assert client.post(url, {"reason": "fuzz: undone"}).status_code == 302
+
+
+# Confirmations made once: after one is accepted its page sends the user back, so it is
+# voided (through its own button) for the next example to meet the form again.
+ONE_SHOT = {"dosing:not_done": _void_last_confirmation}
 
 
 def snapshot() -> dict[str, list]:
@@ -140,7 +152,6 @@ def fuzz_form(client: Client, name: str, url: str, tally: Tally) -> None:
     from axes.models import AccessAttempt
 
     AccessAttempt.objects.all().delete()  # each form starts without earlier lockouts
-    accepted_once: list[bool] = []
 
     @settings(
         max_examples=EXAMPLES_PER_FORM,
@@ -151,8 +162,6 @@ def fuzz_form(client: Client, name: str, url: str, tally: Tally) -> None:
     )
     @given(values=st.data())
     def post_hostile(values):
-        if accepted_once:
-            return  # a one-shot confirmation: once accepted, nothing is left to confirm
         page = client.get(url)
         assert page.status_code == 200, (name, "the form page no longer answers", page.status_code)
         form = main_form(page.content.decode(), url)
@@ -185,7 +194,7 @@ def fuzz_form(client: Client, name: str, url: str, tally: Tally) -> None:
             tally.accepted += 1
             no_script_after(client, response, url, name)
             if name in ONE_SHOT:
-                accepted_once.append(True)
+                ONE_SHOT[name](client)
 
     post_hostile()
 
