@@ -17,7 +17,14 @@ from django.db import connection
 
 from exports.dictionary import dictionary_rows
 from exports.registry import ExportForm, export_forms
-from exports.rows import ExportFilters, ExportOptions, columns, copy_query, rows
+from exports.rows import (
+    ExportFilters,
+    ExportOptions,
+    columns,
+    copy_query,
+    rows,
+    spreadsheet_safe,
+)
 from trialsite import dbcopy
 
 Progress = Callable[[int], None]
@@ -88,7 +95,7 @@ def _python_form(archive, form, filters, options, subjects, progress) -> int:
     writer.writeheader()
     count = 0
     for row in rows(form, filters, options):
-        writer.writerow(row)
+        writer.writerow({column: spreadsheet_safe(text) for column, text in row.items()})
         if row["subject_id"]:
             subjects.add(row["subject_id"])
         count += 1
@@ -130,7 +137,9 @@ def write_bundle(
             done += count
             progress(done)
         raw, text = _csv_entry(archive, "data_dictionary.csv")
-        csv.writer(text, lineterminator=LINE_END).writerows(dictionary_rows(options))
+        csv.writer(text, lineterminator=LINE_END).writerows(
+            [spreadsheet_safe(cell) for cell in row] for row in dictionary_rows(options)
+        )
         text.close()
         raw.close()
         archive.writestr(
@@ -144,6 +153,17 @@ def write_bundle(
             ),
         )
     return counts, subjects
+
+
+# How the CSV cells are made safe for spreadsheets (``rows.spreadsheet_safe``), as the
+# bundle's README states it.
+SPREADSHEET_RULE = (
+    "Spreadsheet safety (CSV formula injection): a text cell that starts with =, +, -, @,",
+    "a tab or a carriage return is written with a single quote (') in front, so that a",
+    "spreadsheet shows it as text and never runs it as a formula. Plain numbers such as -1.5",
+    "are left as they are. Remove the leading quote to get the value as entered; the ODM",
+    "export keeps every value as entered.",
+)
 
 
 def date_filter_text(form: ExportForm) -> str:
@@ -192,5 +212,7 @@ def readme(
         "One row per form instance. Coded values are codes (see data_dictionary.csv).",
         "Dates are ISO 8601; date-times are UTC. Decimal values use a point.",
         "Voided records are kept and marked record_status=voided: nothing is ever deleted.",
+        "",
+        *SPREADSHEET_RULE,
     ]
     return "\n".join(lines) + "\n"

@@ -129,6 +129,32 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+# --- Spreadsheet safety (issue 16: CSV formula injection) --------------------------------
+#
+# A spreadsheet opening a CSV runs a cell that starts with "=", "+", "-" or "@" (or a tab or
+# CR) as a formula: ``=cmd|' /C calc'!A0`` in an AE description. The CSV bundle neutralises
+# such a cell with a leading single quote (OWASP's rule), unless it is a plain number (-1.5
+# stays a number). Only the CSV does this: ODM keeps the raw values.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?[0-9]+(\.[0-9]+)?")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` as a CSV cell a spreadsheet shows as text and never runs as a formula."""
+    if text.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+# The same rule in SQL, for the CSV PostgreSQL writes (``copy_query``): byte for byte what
+# ``spreadsheet_safe`` gives (tests/test_exports_csv.py).
+_SPREADSHEET_SAFE_SQL = (
+    r"CASE WHEN %(expressions)s ~ '^[-=+@\t\r]'"
+    r" AND %(expressions)s !~ '^[-+]?[0-9]+(\.[0-9]+)?$'"
+    " THEN '''' || %(expressions)s ELSE %(expressions)s END"
+)
+
+
 def _shift(value: Any, days: int) -> Any:
     if isinstance(value, dt.date | dt.datetime) and value is not None:
         return value + dt.timedelta(days=days)
@@ -270,9 +296,13 @@ def copy_query(
         return None
     items: dict[str, Any] = {}
     for item in exported_items(form, options):
-        expression = _sql_text(_item_field(item), F(item.lookup))
+        field = _item_field(item)
+        expression = _sql_text(field, F(item.lookup))
         if expression is None:
             return None
+        # Only text can start like a formula: numbers, dates and booleans never do.
+        if isinstance(field, ArrayField | models.CharField | models.TextField):
+            expression = _sql(_SPREADSHEET_SAFE_SQL, expression)
         items[item.name] = expression
     none = Value(None, output_field=TextField())
     char, date = _SQL_TEXT_OF[models.CharField], _SQL_TEXT_OF[models.DateField]
@@ -300,7 +330,7 @@ def copy_query(
             default=Value("voided"),
             output_field=TextField(),
         ),
-        _sql(_SQL_TEXT_OF[models.TextField], F("void_reason")),
+        _sql(_SPREADSHEET_SAFE_SQL, _sql(_SQL_TEXT_OF[models.TextField], F("void_reason"))),
         _sql(_SQL_TEXT_OF[models.IntegerField], F("version")),
         _sql(_SQL_TEXT_OF[models.DateTimeField], F("updated_at")),
     ]

@@ -1,0 +1,131 @@
+"""The CSV bundle a data manager hands over: safe in a spreadsheet, unique short column
+names, an Excel variant, ages, the audit trail, signatures and queries (issues 16 and 18)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import pytest
+from lxml import etree
+
+from crf.models import AdverseEvent
+from exports import services
+from exports.models import Export
+from exports.registry import form_by_code
+from exports.rows import ExportFilters, ExportOptions, spreadsheet_safe
+from tests.factories.crf import make_participant, record_ae, record_con_med
+
+pytestmark = pytest.mark.django_db
+
+NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+ATTACK = "=cmd|' /C calc'!A0"
+
+
+@pytest.fixture
+def participant(site_pumch, coordinator_pumch, investigator_pumch):
+    return make_participant(
+        site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
+    )
+
+
+def run_export(user, kind: str = "csv", **options) -> Export:
+    filters = options.pop("filters", ExportFilters())
+    export = services.export_create(
+        user=user, kind=kind, filters=filters, options=ExportOptions(**options)
+    )
+    export = services.export_run(export)
+    assert export.status == "done", export.error
+    return export
+
+
+def bundle_texts(export: Export) -> dict[str, str]:
+    with zipfile.ZipFile(services.export_dir() / export.file_name) as bundle:
+        return {name: bundle.read(name).decode("utf-8") for name in bundle.namelist()}
+
+
+def read_csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+# --- Spreadsheet safety (issue 16) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [
+        (ATTACK, "'" + ATTACK),
+        ("+SUM(A1:A9)", "'+SUM(A1:A9)"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("@SUM(1,1)", "'@SUM(1,1)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("-1.5", "-1.5"),
+        ("+7", "+7"),
+        ("-12", "-12"),
+        ("dry eyes = worse", "dry eyes = worse"),
+        ("", ""),
+    ],
+)
+def test_a_cell_starting_like_a_formula_is_quoted_unless_a_plain_number(text, safe):
+    assert spreadsheet_safe(text) == safe
+
+
+def test_an_ae_description_written_as_a_formula_is_neutralised_in_the_csv_only(
+    participant, coordinator_pumch, data_manager
+):
+    event = record_ae(participant, coordinator_pumch, description=ATTACK)
+    # No numeric field may be negative (constraints): a plain number typed as text stands in.
+    medication = record_con_med(participant, coordinator_pumch, indication="-1.5", dose="2.5")
+
+    for options in ({}, {"labels": True}):  # written by PostgreSQL, then by Python
+        texts = bundle_texts(run_export(data_manager, **options))
+        [ae] = [
+            r for r in read_csv(texts["crf_adverseevent.csv"]) if r["record_id"] == str(event.pk)
+        ]
+        assert ae["description"] == "'" + ATTACK, options
+        [med] = [
+            r
+            for r in read_csv(texts["crf_concomitantmedication.csv"])
+            if r["record_id"] == str(medication.pk)
+        ]
+        assert (med["dose"], med["indication"]) == ("2.5", "-1.5"), options
+        assert "formula" in texts["README.txt"] and "-1.5" in texts["README.txt"]
+        # No cell of any file starts like a formula unless it is a plain number.
+        for name, text in texts.items():
+            if name.endswith(".csv"):
+                for row in csv.reader(io.StringIO(text)):
+                    assert all(cell == spreadsheet_safe(cell) for cell in row), (name, row)
+
+    odm = etree.parse(str(services.export_dir() / run_export(data_manager, kind="odm").file_name))
+    values = odm.xpath(
+        "//odm:ItemData[@ItemOID='I.CRF_ADVERSEEVENT.DESCRIPTION']/@Value", namespaces=NS
+    )
+    assert values == [ATTACK]  # ODM keeps the value as entered
+
+
+def test_postgresql_and_python_neutralise_the_same_cells(
+    participant, coordinator_pumch, data_manager
+):
+    from exports.csv_bundle import _copy_form, _python_form
+    from exports.rows import columns, copy_query
+
+    hostile = [ATTACK, "@SUM(1,1)", "\t=1+1", "\r-2+3", "-1.5", "+7", "plain"]
+    for text in hostile:
+        record_ae(participant, coordinator_pumch, description=text)
+    event = AdverseEvent.objects.first()
+    AdverseEvent.objects.filter(pk=event.pk).update(void_reason="=HYPERLINK(evil)")
+
+    form, filters, options = form_by_code("crf_adverseevent"), ExportFilters(), ExportOptions()
+    query = copy_query(form, filters, options)
+    assert query is not None
+    by_python, by_postgresql = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(by_python, "w") as python_zip:
+        _python_form(python_zip, form, filters, options, set(), lambda done: None)
+    with zipfile.ZipFile(by_postgresql, "w") as copy_zip:
+        _copy_form(copy_zip, form, query, columns(form, options), set())
+    python_csv = zipfile.ZipFile(by_python).read("crf_adverseevent.csv")
+    assert zipfile.ZipFile(by_postgresql).read("crf_adverseevent.csv") == python_csv
+    text = python_csv.decode()
+    assert "'=HYPERLINK(evil)" in text and "'@SUM(1,1)" in text and ",-1.5," in text
