@@ -22,6 +22,7 @@ from exports.rows import (
     ExportOptions,
     columns,
     copy_query,
+    export_columns,
     rows,
     spreadsheet_safe,
 )
@@ -91,8 +92,9 @@ def _copy_form(archive, form, query, header: list[str], subjects) -> int:
 def _python_form(archive, form, filters, options, subjects, progress) -> int:
     """One form's CSV written row by row from ``rows`` (labels, shifted dates, scores)."""
     raw, text = _csv_entry(archive, f"{form.code}.csv")
-    writer = csv.DictWriter(text, fieldnames=columns(form, options), lineterminator=LINE_END)
-    writer.writeheader()
+    csv.writer(text, lineterminator=LINE_END).writerow(columns(form, options))
+    keys = [column.key for column in export_columns(form, options)]
+    writer = csv.DictWriter(text, fieldnames=keys, lineterminator=LINE_END)
     count = 0
     for row in rows(form, filters, options):
         writer.writerow({column: spreadsheet_safe(text) for column, text in row.items()})

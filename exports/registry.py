@@ -54,7 +54,24 @@ DATE_FIELDS = (
 )
 
 KEY_COLUMNS = ("subject_id", "screening_number", "site", "visit_code", "visit_date", "record_id")
-TRAILER_COLUMNS = ("record_status", "void_reason", "version", "last_changed_at", "last_changed_by")
+TRAILER_COLUMNS = ("record_status", "void_reason", "version", "last_changed_at")
+# SAS and Stata take variable names of at most 32 characters, and R, SAS and Stata rename or
+# refuse a repeated one: every CSV column name is unique and at most this long.
+MAX_COLUMN_NAME = 32
+# The CSV name of each field whose own name is longer (the data dictionary gives the full
+# name and the label; ODM keeps the full name). tests/test_exports_csv.py fails on a new
+# field whose name, or ``<name>_label``, would be too long.
+SHORT_NAMES = {
+    "tear_substitutes_over_3_times_daily": "tear_substitutes_over_3_daily",
+    "recurrent_salivary_gland_swelling": "recurrent_salivary_swelling",
+    "drinks_liquids_to_swallow_dry_food": "liquids_to_swallow_dry_food",
+    "diffuse_sialectasis_on_sialography": "diffuse_sialectasis",
+    "chronic_infection_suppressive_therapy": "chronic_infection_suppressive",
+    "infection_hospitalisation_last_date": "infection_hosp_last_date",
+    "parenteral_antimicrobials_last_date": "parenteral_antimicrob_last_date",
+    "severe_uncontrolled_other_disease": "severe_uncontrolled_disease",
+    "other_disease_needing_systemic_corticosteroids": "other_disease_needing_steroids",
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,11 @@ class Item:
     @property
     def label(self) -> str:
         return str(self.field.verbose_name)
+
+    @property
+    def column(self) -> str:
+        """The field's column name in the CSV files (at most ``MAX_COLUMN_NAME`` long)."""
+        return SHORT_NAMES.get(self.name, self.name)
 
     @property
     def choices(self) -> list[tuple[object, str]]:

@@ -18,7 +18,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Case, F, Func, Q, QuerySet, TextField, Value, When
 
-from exports.registry import ExportForm, Item
+from exports.registry import KEY_COLUMNS, TRAILER_COLUMNS, Computed, ExportForm, Item
 from trialsite.units import format_decimal
 
 CHUNK = 2000
@@ -61,14 +61,34 @@ def exported_items(form: ExportForm, options: ExportOptions) -> tuple[Item, ...]
     return form.items
 
 
-def columns(form: ExportForm, options: ExportOptions) -> list[str]:
-    cols = ["subject_id", "screening_number", "site", "visit_code", "visit_date", "record_id"]
+@dataclass(frozen=True)
+class Column:
+    """One column of a form's CSV file."""
+
+    key: str  # its key in a row of ``rows``
+    name: str  # its header: unique in the file, at most 32 characters (registry.py)
+    item: Item | None = None  # the form's field it holds
+    label_of: Item | None = None  # the coded field whose labels it holds
+    computed: Computed | None = None
+
+
+def export_columns(form: ExportForm, options: ExportOptions) -> list[Column]:
+    """The columns of ``form``'s CSV file, in order: keys, fields, computed, bookkeeping."""
+    cols = [Column(name, name) for name in KEY_COLUMNS]
     for item in exported_items(form, options):
-        cols.append(item.name)
+        # A field named as a key column (a visit's own visit_code, a participant's
+        # subject_id) is that key column: ``rows`` fills the key with the field's value.
+        if item.name not in KEY_COLUMNS:
+            cols.append(Column(item.name, item.column, item=item))
         if options.labels and item.choices:
-            cols.append(f"{item.name}_label")
-    cols += [computed.name for computed in form.computed]
-    return cols + ["record_status", "void_reason", "version", "last_changed_at"]
+            cols.append(Column(f"{item.name}_label", f"{item.column}_label", label_of=item))
+    cols += [Column(computed.name, computed.name, computed=computed) for computed in form.computed]
+    return cols + [Column(name, name) for name in TRAILER_COLUMNS]
+
+
+def columns(form: ExportForm, options: ExportOptions) -> list[str]:
+    """The header of ``form``'s CSV file."""
+    return [column.name for column in export_columns(form, options)]
 
 
 def base_queryset(form: ExportForm, filters: ExportFilters, options: ExportOptions) -> QuerySet:
@@ -319,7 +339,7 @@ def copy_query(
     # ``rows`` fills a key column with the form's own field of that name where it has one
     # (a deviation's visit_code): the same here.
     text: list[Any] = [items.get(name, expression) for name, expression in keys.items()]
-    text += items.values()
+    text += [expression for name, expression in items.items() if name not in keys]
     for computed in form.computed:
         if computed.sql is None:
             return None

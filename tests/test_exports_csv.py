@@ -13,8 +13,8 @@ from lxml import etree
 from crf.models import AdverseEvent
 from exports import services
 from exports.models import Export
-from exports.registry import form_by_code
-from exports.rows import ExportFilters, ExportOptions, spreadsheet_safe
+from exports.registry import MAX_COLUMN_NAME, export_forms, form_by_code
+from exports.rows import ExportFilters, ExportOptions, columns, spreadsheet_safe
 from tests.factories.crf import make_participant, record_ae, record_con_med
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +109,7 @@ def test_postgresql_and_python_neutralise_the_same_cells(
     participant, coordinator_pumch, data_manager
 ):
     from exports.csv_bundle import _copy_form, _python_form
-    from exports.rows import columns, copy_query
+    from exports.rows import copy_query
 
     hostile = [ATTACK, "@SUM(1,1)", "\t=1+1", "\r-2+3", "-1.5", "+7", "plain"]
     for text in hostile:
@@ -129,3 +129,69 @@ def test_postgresql_and_python_neutralise_the_same_cells(
     assert zipfile.ZipFile(by_postgresql).read("crf_adverseevent.csv") == python_csv
     text = python_csv.decode()
     assert "'=HYPERLINK(evil)" in text and "'@SUM(1,1)" in text and ",-1.5," in text
+
+
+# --- Column names (issue 18) ---------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_trial(db):
+    from django.utils import timezone
+
+    from demo import seed as demo
+
+    demo.seed_sites_and_users()
+    demo.seed_trial_data(timezone.localdate())
+
+
+def csv_headers(texts: dict[str, str]) -> dict[str, list[str]]:
+    return {
+        name: next(csv.reader(io.StringIO(text)))
+        for name, text in texts.items()
+        if name.endswith(".csv")
+    }
+
+
+def assert_names_fit_and_match_the_dictionary(texts: dict[str, str]) -> None:
+    headers = csv_headers(texts)
+    for name, header in headers.items():
+        assert len(header) == len(set(header)), (name, header)
+        assert max(map(len, header)) <= MAX_COLUMN_NAME, (name, header)
+    dictionary = read_csv(texts["data_dictionary.csv"])
+    for form in export_forms():
+        described = [row["field"] for row in dictionary if row["form"] == form.code]
+        assert described == headers[f"{form.code}.csv"], form.code
+
+
+def test_every_csv_of_the_demo_trial_has_unique_short_column_names_as_in_the_dictionary(
+    demo_trial, data_manager
+):
+    texts = bundle_texts(run_export(data_manager))
+    assert_names_fit_and_match_the_dictionary(texts)
+    headers = csv_headers(texts)
+    assert headers["dosing_visit.csv"].count("visit_code") == 1
+    assert headers["dosing_visit.csv"].count("visit_date") == 1
+    assert headers["dosing_deviation.csv"].count("visit_code") == 1
+    assert headers["enrollment_participant.csv"].count("subject_id") == 1
+    # A shortened name keeps its full name and label in the dictionary.
+    [row] = [
+        row
+        for row in read_csv(texts["data_dictionary.csv"])
+        if row["full_name"] == "other_disease_needing_systemic_corticosteroids"
+        and row["form"] == "eligibility_screening"
+    ]
+    assert row["field"] == "other_disease_needing_steroids" and row["label"]
+    # The values are under the short names.
+    screening = read_csv(texts["eligibility_screening.csv"])
+    assert any(r["other_disease_needing_steroids"] for r in screening)
+    # With labels (the CSV written by Python) too.
+    assert_names_fit_and_match_the_dictionary(bundle_texts(run_export(data_manager, labels=True)))
+
+
+def test_every_field_has_a_column_name_that_fits_with_or_without_labels():
+    for labels in (False, True):
+        for form in export_forms():
+            names = columns(form, ExportOptions(labels=labels))
+            assert len(names) == len(set(names)), form.code
+            too_long = [name for name in names if len(name) > MAX_COLUMN_NAME]
+            assert not too_long, f"{form.code}: add a short name in SHORT_NAMES: {too_long}"
