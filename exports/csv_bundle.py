@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -39,9 +39,10 @@ COMPRESS_LEVEL = 1
 PROGRESS_EVERY = 5000  # rows
 
 
-def _csv_entry(archive: zipfile.ZipFile, name: str):
+def _csv_entry(archive: zipfile.ZipFile, name: str, *, excel: bool = False):
+    """A CSV file of the bundle; for Excel it starts with a UTF-8 byte order mark."""
     raw = archive.open(name, "w", force_zip64=True)
-    return raw, io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    return raw, io.TextIOWrapper(raw, encoding="utf-8-sig" if excel else "utf-8", newline="")
 
 
 class _CopyRows:
@@ -74,9 +75,9 @@ class _CopyRows:
         self.subjects.update(subject.decode() for subject in self.raw_subjects if subject)
 
 
-def _copy_form(archive, form, query, header: list[str], subjects) -> int:
+def _copy_form(archive, form, query, header: list[str], subjects, *, excel: bool = False) -> int:
     """One form's CSV written by PostgreSQL (``rows.copy_query``); returns its row count."""
-    raw, text = _csv_entry(archive, f"{form.code}.csv")
+    raw, text = _csv_entry(archive, f"{form.code}.csv", excel=excel)
     csv.writer(text, lineterminator=LINE_END).writerow(header)
     text.flush()
     text.detach()  # the header is in; PostgreSQL's bytes follow on ``raw``
@@ -91,7 +92,7 @@ def _copy_form(archive, form, query, header: list[str], subjects) -> int:
 
 def _python_form(archive, form, filters, options, subjects, progress) -> int:
     """One form's CSV written row by row from ``rows`` (labels, shifted dates, scores)."""
-    raw, text = _csv_entry(archive, f"{form.code}.csv")
+    raw, text = _csv_entry(archive, f"{form.code}.csv", excel=options.excel)
     csv.writer(text, lineterminator=LINE_END).writerow(columns(form, options))
     keys = [column.key for column in export_columns(form, options)]
     writer = csv.DictWriter(text, fieldnames=keys, lineterminator=LINE_END)
@@ -103,6 +104,19 @@ def _python_form(archive, form, filters, options, subjects, progress) -> int:
         count += 1
         if count % PROGRESS_EVERY == 0:
             progress(count)
+    text.close()
+    raw.close()
+    return count
+
+
+def _write_table(archive, name: str, table: Iterable[list[str]], options: ExportOptions) -> int:
+    """A table made in Python (header first) as a CSV file; returns its row count."""
+    raw, text = _csv_entry(archive, name, excel=options.excel)
+    writer = csv.writer(text, lineterminator=LINE_END)
+    count = -1  # the header is no row
+    for row in table:
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+        count += 1
     text.close()
     raw.close()
     return count
@@ -132,18 +146,13 @@ def write_bundle(
             query = copy_query(form, filters, options)
             if query is not None:
                 header = columns(form, options)
-                count = _copy_form(archive, form, query, header, subjects)
+                count = _copy_form(archive, form, query, header, subjects, excel=options.excel)
             else:
                 count = _python_form(archive, form, filters, options, subjects, form_progress)
             counts[form.code] = count
             done += count
             progress(done)
-        raw, text = _csv_entry(archive, "data_dictionary.csv")
-        csv.writer(text, lineterminator=LINE_END).writerows(
-            [spreadsheet_safe(cell) for cell in row] for row in dictionary_rows(options)
-        )
-        text.close()
-        raw.close()
+        _write_table(archive, "data_dictionary.csv", dictionary_rows(options), options)
         archive.writestr(
             "README.txt",
             readme(
@@ -206,6 +215,8 @@ def readme(
         f"  date of birth removed: {'yes' if options.drop_date_of_birth else 'no'}",
         "  dates shifted by a secret per-participant offset (de-identified): "
         f"{'yes' if options.shift_dates else 'no'}",
+        "  CSV files for Excel (UTF-8 with a byte order mark): "
+        f"{'yes' if options.excel else 'no (UTF-8)'}",
         "",
         "Files and row counts:",
         *[f"  {code}.csv: {n} rows" for code, n in counts.items()],

@@ -209,7 +209,14 @@ def _column_row(form: ExportForm, column: Column) -> list[str]:
         return [f"{item.label} (label)", "text", "", "", f"label of {item.column}", column.key]
     if column.computed is not None:
         computed = column.computed
-        return [str(computed.label), "text", "", "", computed.derivation, computed.name]
+        return [
+            str(computed.label),
+            computed.data_type,
+            "",
+            "",
+            computed.derivation,
+            computed.name,
+        ]
     label, kind = (KEY_DESCRIPTIONS | TRAILER_DESCRIPTIONS)[column.key]
     return [label, kind, "", "", "", column.key]
 

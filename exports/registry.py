@@ -112,6 +112,7 @@ class Computed:
     # The same column as an SQL expression, for the CSV written by PostgreSQL
     # (exports/rows.py ``copy_query``); None: computed in Python only.
     sql: Callable[[], object] | None = None
+    data_type: str = "text"  # as the data dictionary states it (dictionary.data_type)
 
 
 def _essdai(row: dict):
@@ -209,6 +210,7 @@ _LAB_UNIT = Computed(
     _lab_unit_sql,
 )
 
+
 # Derived columns, by model label: recomputed by the same pure scorers the pages use.
 COMPUTED: dict[str, tuple[Computed, ...]] = {
     "crf.EssdaiAssessment": (
@@ -218,6 +220,7 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             "sum over the 12 domains of weight x level (crf/essdai.py)",
             lambda row: _essdai(row).total,
             _essdai_total_text,
+            data_type="integer",
         ),
         Computed(
             "essdai_category",
@@ -236,6 +239,7 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             "mean of dryness, fatigue and pain, 2 decimals (crf/outcomes.py)",
             lambda row: _esspri(row).score,
             _esspri_score_sql,
+            data_type="float",
         ),
     ),
 }

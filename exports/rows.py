@@ -46,12 +46,16 @@ class ExportOptions:
     drop_date_of_birth: bool = False
     shift_dates: bool = False  # de-identified: per-participant secret offsets
     offsets: dict[int, int] = field(default_factory=dict)  # participant pk -> days
+    # CSV files for Excel: UTF-8 with a byte order mark, without which Excel reads them as
+    # the system's code page (×10⁹/L shows as Ã—10â¹/L).
+    excel: bool = False
 
     def as_json(self) -> dict[str, bool]:
         return {
             "labels": self.labels,
             "drop_date_of_birth": self.drop_date_of_birth,
             "shift_dates": self.shift_dates,
+            "excel": self.excel,
         }
 
 

@@ -195,3 +195,47 @@ def test_every_field_has_a_column_name_that_fits_with_or_without_labels():
             assert len(names) == len(set(names)), form.code
             too_long = [name for name in names if len(name) > MAX_COLUMN_NAME]
             assert not too_long, f"{form.code}: add a short name in SHORT_NAMES: {too_long}"
+
+
+# --- Excel and the dictionary's types (issue 18) -------------------------------------------
+
+BOM = b"\xef\xbb\xbf"
+
+
+def bundle_bytes(export: Export) -> dict[str, bytes]:
+    with zipfile.ZipFile(services.export_dir() / export.file_name) as bundle:
+        return {name: bundle.read(name) for name in bundle.namelist()}
+
+
+def test_the_excel_variant_starts_every_csv_with_a_byte_order_mark(
+    client_for, participant, data_manager
+):
+    from django.urls import reverse
+
+    from tests.jobs import run_queued_jobs
+
+    client_for(data_manager).post(reverse("exports:list"), {"kind": "csv", "excel": "on"})
+    assert run_queued_jobs("exports.tasks.run_export") == 1
+    excel = Export.objects.get()
+    assert excel.options["excel"] is True
+    files = bundle_bytes(services.export_run(excel))
+    plain = bundle_bytes(run_export(data_manager))
+    csv_names = [name for name in files if name.endswith(".csv")]
+    assert "data_dictionary.csv" in csv_names and len(csv_names) > 20
+    for name in csv_names:
+        assert files[name].startswith(BOM), name
+        assert not plain[name].startswith(BOM), name
+        # Beyond the mark, the same file.
+        assert files[name][len(BOM) :] == plain[name], name
+    assert "×10⁹/L" in files["data_dictionary.csv"].decode("utf-8-sig")
+    assert "for Excel (UTF-8 with a byte order mark): yes" in files["README.txt"].decode()
+
+
+def test_the_dictionary_types_scores_as_numbers(db):
+    from exports.dictionary import dictionary_rows
+
+    types = {(row[0], row[1]): row[3] for row in dictionary_rows(ExportOptions(labels=True))}
+    assert types[("crf_essdaiassessment", "essdai_total")] == "integer"
+    assert types[("crf_esspriassessment", "esspri_score")] == "float"
+    assert types[("crf_essdaiassessment", "essdai_category")] == "text"
+    assert types[("dosing_labresult", "value")] == "float"
