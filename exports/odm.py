@@ -18,7 +18,7 @@ from lxml import etree
 
 from dosing import engine
 from exports.dictionary import data_type, lab_units, row_unit_column, unit_of
-from exports.registry import ExportForm, Item, export_forms
+from exports.registry import Computed, ExportForm, Item, export_forms
 from exports.rows import ExportFilters, ExportOptions, exported_items, rows, shift_dates_in
 from trialsite import protocol
 from trialsite.models import Signature, SignatureMeaning, Site, User
@@ -68,6 +68,19 @@ def form_oid(form: ExportForm) -> str:
 
 def item_oid(form: ExportForm, item: Item) -> str:
     return _oid("I", form.code, item.name)
+
+
+def computed_oid(form: ExportForm, computed: Computed) -> str:
+    return _oid("I", form.code, computed.name)
+
+
+def method_oid(form: ExportForm, computed: Computed) -> str:
+    return _oid("MT", form.code, computed.name)
+
+
+def odm_computed(form: ExportForm) -> tuple[Computed, ...]:
+    """The derived items of ``form`` the ODM file carries."""
+    return tuple(computed for computed in form.computed if computed.in_odm)
 
 
 def codelist_oid(form: ExportForm, item: Item) -> str:
@@ -162,6 +175,16 @@ def metadata(options: ExportOptions) -> etree._Element:
                 OrderNumber=str(order),
                 Mandatory="No",
             )
+        first = len(exported_items(form, options)) + 1
+        for order, computed in enumerate(odm_computed(form), start=first):
+            etree.SubElement(
+                group,
+                "ItemRef",
+                ItemOID=computed_oid(form, computed),
+                OrderNumber=str(order),
+                Mandatory="No",
+                MethodOID=method_oid(form, computed),
+            )
     for form in forms:
         for item in exported_items(form, options):
             attrs = {
@@ -178,6 +201,15 @@ def metadata(options: ExportOptions) -> etree._Element:
                 etree.SubElement(item_def, "MeasurementUnitRef", MeasurementUnitOID=unit_oid(unit))
             if item.choices:
                 etree.SubElement(item_def, "CodeListRef", CodeListOID=codelist_oid(form, item))
+        for computed in odm_computed(form):
+            item_def = etree.SubElement(
+                mdv,
+                "ItemDef",
+                OID=computed_oid(form, computed),
+                Name=f"{form.code}.{computed.name}",
+                DataType=computed.data_type,
+            )
+            item_def.append(_text("Question", str(computed.label)))
     for form in forms:
         for item in exported_items(form, options):
             if not item.choices:
@@ -193,6 +225,16 @@ def metadata(options: ExportOptions) -> etree._Element:
             for code, label in item.choices:
                 entry = etree.SubElement(codelist, "CodeListItem", CodedValue=str(code))
                 entry.append(_text("Decode", label))
+    for form in forms:
+        for computed in odm_computed(form):
+            method = etree.SubElement(
+                mdv,
+                "MethodDef",
+                OID=method_oid(form, computed),
+                Name=str(computed.label),
+                Type="Computation",
+            )
+            method.append(_text("Description", computed.derivation))
     return study
 
 
@@ -326,6 +368,11 @@ def _form_data(
                 etree.SubElement(
                     data, "MeasurementUnitRef", MeasurementUnitOID=unit_oid(row[unit_column])
                 )
+    for computed in odm_computed(form):
+        if row[computed.name] != "":
+            etree.SubElement(
+                group, "ItemData", ItemOID=computed_oid(form, computed), Value=row[computed.name]
+            )
     return form_data
 
 

@@ -127,6 +127,7 @@ def base_queryset(form: ExportForm, filters: ExportFilters, options: ExportOptio
         annotations["_visit_code"] = F(f"{form.visit_path}__visit_code")
         annotations["_visit_date"] = F(f"{form.visit_path}__visit_date")
     lookups = [item.lookup for item in form.items]
+    lookups += [lookup for computed in form.computed for lookup in computed.needs]
     order = [F("_subject").asc(nulls_last=True), "_site"]
     if form.date_field:
         order.append(form.date_field)
@@ -234,6 +235,9 @@ def rows(
                     str(labels[item.name].get(code, code)) for code in codes if code is not None
                 )
         values = {item.name: record[item.lookup] for item in form.items}
+        values |= {
+            lookup: record[lookup] for computed in form.computed for lookup in computed.needs
+        }
         for computed in form.computed:
             try:
                 row[computed.name] = _cell(computed.compute(values))

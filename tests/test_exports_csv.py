@@ -239,3 +239,58 @@ def test_the_dictionary_types_scores_as_numbers(db):
     assert types[("crf_esspriassessment", "esspri_score")] == "float"
     assert types[("crf_essdaiassessment", "essdai_category")] == "text"
     assert types[("dosing_labresult", "value")] == "float"
+
+
+# --- Ages (issue 18) -----------------------------------------------------------------------
+
+
+def test_ages_at_screening_and_enrolment_are_in_every_export_de_identified_included(
+    participant, data_manager
+):
+    from eligibility.models import Screening
+    from exports.odm import computed_oid
+    from tests.test_exports import ODM_XSD
+    from trialsite.dates import age_in_completed_years
+
+    screening = participant.screening
+    # Born on the enrolment day, 9 years earlier: the birthday counts on the day itself.
+    enrolled = participant.enrolled_on
+    born = enrolled.replace(year=enrolled.year - 9)
+    Screening.objects.filter(pk=screening.pk).update(date_of_birth=born)
+    screening.refresh_from_db()
+    at_screening = age_in_completed_years(born, screening.screening_date)
+    assert at_screening in (8, 9) and age_in_completed_years(born, enrolled) == 9
+    expected = {"age_at_screening": str(at_screening), "age_at_enrolment": "9"}
+
+    for options in (
+        {},  # the participant file written by PostgreSQL
+        {"labels": True},  # by Python
+        {"shift_dates": True, "drop_date_of_birth": True},  # de-identified
+    ):
+        texts = bundle_texts(run_export(data_manager, **options))
+        [row] = read_csv(texts["enrollment_participant.csv"])
+        assert {key: row[key] for key in expected} == expected, options
+        [screened] = read_csv(texts["eligibility_screening.csv"])
+        assert screened["age_at_screening"] == expected["age_at_screening"], options
+        assert ("date_of_birth" in screened) is not options.get("drop_date_of_birth", False)
+        types = {
+            r["field"]: r["type"]
+            for r in read_csv(texts["data_dictionary.csv"])
+            if r["form"] == "enrollment_participant"
+        }
+        assert types["age_at_enrolment"] == types["age_at_screening"] == "integer"
+
+    odm = run_export(data_manager, kind="odm", shift_dates=True, drop_date_of_birth=True)
+    document = etree.parse(str(services.export_dir() / odm.file_name))
+    schema = etree.XMLSchema(etree.parse(str(ODM_XSD)))
+    assert schema.validate(document), schema.error_log
+    form = form_by_code("enrollment_participant")
+    ages = {
+        computed.name: document.xpath(
+            f"//odm:ItemData[@ItemOID='{computed_oid(form, computed)}']/@Value", namespaces=NS
+        )
+        for computed in form.computed
+    }
+    assert ages == {key: [value] for key, value in expected.items()}
+    assert document.xpath("//odm:MethodDef[@Type='Computation']", namespaces=NS)
+    assert not document.xpath("//odm:ItemData[contains(@ItemOID, 'DATE_OF_BIRTH')]", namespaces=NS)
