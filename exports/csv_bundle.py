@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.db import connection
 
+from exports import history as history_tables
 from exports.dictionary import dictionary_rows
 from exports.registry import ExportForm, export_forms
 from exports.rows import (
@@ -153,10 +154,15 @@ def write_bundle(
             done += count
             progress(done)
         _write_table(archive, "data_dictionary.csv", dictionary_rows(options), options)
+        history = {
+            name: _write_table(archive, name, table(filters, options), options)
+            for name, table in history_tables.TABLES.items()
+        }
         archive.writestr(
             "README.txt",
             readme(
                 counts=counts,
+                history=history,
                 filters=filters,
                 options=options,
                 started_at=started_at,
@@ -177,6 +183,19 @@ SPREADSHEET_RULE = (
 )
 
 
+# What the history files hold (exports/history.py), as the bundle's README states it.
+HISTORY_TEXT = (
+    "History (filtered by site and participant; the date range does not apply):",
+    "  audit_trail.csv: one row per audit event of every exported record (created or",
+    "    changed): when (UTC), by whom, the database role, the reason, the fields changed.",
+    "  audit_changes.csv: one row per field changed by an update: old and new value (a",
+    "    record's first values are in its form's file, or the old value of a first change).",
+    "  signatures.csv: every e-signature, state valid or void, with why it is void.",
+    "  queries.csv: every data query, open, answered or closed; query_messages.csv: each",
+    "    step of its conversation.",
+)
+
+
 def date_filter_text(form: ExportForm) -> str:
     """Which column the date-range filter compares for ``form``, in words."""
     if form.date_column is None:
@@ -189,6 +208,7 @@ def date_filter_text(form: ExportForm) -> str:
 def readme(
     *,
     counts: dict[str, int],
+    history: dict[str, int] | None = None,
     filters: ExportFilters,
     options: ExportOptions,
     started_at: datetime,
@@ -221,6 +241,9 @@ def readme(
         "Files and row counts:",
         *[f"  {code}.csv: {n} rows" for code, n in counts.items()],
         "  data_dictionary.csv: every column of every file (type, unit, codes, derivation)",
+        *[f"  {name}: {n} rows" for name, n in (history or {}).items()],
+        "",
+        *HISTORY_TEXT,
         "",
         "One row per form instance. Coded values are codes (see data_dictionary.csv).",
         "Dates are ISO 8601; date-times are UTC. Decimal values use a point.",

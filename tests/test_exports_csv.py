@@ -294,3 +294,136 @@ def test_ages_at_screening_and_enrolment_are_in_every_export_de_identified_inclu
     assert ages == {key: [value] for key, value in expected.items()}
     assert document.xpath("//odm:MethodDef[@Type='Computation']", namespaces=NS)
     assert not document.xpath("//odm:ItemData[contains(@ItemOID, 'DATE_OF_BIRTH')]", namespaces=NS)
+
+
+# --- The audit trail, signatures and queries (issue 18) ------------------------------------
+
+
+def test_a_record_edited_twice_has_two_changes_in_the_audit_files(
+    participant, coordinator_pumch, data_manager
+):
+    event = record_ae(participant, coordinator_pumch, description="first")
+    event = record_ae(
+        participant, coordinator_pumch, event, description="second", reason_for_change="typo"
+    )
+    record_ae(
+        participant, coordinator_pumch, event, description="third", reason_for_change="detail"
+    )
+
+    texts = bundle_texts(run_export(data_manager))
+    trail = [
+        row
+        for row in read_csv(texts["audit_trail.csv"])
+        if (row["form"], row["record_id"]) == ("crf_adverseevent", str(event.pk))
+    ]
+    assert [row["action"] for row in trail][0] == "created"
+    edits = [row for row in trail if "description" in row["changed_fields"].split("; ")]
+    assert [(r["action"], r["reason"], r["changed_by"]) for r in edits[1:]] == [
+        ("changed", "typo", "alice"),
+        ("changed", "detail", "alice"),
+    ]
+    assert all(row["subject_id"] == participant.subject_id for row in trail)
+    assert all(row["database_role"] for row in trail)
+    changes = [
+        (row["old"], row["new"])
+        for row in read_csv(texts["audit_changes.csv"])
+        if (row["form"], row["record_id"], row["field"])
+        == ("crf_adverseevent", str(event.pk), "description")
+    ]
+    assert changes == [("first", "second"), ("second", "third")]
+    assert "audit_trail.csv: " in texts["README.txt"]
+
+
+def test_signatures_are_exported_valid_and_void_with_the_reason(
+    participant, investigator_pumch, data_manager
+):
+    from trialsite.signatures import void_signatures
+
+    def eligibility_signatures() -> list[dict[str, str]]:
+        texts = bundle_texts(run_export(data_manager))
+        return [
+            row
+            for row in read_csv(texts["signatures.csv"])
+            if row["signed"] == "eligibility_screening"
+        ]
+
+    [valid] = eligibility_signatures()
+    assert valid["state"] == "valid" and valid["void_reason"] == ""
+    assert valid["subject_id"] == participant.subject_id
+    assert valid["screening_number"] == participant.screening.number
+    assert valid["meaning"] == "eligibility" and valid["signer"] == "ivan"
+
+    void_signatures(participant.screening, user=investigator_pumch, reason="signed in error")
+    [void] = eligibility_signatures()
+    assert void["signature_id"] == valid["signature_id"]
+    assert (void["state"], void["void_reason"]) == ("void", "signed in error")
+    assert void["voided_at"]
+
+
+def test_open_and_closed_queries_are_exported_with_their_conversation(
+    participant, coordinator_pumch, monitor_pumch, data_manager
+):
+    from monitoring import services as monitoring
+    from tests.factories.monitoring import raise_query
+
+    event = record_ae(participant, coordinator_pumch, description="rash")
+    still_open = raise_query(event, monitor_pumch, "description", "Which body area?")
+    closed = raise_query(event, monitor_pumch, "onset_date", "Onset before the visit?")
+    monitoring.query_close(query=closed, user=monitor_pumch, note="Checked at source.")
+
+    texts = bundle_texts(run_export(data_manager))
+    queries = {row["query_id"]: row for row in read_csv(texts["queries.csv"])}
+    mine = queries[str(still_open.pk)]
+    assert (mine["status"], mine["form"], mine["field"]) == (
+        "open",
+        "crf_adverseevent",
+        "description",
+    )
+    assert mine["record_id"] == str(event.pk) and mine["opened_by"] == "mona"
+    assert mine["subject_id"] == participant.subject_id
+    done = queries[str(closed.pk)]
+    assert (done["status"], done["closed_by"]) == ("closed", "mona") and done["closed_at"]
+    steps = [
+        (row["step"], row["text"])
+        for row in read_csv(texts["query_messages.csv"])
+        if row["query_id"] == str(closed.pk)
+    ]
+    assert steps == [("question", "Onset before the visit?"), ("close", "Checked at source.")]
+
+
+def test_the_history_files_of_a_de_identified_export_shift_every_date(
+    participant, coordinator_pumch, monitor_pumch, data_manager
+):
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from exports.models import DateShift
+    from tests.factories.monitoring import raise_query
+
+    DateShift.objects.create(participant=participant, offset_days=3001)
+    event = record_ae(participant, coordinator_pumch, description="rash")
+    raise_query(event, monitor_pumch, "description", "Which body area?")
+
+    def history(**options) -> dict[str, list[dict[str, str]]]:
+        texts = bundle_texts(run_export(data_manager, **options))
+        names = ("audit_trail.csv", "signatures.csv", "queries.csv", "query_messages.csv")
+        return {name: read_csv(texts[name]) for name in names}
+
+    plain, shifted = history(), history(shift_dates=True, drop_date_of_birth=True)
+    pairs = [
+        ("audit_trail.csv", "changed_at"),
+        ("signatures.csv", "signed_at"),
+        ("queries.csv", "opened_at"),
+        ("query_messages.csv", "at"),
+    ]
+    for name, column in pairs:
+        real = [datetime.fromisoformat(r[column]) for r in plain[name] if r["subject_id"]]
+        moved = [datetime.fromisoformat(r[column]) for r in shifted[name]]
+        assert real and len(moved) == len(real), name
+        assert [m - r for r, m in zip(real, moved, strict=True)] == [timedelta(days=3001)] * len(
+            real
+        ), name
+    changed = {f for r in shifted["audit_trail.csv"] for f in r["changed_fields"].split("; ")}
+    assert "date_of_birth" not in changed
+    assert timezone.localdate().isoformat() not in str(shifted)
