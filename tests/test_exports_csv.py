@@ -427,3 +427,52 @@ def test_the_history_files_of_a_de_identified_export_shift_every_date(
     changed = {f for r in shifted["audit_trail.csv"] for f in r["changed_fields"].split("; ")}
     assert "date_of_birth" not in changed
     assert timezone.localdate().isoformat() not in str(shifted)
+
+
+# --- ODM signatures (issue 18) -------------------------------------------------------------
+
+
+def parse_valid_odm(export: Export) -> etree._ElementTree:
+    from tests.test_exports import ODM_XSD
+
+    document = etree.parse(str(services.export_dir() / export.file_name))
+    schema = etree.XMLSchema(etree.parse(str(ODM_XSD)))
+    assert schema.validate(document), schema.error_log
+    return document
+
+
+def test_odm_signatures_have_ids_and_a_void_one_is_exported_as_void(
+    participant, investigator_pumch, data_manager
+):
+    from trialsite.models import Signature
+    from trialsite.signatures import void_signatures
+
+    signature = Signature.objects.get(meaning="eligibility")
+    document = parse_valid_odm(run_export(data_manager, kind="odm"))
+    every = document.xpath("//odm:Signature", namespaces=NS)
+    assert every and all(element.get("ID") for element in every)  # odmlib requires it
+    [signed] = document.xpath(
+        "//odm:FormData[@FormOID='F.ELIGIBILITY_SCREENING']/odm:Signature", namespaces=NS
+    )
+    assert signed.get("ID") == f"SIG.{signature.pk}"
+    assert signed.xpath("odm:SignatureRef/@SignatureOID", namespaces=NS) == ["SD.ELIGIBILITY"]
+    in_container = f"//odm:ClinicalData/odm:Signatures/odm:Signature[@ID='SIG.{signature.pk}']"
+    assert not document.xpath(in_container, namespaces=NS)
+
+    void_signatures(participant.screening, user=investigator_pumch, reason="signed in error")
+    document = parse_valid_odm(run_export(data_manager, kind="odm"))
+    assert not document.xpath(
+        "//odm:FormData[@FormOID='F.ELIGIBILITY_SCREENING']/odm:Signature", namespaces=NS
+    )
+    [void] = document.xpath(in_container, namespaces=NS)
+    assert void.xpath("odm:SignatureRef/@SignatureOID", namespaces=NS) == ["SD.ELIGIBILITY.VOID"]
+    [meaning] = document.xpath(
+        "//odm:SignatureDef[@OID='SD.ELIGIBILITY.VOID']/odm:Meaning/text()", namespaces=NS
+    )
+    assert meaning.startswith("VOID")
+    [note] = document.xpath(
+        f"//odm:ClinicalData/odm:Annotations/odm:Annotation[@ID='ANN.SIG.{signature.pk}']"
+        "/odm:Comment/text()",
+        namespaces=NS,
+    )
+    assert "void: signed in error" in note and participant.subject_id in note
