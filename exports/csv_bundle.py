@@ -9,15 +9,24 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
 from django.db import connection
 
+from exports import history as history_tables
 from exports.dictionary import dictionary_rows
 from exports.registry import ExportForm, export_forms
-from exports.rows import ExportFilters, ExportOptions, columns, copy_query, rows
+from exports.rows import (
+    ExportFilters,
+    ExportOptions,
+    columns,
+    copy_query,
+    export_columns,
+    rows,
+    spreadsheet_safe,
+)
 from trialsite import dbcopy
 
 Progress = Callable[[int], None]
@@ -31,9 +40,10 @@ COMPRESS_LEVEL = 1
 PROGRESS_EVERY = 5000  # rows
 
 
-def _csv_entry(archive: zipfile.ZipFile, name: str):
+def _csv_entry(archive: zipfile.ZipFile, name: str, *, excel: bool = False):
+    """A CSV file of the bundle; for Excel it starts with a UTF-8 byte order mark."""
     raw = archive.open(name, "w", force_zip64=True)
-    return raw, io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    return raw, io.TextIOWrapper(raw, encoding="utf-8-sig" if excel else "utf-8", newline="")
 
 
 class _CopyRows:
@@ -66,9 +76,9 @@ class _CopyRows:
         self.subjects.update(subject.decode() for subject in self.raw_subjects if subject)
 
 
-def _copy_form(archive, form, query, header: list[str], subjects) -> int:
+def _copy_form(archive, form, query, header: list[str], subjects, *, excel: bool = False) -> int:
     """One form's CSV written by PostgreSQL (``rows.copy_query``); returns its row count."""
-    raw, text = _csv_entry(archive, f"{form.code}.csv")
+    raw, text = _csv_entry(archive, f"{form.code}.csv", excel=excel)
     csv.writer(text, lineterminator=LINE_END).writerow(header)
     text.flush()
     text.detach()  # the header is in; PostgreSQL's bytes follow on ``raw``
@@ -83,17 +93,31 @@ def _copy_form(archive, form, query, header: list[str], subjects) -> int:
 
 def _python_form(archive, form, filters, options, subjects, progress) -> int:
     """One form's CSV written row by row from ``rows`` (labels, shifted dates, scores)."""
-    raw, text = _csv_entry(archive, f"{form.code}.csv")
-    writer = csv.DictWriter(text, fieldnames=columns(form, options), lineterminator=LINE_END)
-    writer.writeheader()
+    raw, text = _csv_entry(archive, f"{form.code}.csv", excel=options.excel)
+    csv.writer(text, lineterminator=LINE_END).writerow(columns(form, options))
+    keys = [column.key for column in export_columns(form, options)]
+    writer = csv.DictWriter(text, fieldnames=keys, lineterminator=LINE_END)
     count = 0
     for row in rows(form, filters, options):
-        writer.writerow(row)
+        writer.writerow({column: spreadsheet_safe(text) for column, text in row.items()})
         if row["subject_id"]:
             subjects.add(row["subject_id"])
         count += 1
         if count % PROGRESS_EVERY == 0:
             progress(count)
+    text.close()
+    raw.close()
+    return count
+
+
+def _write_table(archive, name: str, table: Iterable[list[str]], options: ExportOptions) -> int:
+    """A table made in Python (header first) as a CSV file; returns its row count."""
+    raw, text = _csv_entry(archive, name, excel=options.excel)
+    writer = csv.writer(text, lineterminator=LINE_END)
+    count = -1  # the header is no row
+    for row in table:
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+        count += 1
     text.close()
     raw.close()
     return count
@@ -123,20 +147,22 @@ def write_bundle(
             query = copy_query(form, filters, options)
             if query is not None:
                 header = columns(form, options)
-                count = _copy_form(archive, form, query, header, subjects)
+                count = _copy_form(archive, form, query, header, subjects, excel=options.excel)
             else:
                 count = _python_form(archive, form, filters, options, subjects, form_progress)
             counts[form.code] = count
             done += count
             progress(done)
-        raw, text = _csv_entry(archive, "data_dictionary.csv")
-        csv.writer(text, lineterminator=LINE_END).writerows(dictionary_rows(options))
-        text.close()
-        raw.close()
+        _write_table(archive, "data_dictionary.csv", dictionary_rows(options), options)
+        history = {
+            name: _write_table(archive, name, table(filters, options), options)
+            for name, table in history_tables.TABLES.items()
+        }
         archive.writestr(
             "README.txt",
             readme(
                 counts=counts,
+                history=history,
                 filters=filters,
                 options=options,
                 started_at=started_at,
@@ -144,6 +170,30 @@ def write_bundle(
             ),
         )
     return counts, subjects
+
+
+# How the CSV cells are made safe for spreadsheets (``rows.spreadsheet_safe``), as the
+# bundle's README states it.
+SPREADSHEET_RULE = (
+    "Spreadsheet safety (CSV formula injection): a text cell that starts with =, +, -, @,",
+    "a tab or a carriage return is written with a single quote (') in front, so that a",
+    "spreadsheet shows it as text and never runs it as a formula. Plain numbers such as -1.5",
+    "are left as they are. Remove the leading quote to get the value as entered; the ODM",
+    "export keeps every value as entered.",
+)
+
+
+# What the history files hold (exports/history.py), as the bundle's README states it.
+HISTORY_TEXT = (
+    "History (filtered by site and participant; the date range does not apply):",
+    "  audit_trail.csv: one row per audit event of every exported record (created or",
+    "    changed): when (UTC), by whom, the database role, the reason, the fields changed.",
+    "  audit_changes.csv: one row per field changed by an update: old and new value (a",
+    "    record's first values are in its form's file, or the old value of a first change).",
+    "  signatures.csv: every e-signature, state valid or void, with why it is void.",
+    "  queries.csv: every data query, open, answered or closed; query_messages.csv: each",
+    "    step of its conversation.",
+)
 
 
 def date_filter_text(form: ExportForm) -> str:
@@ -158,6 +208,7 @@ def date_filter_text(form: ExportForm) -> str:
 def readme(
     *,
     counts: dict[str, int],
+    history: dict[str, int] | None = None,
     filters: ExportFilters,
     options: ExportOptions,
     started_at: datetime,
@@ -184,13 +235,20 @@ def readme(
         f"  date of birth removed: {'yes' if options.drop_date_of_birth else 'no'}",
         "  dates shifted by a secret per-participant offset (de-identified): "
         f"{'yes' if options.shift_dates else 'no'}",
+        "  CSV files for Excel (UTF-8 with a byte order mark): "
+        f"{'yes' if options.excel else 'no (UTF-8)'}",
         "",
         "Files and row counts:",
         *[f"  {code}.csv: {n} rows" for code, n in counts.items()],
         "  data_dictionary.csv: every column of every file (type, unit, codes, derivation)",
+        *[f"  {name}: {n} rows" for name, n in (history or {}).items()],
+        "",
+        *HISTORY_TEXT,
         "",
         "One row per form instance. Coded values are codes (see data_dictionary.csv).",
         "Dates are ISO 8601; date-times are UTC. Decimal values use a point.",
         "Voided records are kept and marked record_status=voided: nothing is ever deleted.",
+        "",
+        *SPREADSHEET_RULE,
     ]
     return "\n".join(lines) + "\n"

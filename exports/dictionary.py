@@ -9,7 +9,7 @@ from django.db import models
 
 from crf import essdai
 from exports.registry import ExportForm, Item, export_forms
-from exports.rows import ExportOptions, exported_items
+from exports.rows import Column, ExportOptions, export_columns
 
 KEY_DESCRIPTIONS = {
     "subject_id": ("Subject ID (<SITE>-<nnn>); empty for a candidate never enrolled", "text"),
@@ -180,40 +180,52 @@ def allowed_values(item: Item) -> str:
     return ""
 
 
+DICTIONARY_HEADER = [
+    "form",
+    "field",
+    "label",
+    "type",
+    "unit",
+    "allowed_values",
+    "derivation",
+    "full_name",
+]
+
+
+def _column_row(form: ExportForm, column: Column) -> list[str]:
+    """What the dictionary says of one column (before its form code and name)."""
+    if column.item is not None:
+        item = column.item
+        return [
+            item.label,
+            data_type(item.field),
+            unit_text(item),
+            allowed_values(item),
+            derivation(form, item),
+            item.name,
+        ]
+    if column.label_of is not None:
+        item = column.label_of
+        return [f"{item.label} (label)", "text", "", "", f"label of {item.column}", column.key]
+    if column.computed is not None:
+        computed = column.computed
+        return [
+            str(computed.label),
+            computed.data_type,
+            "",
+            "",
+            computed.derivation,
+            computed.name,
+        ]
+    label, kind = (KEY_DESCRIPTIONS | TRAILER_DESCRIPTIONS)[column.key]
+    return [label, kind, "", "", "", column.key]
+
+
 def dictionary_rows(options: ExportOptions) -> Iterator[list[str]]:
-    yield ["form", "field", "label", "type", "unit", "allowed_values", "derivation"]
+    """The data dictionary: one row per column of every CSV file, in the files' order;
+    ``full_name`` is the field's name in the application and the ODM file where the CSV
+    column name is shorter."""
+    yield DICTIONARY_HEADER
     for form in export_forms():
-        for name, (label, kind) in KEY_DESCRIPTIONS.items():
-            yield [form.code, name, label, kind, "", "", ""]
-        for item in exported_items(form, options):
-            yield [
-                form.code,
-                item.name,
-                item.label,
-                data_type(item.field),
-                unit_text(item),
-                allowed_values(item),
-                derivation(form, item),
-            ]
-            if options.labels and item.choices:
-                yield [
-                    form.code,
-                    f"{item.name}_label",
-                    f"{item.label} (label)",
-                    "text",
-                    "",
-                    "",
-                    f"label of {item.name}",
-                ]
-        for computed in form.computed:
-            yield [
-                form.code,
-                computed.name,
-                str(computed.label),
-                "text",
-                "",
-                "",
-                computed.derivation,
-            ]
-        for name, (label, kind) in TRAILER_DESCRIPTIONS.items():
-            yield [form.code, name, label, kind, "", "", ""]
+        for column in export_columns(form, options):
+            yield [form.code, column.name, *_column_row(form, column)]

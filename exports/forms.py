@@ -34,6 +34,11 @@ class ExportRequestForm(forms.Form):
     date_from = forms.DateField(label=_("Records dated from"), required=False, widget=DATE_INPUT)
     date_to = forms.DateField(label=_("Records dated to"), required=False, widget=DATE_INPUT)
     labels = forms.BooleanField(label=_("Add the label beside each coded value"), required=False)
+    excel = forms.BooleanField(
+        label=_("CSV files for Excel (UTF-8 with a byte order mark)"),
+        required=False,
+        help_text=_("Excel then shows Chinese text and units such as ×10⁹/L correctly."),
+    )
     drop_date_of_birth = forms.BooleanField(label=_("Remove dates of birth"), required=False)
     shift_dates = forms.BooleanField(
         label=_("De-identify: shift every date by a secret per-participant offset"),

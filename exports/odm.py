@@ -14,15 +14,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from lxml import etree
 
 from dosing import engine
 from exports.dictionary import data_type, lab_units, row_unit_column, unit_of
-from exports.registry import ExportForm, Item, export_forms
+from exports.registry import Computed, ExportForm, Item, export_forms
 from exports.rows import ExportFilters, ExportOptions, exported_items, rows, shift_dates_in
 from trialsite import protocol
 from trialsite.models import Signature, SignatureMeaning, Site, User
-from trialsite.signatures import latest_valid_signatures
+from trialsite.signatures import SignatureState, latest_valid_signatures, signature_states
 
 NS = "http://www.cdisc.org/ns/odm/v1.3"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -68,6 +69,19 @@ def form_oid(form: ExportForm) -> str:
 
 def item_oid(form: ExportForm, item: Item) -> str:
     return _oid("I", form.code, item.name)
+
+
+def computed_oid(form: ExportForm, computed: Computed) -> str:
+    return _oid("I", form.code, computed.name)
+
+
+def method_oid(form: ExportForm, computed: Computed) -> str:
+    return _oid("MT", form.code, computed.name)
+
+
+def odm_computed(form: ExportForm) -> tuple[Computed, ...]:
+    """The derived items of ``form`` the ODM file carries."""
+    return tuple(computed for computed in form.computed if computed.in_odm)
 
 
 def codelist_oid(form: ExportForm, item: Item) -> str:
@@ -162,6 +176,16 @@ def metadata(options: ExportOptions) -> etree._Element:
                 OrderNumber=str(order),
                 Mandatory="No",
             )
+        first = len(exported_items(form, options)) + 1
+        for order, computed in enumerate(odm_computed(form), start=first):
+            etree.SubElement(
+                group,
+                "ItemRef",
+                ItemOID=computed_oid(form, computed),
+                OrderNumber=str(order),
+                Mandatory="No",
+                MethodOID=method_oid(form, computed),
+            )
     for form in forms:
         for item in exported_items(form, options):
             attrs = {
@@ -178,6 +202,15 @@ def metadata(options: ExportOptions) -> etree._Element:
                 etree.SubElement(item_def, "MeasurementUnitRef", MeasurementUnitOID=unit_oid(unit))
             if item.choices:
                 etree.SubElement(item_def, "CodeListRef", CodeListOID=codelist_oid(form, item))
+        for computed in odm_computed(form):
+            item_def = etree.SubElement(
+                mdv,
+                "ItemDef",
+                OID=computed_oid(form, computed),
+                Name=f"{form.code}.{computed.name}",
+                DataType=computed.data_type,
+            )
+            item_def.append(_text("Question", str(computed.label)))
     for form in forms:
         for item in exported_items(form, options):
             if not item.choices:
@@ -193,6 +226,16 @@ def metadata(options: ExportOptions) -> etree._Element:
             for code, label in item.choices:
                 entry = etree.SubElement(codelist, "CodeListItem", CodedValue=str(code))
                 entry.append(_text("Decode", label))
+    for form in forms:
+        for computed in odm_computed(form):
+            method = etree.SubElement(
+                mdv,
+                "MethodDef",
+                OID=method_oid(form, computed),
+                Name=str(computed.label),
+                Type="Computation",
+            )
+            method.append(_text("Description", computed.derivation))
     return study
 
 
@@ -217,11 +260,17 @@ def admin_data() -> etree._Element:
             EffectiveDate=protocol.STUDY_START,
         )
     for meaning in SignatureMeaning:
-        definition = etree.SubElement(
-            admin, "SignatureDef", OID=_oid("SD", meaning.value), Methodology="Electronic"
-        )
-        etree.SubElement(definition, "Meaning").text = str(meaning.label)
-        etree.SubElement(definition, "LegalReason").text = LEGAL_REASON
+        for void in (False, True):
+            definition = etree.SubElement(
+                admin,
+                "SignatureDef",
+                OID=signature_def_oid(meaning.value, void=void),
+                Methodology="Electronic",
+            )
+            # A void signature keeps its meaning, marked void (why: its Annotation).
+            text = f"VOID (no longer valid): {meaning.label}" if void else str(meaning.label)
+            etree.SubElement(definition, "Meaning").text = text
+            etree.SubElement(definition, "LegalReason").text = LEGAL_REASON
     return admin
 
 
@@ -281,13 +330,97 @@ def _stamp(moment: datetime, days: int = 0) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _signature(signature: Signature, location: str, days: int) -> etree._Element:
-    signed = etree.Element("Signature")
+def signature_id(signature: Signature) -> str:
+    """The Signature element's ID (odmlib's strict loading requires one)."""
+    return f"SIG.{signature.pk}"
+
+
+def signature_def_oid(meaning: str, *, void: bool = False) -> str:
+    return _oid("SD", meaning, "void") if void else _oid("SD", meaning)
+
+
+def _signature(
+    signature: Signature, location: str, days: int, *, void: bool = False
+) -> etree._Element:
+    signed = etree.Element("Signature", ID=signature_id(signature))
     etree.SubElement(signed, "UserRef", UserOID=_oid("USR", signature.signer.username))
     etree.SubElement(signed, "LocationRef", LocationOID=location)
-    etree.SubElement(signed, "SignatureRef", SignatureOID=_oid("SD", signature.meaning))
+    etree.SubElement(
+        signed, "SignatureRef", SignatureOID=signature_def_oid(signature.meaning, void=void)
+    )
     etree.SubElement(signed, "DateTimeStamp").text = _stamp(signature.signed_at, days)
     return signed
+
+
+def _void_entry(
+    state: SignatureState, *, location: str, what: str, days: int
+) -> tuple[etree._Element, etree._Element]:
+    """A void signature and the Annotation that says what it signed and why it is void."""
+    signature = state.signature
+    note = etree.Element("Annotation", SeqNum="1", ID=f"ANN.{signature_id(signature)}")
+    reason = shift_dates_in(str(state.reason), days)
+    etree.SubElement(note, "Comment", SponsorOrSite="Sponsor").text = (
+        f"Signature {signature_id(signature)} ({signature.meaning}, "
+        f"{signature.signer.username}) over {what} is void: {reason}"
+    )
+    return _signature(signature, location, days, void=True), note
+
+
+def _void_signatures(
+    form: ExportForm, form_rows: list[dict[str, str]], offsets: dict[str, int]
+) -> list[tuple[etree._Element, etree._Element]]:
+    """The signatures over these records that no longer hold (``signature_states``)."""
+    if not hasattr(form.model, "signature_payload") or not form_rows:
+        return []
+    by_id = {int(row["record_id"]): row for row in form_rows}
+    signed = (
+        Signature.objects.filter(
+            content_type=ContentType.objects.get_for_model(form.model), object_id__in=by_id
+        )
+        .values_list("object_id", flat=True)
+        .distinct()
+    )
+    entries = []
+    for pk, obj in sorted(form.model._base_manager.in_bulk(list(signed)).items()):
+        row = by_id[pk]
+        what = f"{form.code} record {pk} of {row['subject_id'] or row['screening_number']}"
+        for state in signature_states(obj):
+            if not state.valid:
+                entries.append(
+                    _void_entry(
+                        state,
+                        location=_oid("LOC", row["site"]),
+                        what=what,
+                        days=offsets.get(row["subject_id"], 0),
+                    )
+                )
+    return entries
+
+
+def _void_signoff_signatures(
+    subject_ids: list[str], offsets: dict[str, int]
+) -> list[tuple[etree._Element, etree._Element]]:
+    """The investigator sign-offs' signatures of these subjects that no longer hold."""
+    from monitoring.models import Signoff
+
+    signoffs = Signoff.objects.filter(participant__subject_id__in=subject_ids).select_related(
+        "participant", "visit", "site"
+    )
+    entries = []
+    for signoff in signoffs.order_by("pk"):
+        subject = signoff.participant.subject_id
+        place = f"visit {signoff.visit.visit_code}" if signoff.visit else "casebook"
+        for state in signature_states(signoff):
+            if not state.valid:
+                entries.append(
+                    _void_entry(
+                        state,
+                        location=_oid("LOC", signoff.site.code),
+                        what=f"the {place} sign-off of {subject}",
+                        days=offsets.get(subject, 0),
+                    )
+                )
+    return entries
 
 
 def _form_data(
@@ -326,6 +459,11 @@ def _form_data(
                 etree.SubElement(
                     data, "MeasurementUnitRef", MeasurementUnitOID=unit_oid(row[unit_column])
                 )
+    for computed in odm_computed(form):
+        if row[computed.name] != "":
+            etree.SubElement(
+                group, "ItemData", ItemOID=computed_oid(form, computed), Value=row[computed.name]
+            )
     return form_data
 
 
@@ -360,7 +498,6 @@ def write_odm(
     forms = export_forms()
     counts = {form.code: 0 for form in forms}
     subjects: set[str] = set()
-    done = 0
     with etree.xmlfile(str(path), encoding="utf-8") as xf:
         xf.write_declaration()
         with xf.element(
@@ -381,53 +518,71 @@ def write_odm(
                 StudyOID=_oid("ST", protocol.REGISTRY_ID),
                 MetaDataVersionOID=METADATA_OID,
             ):
+                void: list[tuple[etree._Element, etree._Element]] = []
                 for batch in _subject_batches(filters, options):
-                    by_subject: dict[str, dict[tuple[str, str | None], list]] = defaultdict(
-                        lambda: defaultdict(list)
-                    )
-                    batch_filters = ExportFilters(
-                        site_codes=filters.site_codes,
-                        subject_ids=tuple(batch),
-                        date_from=filters.date_from,
-                        date_to=filters.date_to,
-                    )
-                    offsets = _subject_offsets(batch, options)
-                    casebook_signatures, visit_signatures = _signoff_signatures(batch)
-                    for form in forms:
-                        form_rows = list(rows(form, batch_filters, options))
-                        ids = [int(row["record_id"]) for row in form_rows]
-                        changes = _last_changes(form, ids)
-                        signatures = _signatures(form, ids)
-                        items = exported_items(form, options)
-                        for row in form_rows:
-                            element = _form_data(
-                                form,
-                                row,
-                                items,
-                                changes.get(int(row["record_id"])),
-                                signatures.get(int(row["record_id"])),
-                                offsets.get(row["subject_id"], 0),
-                            )
-                            by_subject[row["subject_id"]][event_of(form, row)].append(
-                                (row["site"], element)
-                            )
-                        counts[form.code] += len(form_rows)
-                        done += len(form_rows)
-                    for subject_id in batch:
-                        events = by_subject.get(subject_id)
-                        if not events:
-                            continue
-                        subjects.add(subject_id)
-                        subject = _subject_data(
-                            subject_id,
-                            events,
-                            casebook_signature=casebook_signatures.get(subject_id),
-                            visit_signatures=visit_signatures,
-                            days=offsets.get(subject_id, 0),
-                        )
+                    for subject in _batch_subjects(batch, filters, options, counts, void):
+                        subjects.add(subject.get("SubjectKey"))
                         xf.write(_in_namespace(subject))
-                    progress(done)
+                    progress(sum(counts.values()))
+                # Void signatures, each with its state and why (ODM's Signature has no
+                # state): a SignatureDef "VOID: ..." and an Annotation saying what was
+                # signed and why the signature no longer holds.
+                if void:
+                    container = etree.Element("Signatures")
+                    container.extend(signature for signature, _note in void)
+                    xf.write(_in_namespace(container))
+                    notes = etree.Element("Annotations")
+                    notes.extend(note for _signature, note in void)
+                    xf.write(_in_namespace(notes))
     return counts, subjects
+
+
+def _batch_subjects(
+    batch: list[str],
+    filters: ExportFilters,
+    options: ExportOptions,
+    counts: dict[str, int],
+    void: list[tuple[etree._Element, etree._Element]],
+) -> Iterable[etree._Element]:
+    """The SubjectData of a batch of subjects (rows counted in ``counts``; their void
+    signatures added to ``void``)."""
+    by_subject: dict[str, dict[tuple[str, str | None], list]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    batch_filters = ExportFilters(
+        site_codes=filters.site_codes,
+        subject_ids=tuple(batch),
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
+    offsets = _subject_offsets(batch, options)
+    casebook_signatures, visit_signatures = _signoff_signatures(batch)
+    void.extend(_void_signoff_signatures(batch, offsets))
+    for form in export_forms():
+        form_rows = list(rows(form, batch_filters, options))
+        ids = [int(row["record_id"]) for row in form_rows]
+        changes = _last_changes(form, ids)
+        signatures = _signatures(form, ids)
+        items = exported_items(form, options)
+        for row in form_rows:
+            days = offsets.get(row["subject_id"], 0)
+            record_id = int(row["record_id"])
+            element = _form_data(
+                form, row, items, changes.get(record_id), signatures.get(record_id), days
+            )
+            by_subject[row["subject_id"]][event_of(form, row)].append((row["site"], element))
+        void.extend(_void_signatures(form, form_rows, offsets))
+        counts[form.code] += len(form_rows)
+    for subject_id in batch:
+        events = by_subject.get(subject_id)
+        if events:
+            yield _subject_data(
+                subject_id,
+                events,
+                casebook_signature=casebook_signatures.get(subject_id),
+                visit_signatures=visit_signatures,
+                days=offsets.get(subject_id, 0),
+            )
 
 
 def _subject_offsets(subject_ids: list[str], options: ExportOptions) -> dict[str, int]:

@@ -15,6 +15,7 @@ from functools import cache
 from django.apps import apps
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import F, Func, TextField
 from django.utils.translation import gettext_lazy as _
 
 from trialsite.models import ClinicalRecord
@@ -54,7 +55,24 @@ DATE_FIELDS = (
 )
 
 KEY_COLUMNS = ("subject_id", "screening_number", "site", "visit_code", "visit_date", "record_id")
-TRAILER_COLUMNS = ("record_status", "void_reason", "version", "last_changed_at", "last_changed_by")
+TRAILER_COLUMNS = ("record_status", "void_reason", "version", "last_changed_at")
+# SAS and Stata take variable names of at most 32 characters, and R, SAS and Stata rename or
+# refuse a repeated one: every CSV column name is unique and at most this long.
+MAX_COLUMN_NAME = 32
+# The CSV name of each field whose own name is longer (the data dictionary gives the full
+# name and the label; ODM keeps the full name). tests/test_exports_csv.py fails on a new
+# field whose name, or ``<name>_label``, would be too long.
+SHORT_NAMES = {
+    "tear_substitutes_over_3_times_daily": "tear_substitutes_over_3_daily",
+    "recurrent_salivary_gland_swelling": "recurrent_salivary_swelling",
+    "drinks_liquids_to_swallow_dry_food": "liquids_to_swallow_dry_food",
+    "diffuse_sialectasis_on_sialography": "diffuse_sialectasis",
+    "chronic_infection_suppressive_therapy": "chronic_infection_suppressive",
+    "infection_hospitalisation_last_date": "infection_hosp_last_date",
+    "parenteral_antimicrobials_last_date": "parenteral_antimicrob_last_date",
+    "severe_uncontrolled_other_disease": "severe_uncontrolled_disease",
+    "other_disease_needing_systemic_corticosteroids": "other_disease_needing_steroids",
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,11 @@ class Item:
     @property
     def label(self) -> str:
         return str(self.field.verbose_name)
+
+    @property
+    def column(self) -> str:
+        """The field's column name in the CSV files (at most ``MAX_COLUMN_NAME`` long)."""
+        return SHORT_NAMES.get(self.name, self.name)
 
     @property
     def choices(self) -> list[tuple[object, str]]:
@@ -90,6 +113,12 @@ class Computed:
     # The same column as an SQL expression, for the CSV written by PostgreSQL
     # (exports/rows.py ``copy_query``); None: computed in Python only.
     sql: Callable[[], object] | None = None
+    data_type: str = "text"  # as the data dictionary states it (dictionary.data_type)
+    # Lookups beyond the form's own fields that ``compute`` reads (from the row's values).
+    needs: tuple[str, ...] = ()
+    # Also an ItemData of the ODM file, with its MethodDef (the ages: a de-identified ODM
+    # has no date of birth).
+    in_odm: bool = False
 
 
 def _essdai(row: dict):
@@ -187,6 +216,50 @@ _LAB_UNIT = Computed(
     _lab_unit_sql,
 )
 
+
+def _age(born: object, on: object) -> int | None:
+    from trialsite.dates import age_in_completed_years
+
+    if born is None or on is None:
+        return None
+    return age_in_completed_years(born, on)  # type: ignore[arg-type]
+
+
+class _AgeSql(Func):
+    """``trialsite.dates.age_in_completed_years(born, on)`` in SQL, as text: completed
+    years, a birthday counting on the day itself."""
+
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection, **extra):  # type: ignore[override]
+        born, born_params = compiler.compile(self.source_expressions[0])
+        on, on_params = compiler.compile(self.source_expressions[1])
+        assert not born_params and not on_params  # columns: each is written twice below
+        sql = (
+            f"(date_part('year', {on}) - date_part('year', {born})"
+            f" - CASE WHEN to_char({on}, 'MMDD') < to_char({born}, 'MMDD') THEN 1 ELSE 0 END"
+            ")::int::text"
+        )
+        return sql, ()
+
+
+def _age_column(name: str, label: object, born: str, on: str, when: str) -> Computed:
+    return Computed(
+        name,
+        label,
+        f"completed years from date of birth to {when} (trialsite/dates.py); kept when dates "
+        "of birth are removed or dates shifted",
+        lambda row: _age(row[born], row[on]),
+        lambda: _AgeSql(F(born), F(on)),
+        data_type="integer",
+        needs=tuple(lookup for lookup in (born, on) if "__" in lookup),
+        in_odm=True,
+    )
+
+
+_AGE_AT_SCREENING = _("age at screening (years)")
+_AGE_AT_ENROLMENT = _("age at enrolment (years)")
+
 # Derived columns, by model label: recomputed by the same pure scorers the pages use.
 COMPUTED: dict[str, tuple[Computed, ...]] = {
     "crf.EssdaiAssessment": (
@@ -196,6 +269,7 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             "sum over the 12 domains of weight x level (crf/essdai.py)",
             lambda row: _essdai(row).total,
             _essdai_total_text,
+            data_type="integer",
         ),
         Computed(
             "essdai_category",
@@ -203,6 +277,27 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             "low < 5, moderate 5-13, high >= 14 (Seror 2016)",
             lambda row: _essdai(row).category.value,
             _essdai_category_sql,
+        ),
+    ),
+    "eligibility.Screening": (
+        _age_column(
+            "age_at_screening", _AGE_AT_SCREENING, "date_of_birth", "screening_date", "screening"
+        ),
+    ),
+    "enrollment.Participant": (
+        _age_column(
+            "age_at_screening",
+            _AGE_AT_SCREENING,
+            "screening__date_of_birth",
+            "screening__screening_date",
+            "screening",
+        ),
+        _age_column(
+            "age_at_enrolment",
+            _AGE_AT_ENROLMENT,
+            "screening__date_of_birth",
+            "enrolled_on",
+            "the enrolment date",
         ),
     ),
     "dosing.LabResult": (_LAB_UNIT,),
@@ -214,6 +309,7 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             "mean of dryness, fatigue and pain, 2 decimals (crf/outcomes.py)",
             lambda row: _esspri(row).score,
             _esspri_score_sql,
+            data_type="float",
         ),
     ),
 }

@@ -18,7 +18,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Case, F, Func, Q, QuerySet, TextField, Value, When
 
-from exports.registry import ExportForm, Item
+from exports.registry import KEY_COLUMNS, TRAILER_COLUMNS, Computed, ExportForm, Item
 from trialsite.units import format_decimal
 
 CHUNK = 2000
@@ -46,12 +46,16 @@ class ExportOptions:
     drop_date_of_birth: bool = False
     shift_dates: bool = False  # de-identified: per-participant secret offsets
     offsets: dict[int, int] = field(default_factory=dict)  # participant pk -> days
+    # CSV files for Excel: UTF-8 with a byte order mark, without which Excel reads them as
+    # the system's code page (×10⁹/L shows as Ã—10â¹/L).
+    excel: bool = False
 
     def as_json(self) -> dict[str, bool]:
         return {
             "labels": self.labels,
             "drop_date_of_birth": self.drop_date_of_birth,
             "shift_dates": self.shift_dates,
+            "excel": self.excel,
         }
 
 
@@ -61,14 +65,34 @@ def exported_items(form: ExportForm, options: ExportOptions) -> tuple[Item, ...]
     return form.items
 
 
-def columns(form: ExportForm, options: ExportOptions) -> list[str]:
-    cols = ["subject_id", "screening_number", "site", "visit_code", "visit_date", "record_id"]
+@dataclass(frozen=True)
+class Column:
+    """One column of a form's CSV file."""
+
+    key: str  # its key in a row of ``rows``
+    name: str  # its header: unique in the file, at most 32 characters (registry.py)
+    item: Item | None = None  # the form's field it holds
+    label_of: Item | None = None  # the coded field whose labels it holds
+    computed: Computed | None = None
+
+
+def export_columns(form: ExportForm, options: ExportOptions) -> list[Column]:
+    """The columns of ``form``'s CSV file, in order: keys, fields, computed, bookkeeping."""
+    cols = [Column(name, name) for name in KEY_COLUMNS]
     for item in exported_items(form, options):
-        cols.append(item.name)
+        # A field named as a key column (a visit's own visit_code, a participant's
+        # subject_id) is that key column: ``rows`` fills the key with the field's value.
+        if item.name not in KEY_COLUMNS:
+            cols.append(Column(item.name, item.column, item=item))
         if options.labels and item.choices:
-            cols.append(f"{item.name}_label")
-    cols += [computed.name for computed in form.computed]
-    return cols + ["record_status", "void_reason", "version", "last_changed_at"]
+            cols.append(Column(f"{item.name}_label", f"{item.column}_label", label_of=item))
+    cols += [Column(computed.name, computed.name, computed=computed) for computed in form.computed]
+    return cols + [Column(name, name) for name in TRAILER_COLUMNS]
+
+
+def columns(form: ExportForm, options: ExportOptions) -> list[str]:
+    """The header of ``form``'s CSV file."""
+    return [column.name for column in export_columns(form, options)]
 
 
 def base_queryset(form: ExportForm, filters: ExportFilters, options: ExportOptions) -> QuerySet:
@@ -103,6 +127,7 @@ def base_queryset(form: ExportForm, filters: ExportFilters, options: ExportOptio
         annotations["_visit_code"] = F(f"{form.visit_path}__visit_code")
         annotations["_visit_date"] = F(f"{form.visit_path}__visit_date")
     lookups = [item.lookup for item in form.items]
+    lookups += [lookup for computed in form.computed for lookup in computed.needs]
     order = [F("_subject").asc(nulls_last=True), "_site"]
     if form.date_field:
         order.append(form.date_field)
@@ -127,6 +152,32 @@ def _cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "|".join(str(v) for v in value)
     return str(value)
+
+
+# --- Spreadsheet safety (issue 16: CSV formula injection) --------------------------------
+#
+# A spreadsheet opening a CSV runs a cell that starts with "=", "+", "-" or "@" (or a tab or
+# CR) as a formula: ``=cmd|' /C calc'!A0`` in an AE description. The CSV bundle neutralises
+# such a cell with a leading single quote (OWASP's rule), unless it is a plain number (-1.5
+# stays a number). Only the CSV does this: ODM keeps the raw values.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?[0-9]+(\.[0-9]+)?")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` as a CSV cell a spreadsheet shows as text and never runs as a formula."""
+    if text.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+# The same rule in SQL, for the CSV PostgreSQL writes (``copy_query``): byte for byte what
+# ``spreadsheet_safe`` gives (tests/test_exports_csv.py).
+_SPREADSHEET_SAFE_SQL = (
+    r"CASE WHEN %(expressions)s ~ '^[-=+@\t\r]'"
+    r" AND %(expressions)s !~ '^[-+]?[0-9]+(\.[0-9]+)?$'"
+    " THEN '''' || %(expressions)s ELSE %(expressions)s END"
+)
 
 
 def _shift(value: Any, days: int) -> Any:
@@ -184,6 +235,9 @@ def rows(
                     str(labels[item.name].get(code, code)) for code in codes if code is not None
                 )
         values = {item.name: record[item.lookup] for item in form.items}
+        values |= {
+            lookup: record[lookup] for computed in form.computed for lookup in computed.needs
+        }
         for computed in form.computed:
             try:
                 row[computed.name] = _cell(computed.compute(values))
@@ -270,9 +324,13 @@ def copy_query(
         return None
     items: dict[str, Any] = {}
     for item in exported_items(form, options):
-        expression = _sql_text(_item_field(item), F(item.lookup))
+        field = _item_field(item)
+        expression = _sql_text(field, F(item.lookup))
         if expression is None:
             return None
+        # Only text can start like a formula: numbers, dates and booleans never do.
+        if isinstance(field, ArrayField | models.CharField | models.TextField):
+            expression = _sql(_SPREADSHEET_SAFE_SQL, expression)
         items[item.name] = expression
     none = Value(None, output_field=TextField())
     char, date = _SQL_TEXT_OF[models.CharField], _SQL_TEXT_OF[models.DateField]
@@ -289,7 +347,7 @@ def copy_query(
     # ``rows`` fills a key column with the form's own field of that name where it has one
     # (a deviation's visit_code): the same here.
     text: list[Any] = [items.get(name, expression) for name, expression in keys.items()]
-    text += items.values()
+    text += [expression for name, expression in items.items() if name not in keys]
     for computed in form.computed:
         if computed.sql is None:
             return None
@@ -300,7 +358,7 @@ def copy_query(
             default=Value("voided"),
             output_field=TextField(),
         ),
-        _sql(_SQL_TEXT_OF[models.TextField], F("void_reason")),
+        _sql(_SPREADSHEET_SAFE_SQL, _sql(_SQL_TEXT_OF[models.TextField], F("void_reason"))),
         _sql(_SQL_TEXT_OF[models.IntegerField], F("version")),
         _sql(_SQL_TEXT_OF[models.DateTimeField], F("updated_at")),
     ]

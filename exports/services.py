@@ -8,6 +8,7 @@ the same file from the start: one file, one record.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import subprocess
@@ -134,14 +135,10 @@ def export_run(export: Export) -> Export:
             labels=export.options.get("labels", False),
             drop_date_of_birth=export.options.get("drop_date_of_birth", False),
             shift_dates=export.options.get("shift_dates", False),
+            excel=export.options.get("excel", False),
         )
         if options.shift_dates:
-            options = ExportOptions(
-                labels=options.labels,
-                drop_date_of_birth=options.drop_date_of_birth,
-                shift_dates=True,
-                offsets=date_offsets(filters),
-            )
+            options = dataclasses.replace(options, offsets=date_offsets(filters))
         suffix = {"csv": "zip", "odm": "xml"}[export.kind]
         name = f"{export.created_at:%Y%m%d-%H%M%S}-{export.kind}-{export.pk}.{suffix}"
         path = export_dir() / name

@@ -38,6 +38,7 @@ def export_list(request: HttpRequest) -> HttpResponse:
                 labels=data["labels"],
                 drop_date_of_birth=data["drop_date_of_birth"],
                 shift_dates=data["shift_dates"],
+                excel=data["excel"],
             ),
         )
         messages.success(request, _("Export started."))

@@ -166,7 +166,7 @@ def test_csv_values_round_trip_for_every_form(demo_trial, data_manager):
             record = by_pk[int(row["record_id"])]
             for item in form.items:
                 expected = expected_cell(record, item)
-                assert same_cell(row[item.name], expected, item), (form.code, item.name, row)
+                assert same_cell(row[item.column], expected, item), (form.code, item.name, row)
             assert row["record_status"] == ("voided" if record.voided_at else "active")
             assert row["version"] == str(record.version)
             subject = follow(record, form.participant_path)
