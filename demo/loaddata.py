@@ -385,6 +385,8 @@ class Generator:
         # Corrections made after entry (audit "update" events), per table.
         self.corrections: dict[type[models.Model], list[int]] = {}
         self.screenings_enrolled: list[int] = []
+        # The subject ID of each participant row (prescription signatures cover it).
+        self.subject_ids: dict[int, str] = {}
         self.status_updates: list[tuple[int, str]] = []
         # Enrolled candidates the criteria would not find eligible (should stay 0).
         self.not_eligible = 0
@@ -584,6 +586,7 @@ class Generator:
             status=ParticipantStatus.ENROLLED,
             **self.stamp(coordinator, enrolled_on),
         )
+        self.subject_ids[participant_pk] = f"{site.code}-{sequence:03d}"
         self.status_history(participant_pk, course, status, enrolled_on, staff)
         if status != ParticipantStatus.ENROLLED:
             self.status_updates.append((participant_pk, status))
@@ -777,7 +780,7 @@ class Generator:
                 prescription_pk = self.add(Prescription, **prescription)
                 signed = Prescription(
                     **{k: v for k, v in prescription.items() if not k.endswith("_id")},
-                    participant=Participant(subject_id=f"#{participant_pk}"),
+                    participant=Participant(subject_id=self.subject_ids[participant_pk]),
                 )
                 self.add(
                     Signature,

@@ -1,18 +1,25 @@
 """The reusable e-signature: password re-entry, printed name, meaning, bound to a hash.
 
-A model that can be signed provides ``signature_payload() -> dict`` of plain
-values (what the signer saw).  The hash of that payload is stored with the
-signature; recomputing it later tells whether the data still is what was signed.
+A model that can be signed provides ``signature_payload() -> dict`` of its values
+(what the signer saw).  The hash of that payload is stored with the signature;
+recomputing it later tells whether the data still is what was signed.
+
+The payload is always computed from the record *as stored*, reloaded from the
+database (``stored``), at signing and at every verification, and its values are
+normalised (``canonical``): a decimal typed as "41" and read back as 41.0 is one
+value, dates are ISO 8601.  Otherwise a signature would differ from its own data
+the moment it is reloaded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Protocol
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
 
 from django.contrib.auth import authenticate
 from django.contrib.contenttypes.models import ContentType
@@ -39,10 +46,53 @@ class Signable(Protocol):
     def signature_payload(self) -> dict[str, Any]: ...
 
 
+S = TypeVar("S", bound=models.Model)
+
+
+def canonical(value: Any) -> Any:
+    """``value`` as plain JSON values that do not depend on how it was typed or read.
+
+    Decimals lose their trailing zeros (``Decimal("41")`` and ``Decimal("41.0")`` are
+    both "41"), date-times are ISO 8601 in UTC, dates and times ISO 8601; booleans and
+    None stay JSON booleans and null; mappings and sequences are normalised item by item.
+    """
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value.is_finite() else str(value)
+    if isinstance(value, float):
+        return canonical(Decimal(repr(value)))
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): canonical(item) for key, item in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((canonical(item) for item in value), key=json.dumps)
+    if isinstance(value, list | tuple):
+        return [canonical(item) for item in value]
+    return str(value)
+
+
+def canonical_json(payload: dict[str, Any]) -> bytes:
+    """The one text a payload is hashed as: normalised values, sorted keys, no whitespace."""
+    return json.dumps(canonical(payload), sort_keys=True, separators=(",", ":")).encode()
+
+
 def payload_hash(payload: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of ``payload`` (sorted keys, no whitespace)."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """SHA-256 of the canonical JSON of ``payload``."""
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def stored(obj: S) -> S:
+    """``obj`` as the database holds it now (a fresh query: no unsaved value, no cache)."""
+    return type(obj)._base_manager.get(pk=obj.pk)
+
+
+def stored_hash(obj: Signable) -> str:
+    """The hash of the payload of ``obj`` as stored: what signing and verifying compare."""
+    return payload_hash(stored(obj).signature_payload())
 
 
 @dataclass(frozen=True)
@@ -68,7 +118,7 @@ def _state(signature: Signature, current_hash: str) -> SignatureState:
 
 def signature_states(obj: Signable) -> list[SignatureState]:
     """Every signature over ``obj`` with whether it still holds, oldest first."""
-    current = payload_hash(obj.signature_payload())
+    current = stored_hash(obj)
     return [_state(signature, current) for signature in signatures_of(obj)]
 
 
@@ -165,7 +215,8 @@ def sign(
             printed_name=user.printed_name,
             meaning=meaning,
             signed_at=timezone.now(),
-            data_hash=payload_hash(obj.signature_payload()),
+            # Reloaded: the values as the database holds them, never the form's.
+            data_hash=stored_hash(obj),
             source_signed_on=source_signed_on,
         )
 
