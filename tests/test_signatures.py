@@ -1,13 +1,17 @@
 """E-signatures hold over the data as stored: valid after signing and after any reload, void
-after any change, even one made by raw SQL (21 CFR 11.70: signatures bound to their records)."""
+after any change, even one made by raw SQL (21 CFR 11.70: signatures bound to their records);
+the hash is keyed, so changed data cannot be re-sealed without the key."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
 
 from demo import seed as demo
 from dosing import services
@@ -122,3 +126,127 @@ def test_every_signature_of_the_demo_trial_is_valid_after_a_reload(figure):
         f"({by_meaning.get(SignatureMeaning.PRESCRIPTION)} prescriptions): "
         "every one not voided still matches its data",
     )
+
+
+# --- Keyed hashes (HMAC with the key from the environment) ------------------------------------
+
+
+def plain_sha256(payload: dict) -> str:
+    return hashlib.sha256(signatures.canonical_json(payload)).hexdigest()
+
+
+def raise_dose_by_raw_sql(prescription: Prescription) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE dosing_prescription SET prescribed_dose_mg = prescribed_dose_mg + 100 "
+            "WHERE id = %s",
+            [prescription.pk],
+        )
+
+
+def test_a_signature_is_an_hmac_under_the_current_key_not_a_plain_hash(course):
+    prescription = prescribe_as_typed(course)
+    signature = signatures.signatures_of(prescription).get()
+    payload = signatures.stored_payload(prescription)
+
+    assert signature.key_id == settings.SIGNATURE_KEY_ID
+    expected = hmac.new(
+        settings.SIGNATURE_KEY.encode(), signatures.canonical_json(payload), hashlib.sha256
+    ).hexdigest()
+    assert signature.data_hash == expected
+    assert signature.data_hash != plain_sha256(payload)
+
+
+def test_a_raw_sql_change_with_a_recomputed_plain_hash_does_not_reseal(course):
+    prescription = prescribe_as_typed(course)
+    signature = signatures.signatures_of(prescription).get()
+    raise_dose_by_raw_sql(prescription)
+    forged = plain_sha256(signatures.stored_payload(prescription))
+
+    # Rewriting the stored hash is refused by the database outright...
+    with (
+        pytest.raises(DatabaseError, match="Cannot update"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE trialsite_signature SET data_hash = %s WHERE id = %s",
+            [forged, signature.pk],
+        )
+    # ... and a new row carrying the recomputed plain hash (or the legacy one) reads void.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO trialsite_signature (content_type_id, object_id, signer_id, "
+            "printed_name, meaning, signed_at, data_hash, key_id, void_reason) "
+            "SELECT content_type_id, object_id, signer_id, printed_name, meaning, now(), "
+            "%s, key_id, '' FROM trialsite_signature WHERE id = %s",
+            [forged, signature.pk],
+        )
+    states = signatures.signature_states(prescription)
+    assert [s.valid for s in states] == [False, False]
+    assert {s.reason for s in states} == {"The data changed after it was signed."}
+
+
+def test_no_signature_row_is_written_without_a_key(course):
+    prescription = prescribe_as_typed(course)
+    signature = signatures.signatures_of(prescription).get()
+
+    with (
+        pytest.raises(DatabaseError, match="Cannot insert"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "INSERT INTO trialsite_signature (content_type_id, object_id, signer_id, "
+            "printed_name, meaning, signed_at, data_hash, key_id, void_reason) "
+            "SELECT content_type_id, object_id, signer_id, printed_name, meaning, now(), "
+            "%s, '', '' FROM trialsite_signature WHERE id = %s",
+            [signatures.legacy_hash(signatures.stored_payload(prescription)), signature.pk],
+        )
+
+
+def test_a_void_signature_cannot_be_made_valid_again(course, investigator_pumch):
+    prescription = prescribe_as_typed(course)
+    signature = signatures.signatures_of(prescription).get()
+    signatures.void_signatures(prescription, user=investigator_pumch, reason="wrong patient")
+
+    with pytest.raises(DatabaseError, match="Cannot update"), transaction.atomic():
+        Signature.objects.filter(pk=signature.pk).update(voided_at=None, void_reason="")
+
+
+def test_a_signature_made_before_keys_is_verified_with_its_legacy_hash(course):
+    prescription = prescribe_as_typed(course)
+    signature = signatures.signatures_of(prescription).get()
+    legacy = signatures.legacy_hash(signatures.stored_payload(prescription))
+    with connection.cursor() as cursor:
+        # As migration 0003 leaves a row signed before it (its triggers are not there yet).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks pending
+        cursor.execute("ALTER TABLE trialsite_signature DISABLE TRIGGER USER")
+        cursor.execute(
+            "UPDATE trialsite_signature SET key_id = '', data_hash = %s WHERE id = %s",
+            [legacy, signature.pk],
+        )
+        cursor.execute("ALTER TABLE trialsite_signature ENABLE TRIGGER USER")
+
+    [state] = signatures.signature_states(prescription)
+    assert state.valid, state.reason
+    raise_dose_by_raw_sql(prescription)
+    [state] = signatures.signature_states(prescription)
+    assert not state.valid
+
+
+def test_after_a_key_rotation_old_signatures_hold_with_the_old_key(course, settings):
+    prescription = prescribe_as_typed(course)
+    old_id, old_key = settings.SIGNATURE_KEY_ID, settings.SIGNATURE_KEY
+    settings.SIGNATURE_KEY_ID, settings.SIGNATURE_KEY = "k2", "a-new-key-" + "x" * 40
+
+    settings.SIGNATURE_OLD_KEYS = {old_id: old_key}
+    [state] = signatures.signature_states(prescription)
+    assert state.valid
+    key_id, _hash = signatures.seal(signatures.stored_payload(prescription))
+    assert key_id == "k2"
+
+    settings.SIGNATURE_OLD_KEYS = {}
+    [state] = signatures.signature_states(prescription)
+    assert not state.valid
+    assert old_id in state.reason and "not configured" in state.reason

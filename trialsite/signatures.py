@@ -14,6 +14,7 @@ the moment it is reloaded.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -36,6 +38,9 @@ from trialsite.models import Signature, SignatureMeaning, User
 
 WRONG_PASSWORD = gettext_lazy("The password is not correct: the data was not signed.")
 STALE_REAUTHENTICATION = gettext_lazy("Re-enter your password to sign.")
+DATA_CHANGED = gettext_lazy("The data changed after it was signed.")
+# The key id of a signature made before keyed hashes (trialsite.models.Signature.key_id).
+LEGACY_KEY_ID = ""
 # A password re-entry is good for one signing within this many seconds.
 REAUTHENTICATION_SECONDS = 300
 
@@ -81,8 +86,33 @@ def canonical_json(payload: dict[str, Any]) -> bytes:
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of ``payload``."""
+    """Plain SHA-256 of the canonical JSON of ``payload``: a fingerprint, not a seal (source
+    data verification uses it; signatures use ``keyed_hash``)."""
     return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def legacy_hash(payload: dict[str, Any]) -> str:
+    """The unkeyed SHA-256 that signatures held before keyed hashes (migration 0003): the
+    JSON of ``payload`` with ``str()`` of every value JSON does not know."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def signing_keys() -> dict[str, str]:
+    """Every key a signature may be verified with, by id (the current one and the old ones)."""
+    return {**settings.SIGNATURE_OLD_KEYS, settings.SIGNATURE_KEY_ID: settings.SIGNATURE_KEY}
+
+
+def keyed_hash(payload: dict[str, Any], key_id: str) -> str:
+    """HMAC-SHA256 of the canonical JSON of ``payload`` under the signing key ``key_id``."""
+    key = signing_keys()[key_id]
+    return hmac.new(key.encode(), canonical_json(payload), hashlib.sha256).hexdigest()
+
+
+def seal(payload: dict[str, Any]) -> tuple[str, str]:
+    """(key id, hash) of ``payload`` under the current signing key: what a signature stores."""
+    key_id = settings.SIGNATURE_KEY_ID
+    return key_id, keyed_hash(payload, key_id)
 
 
 def stored(obj: S) -> S:
@@ -90,9 +120,9 @@ def stored(obj: S) -> S:
     return type(obj)._base_manager.get(pk=obj.pk)
 
 
-def stored_hash(obj: Signable) -> str:
-    """The hash of the payload of ``obj`` as stored: what signing and verifying compare."""
-    return payload_hash(stored(obj).signature_payload())
+def stored_payload(obj: Signable) -> dict[str, Any]:
+    """The payload of ``obj`` as stored: what signing and verifying hash."""
+    return stored(obj).signature_payload()
 
 
 @dataclass(frozen=True)
@@ -108,18 +138,37 @@ def signatures_of(obj: models.Model) -> models.QuerySet[Signature]:
     ).select_related("signer")
 
 
-def _state(signature: Signature, current_hash: str) -> SignatureState:
+def why_void(signature: Signature, payload: dict[str, Any]) -> str:
+    """Why ``signature`` does not hold over ``payload`` (the data as stored); "" if it does."""
     if signature.voided_at is not None:
-        return SignatureState(signature, False, signature.void_reason)
-    if signature.data_hash != current_hash:
-        return SignatureState(signature, False, _("The data changed after it was signed."))
-    return SignatureState(signature, True, "")
+        return signature.void_reason or _("The signature was voided.")
+    if signature.key_id == LEGACY_KEY_ID:
+        current = legacy_hash(payload)
+    elif signature.key_id in signing_keys():
+        current = keyed_hash(payload, signature.key_id)
+    else:
+        return _("The signing key %(key)s is not configured: the signature cannot be verified.") % {
+            "key": signature.key_id
+        }
+    if not hmac.compare_digest(signature.data_hash, current):
+        return str(DATA_CHANGED)
+    return ""
+
+
+def _state(signature: Signature, payload: dict[str, Any]) -> SignatureState:
+    reason = why_void(signature, payload)
+    return SignatureState(signature, not reason, reason)
+
+
+def holds(signature: Signature, payload: dict[str, Any]) -> bool:
+    """Whether ``signature`` is not voided and still matches ``payload``."""
+    return not why_void(signature, payload)
 
 
 def signature_states(obj: Signable) -> list[SignatureState]:
     """Every signature over ``obj`` with whether it still holds, oldest first."""
-    current = stored_hash(obj)
-    return [_state(signature, current) for signature in signatures_of(obj)]
+    payload = stored_payload(obj)
+    return [_state(signature, payload) for signature in signatures_of(obj)]
 
 
 def latest_valid_signatures(
@@ -143,8 +192,8 @@ def latest_valid_signatures(
     objects = model._base_manager.in_bulk(list(candidates))
     latest = {}
     for pk, found in candidates.items():
-        current = payload_hash(objects[pk].signature_payload())
-        valid = [s for s in found if _state(s, current).valid]
+        payload = objects[pk].signature_payload()
+        valid = [s for s in found if holds(s, payload)]
         if valid:
             latest[pk] = valid[-1]
     return latest
@@ -207,6 +256,8 @@ def sign(
     age = (timezone.now() - reauth.at).total_seconds()
     if reauth.user_pk != user.pk or not 0 <= age <= REAUTHENTICATION_SECONDS:
         raise ValidationError(STALE_REAUTHENTICATION, code="reauthenticate")
+    # Reloaded: the values as the database holds them, never the form's.
+    key_id, data_hash = seal(stored_payload(obj))
     with audit_context(user, _("e-signature: %(meaning)s") % {"meaning": meaning.label}):
         return Signature.objects.create(
             content_type=ContentType.objects.get_for_model(obj),
@@ -215,8 +266,8 @@ def sign(
             printed_name=user.printed_name,
             meaning=meaning,
             signed_at=timezone.now(),
-            # Reloaded: the values as the database holds them, never the form's.
-            data_hash=stored_hash(obj),
+            data_hash=data_hash,
+            key_id=key_id,
             source_signed_on=source_signed_on,
         )
 
