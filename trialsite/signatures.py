@@ -39,6 +39,7 @@ from trialsite.models import Signature, SignatureMeaning, User
 WRONG_PASSWORD = gettext_lazy("The password is not correct: the data was not signed.")
 STALE_REAUTHENTICATION = gettext_lazy("Re-enter your password to sign.")
 DATA_CHANGED = gettext_lazy("The data changed after it was signed.")
+RECORD_MISSING = gettext_lazy("The signed record cannot be found.")
 # The key id of a signature made before keyed hashes (trialsite.models.Signature.key_id).
 LEGACY_KEY_ID = ""
 # A password re-entry is good for one signing within this many seconds.
@@ -197,6 +198,33 @@ def latest_valid_signatures(
         if valid:
             latest[pk] = valid[-1]
     return latest
+
+
+def verify_all() -> list[SignatureState]:
+    """Every signature, in signing order, with whether it holds over its record as the
+    database holds it now, and why not (``manage.py verify_signatures``).  One query for
+    the signatures and one per signed model."""
+    every = list(
+        Signature.objects.select_related("content_type", "signer").order_by("signed_at", "pk")
+    )
+    wanted: dict[int, set[int]] = {}
+    for signature in every:
+        wanted.setdefault(signature.content_type_id, set()).add(signature.object_id)
+    payloads: dict[tuple[int, int], dict[str, Any]] = {}
+    for content_type_id, ids in wanted.items():
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        if model is None or not hasattr(model, "signature_payload"):
+            continue
+        for pk, obj in model._base_manager.in_bulk(list(ids)).items():
+            payloads[(content_type_id, pk)] = obj.signature_payload()
+    states = []
+    for signature in every:
+        payload = payloads.get((signature.content_type_id, signature.object_id))
+        if payload is None:
+            states.append(SignatureState(signature, False, str(RECORD_MISSING)))
+        else:
+            states.append(_state(signature, payload))
+    return states
 
 
 def valid_signature(obj: Signable, meaning: SignatureMeaning) -> Signature | None:
