@@ -8,9 +8,11 @@ import hashlib
 import hmac
 from datetime import date
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from demo import seed as demo
@@ -118,6 +120,9 @@ def test_every_signature_of_the_demo_trial_is_valid_after_a_reload(figure):
             void.append((signature.meaning, signature.object_id, state.reason))
 
     assert void == []
+    out = StringIO()
+    call_command("verify_signatures", stdout=out)  # exit status 0: none void
+    assert out.getvalue().splitlines()[-1].endswith(", 0 void")
     assert by_meaning.get(SignatureMeaning.PRESCRIPTION, 0) > 10
     assert by_meaning.get(SignatureMeaning.ELIGIBILITY, 0) > 5
     figure(
