@@ -16,6 +16,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "bench-only-insecure-key-0123456789-abcdefghijklmnopq")
 os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SIGNATURE_KEY", "bench-only-signature-key-0123456789-abcdefghijklmnop")
 
 from trialsite.settings.base import *  # noqa: E402,F403
 from trialsite.settings.base import DATABASES, MIDDLEWARE, VAR_DIR, env  # noqa: E402

@@ -86,7 +86,7 @@ from enrollment.models import (
 from enrollment.rules import DiscontinuationReason, ParticipantStatus
 from trialsite import dbcopy, protocol, units
 from trialsite.models import Signature, SignatureMeaning, Site, User
-from trialsite.signatures import payload_hash
+from trialsite.signatures import seal
 
 GENERATOR_VERSION = 1
 DEFAULT_SPAN_DAYS = 3 * 365
@@ -385,6 +385,8 @@ class Generator:
         # Corrections made after entry (audit "update" events), per table.
         self.corrections: dict[type[models.Model], list[int]] = {}
         self.screenings_enrolled: list[int] = []
+        # The subject ID of each participant row (prescription signatures cover it).
+        self.subject_ids: dict[int, str] = {}
         self.status_updates: list[tuple[int, str]] = []
         # Enrolled candidates the criteria would not find eligible (should stay 0).
         self.not_eligible = 0
@@ -489,6 +491,7 @@ class Generator:
         return pk, signature_payload(instance)
 
     def eligibility_signature(self, screening_pk: int, payload: dict, staff: Staff, on: date):
+        key_id, data_hash = seal(payload)
         self.add(
             Signature,
             content_type_id=self.content_types[Screening],
@@ -497,7 +500,8 @@ class Generator:
             printed_name=staff.investigator.printed_name,
             meaning=SignatureMeaning.ELIGIBILITY,
             signed_at=self.at(on, 15),
-            data_hash=payload_hash(payload),
+            data_hash=data_hash,
+            key_id=key_id,
             voided_at=None,
             void_reason="",
         )
@@ -584,6 +588,7 @@ class Generator:
             status=ParticipantStatus.ENROLLED,
             **self.stamp(coordinator, enrolled_on),
         )
+        self.subject_ids[participant_pk] = f"{site.code}-{sequence:03d}"
         self.status_history(participant_pk, course, status, enrolled_on, staff)
         if status != ParticipantStatus.ENROLLED:
             self.status_updates.append((participant_pk, status))
@@ -777,8 +782,9 @@ class Generator:
                 prescription_pk = self.add(Prescription, **prescription)
                 signed = Prescription(
                     **{k: v for k, v in prescription.items() if not k.endswith("_id")},
-                    participant=Participant(subject_id=f"#{participant_pk}"),
+                    participant=Participant(subject_id=self.subject_ids[participant_pk]),
                 )
+                key_id, data_hash = seal(signed.signature_payload())
                 self.add(
                     Signature,
                     content_type_id=self.content_types[Prescription],
@@ -787,7 +793,8 @@ class Generator:
                     printed_name=investigator.printed_name,
                     meaning=SignatureMeaning.PRESCRIPTION,
                     signed_at=self.at(on - timedelta(days=1), 16),
-                    data_hash=payload_hash(signed.signature_payload()),
+                    data_hash=data_hash,
+                    key_id=key_id,
                     voided_at=None,
                     void_reason="",
                 )

@@ -4,7 +4,7 @@ stored here."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pghistory
 import pgtrigger
@@ -212,18 +212,19 @@ class Prescription(ClinicalRecord):
     def __str__(self) -> str:
         return f"{self.participant} {self.get_drug_display()} {self.prescribed_dose_mg} mg"
 
-    def signature_payload(self) -> dict[str, str]:
-        """What the prescriber saw and signed (trialsite.signatures)."""
+    def signature_payload(self) -> dict[str, Any]:
+        """What the prescriber saw and signed (trialsite.signatures normalises the values:
+        the decimals as stored, 41.0, and as typed, 41, hash the same)."""
         return {
             "participant": self.participant.subject_id,
             "drug": self.drug,
-            "planned_on": self.planned_on.isoformat(),
-            "weight_kg": str(self.weight_kg),
-            "height_cm": str(self.height_cm),
-            "anthropometry_measured_on": self.anthropometry_measured_on.isoformat(),
-            "bsa_m2": str(self.bsa_m2 or ""),
-            "proposed_dose_mg": str(self.proposed_dose_mg),
-            "prescribed_dose_mg": str(self.prescribed_dose_mg),
+            "planned_on": self.planned_on,
+            "weight_kg": self.weight_kg,
+            "height_cm": self.height_cm,
+            "anthropometry_measured_on": self.anthropometry_measured_on,
+            "bsa_m2": self.bsa_m2 or "",
+            "proposed_dose_mg": self.proposed_dose_mg,
+            "prescribed_dose_mg": self.prescribed_dose_mg,
             "dose_difference_reason": self.dose_difference_reason,
             "voided": self.is_voided,
         }

@@ -128,7 +128,7 @@ def signature_payload(screening: Screening) -> dict[str, Any]:
         if f.name not in derived | bookkeeping
     }
     fields["labs"] = sorted(
-        [lab.analyte, str(lab.value_entered), lab.unit_entered, str(lab.taken_on)]
+        [lab.analyte, lab.value_entered, lab.unit_entered, str(lab.taken_on)]
         for lab in current_labs(screening).values()
     )
     fields["prior_therapies"] = sorted(

@@ -544,9 +544,9 @@ def signoffs_void_stale(
     )
     voided = 0
     for signoff in Signoff.objects.filter(pk__in={s.object_id for s in live}):
-        current = signatures.payload_hash(signoff.signature_payload())
+        payload = signoff.signature_payload()
         for signature in live:
-            if signature.object_id == signoff.pk and signature.data_hash != current:
+            if signature.object_id == signoff.pk and not signatures.holds(signature, payload):
                 signature.voided_at, signature.void_reason = now, reason
                 signature.save(update_fields=["voided_at", "void_reason"])
                 voided += 1

@@ -227,6 +227,7 @@ def test_production_settings_read_the_proxy_count_from_the_environment():
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "trialsite.settings.production",
         "SECRET_KEY": "x" * 50,
+        "SIGNATURE_KEY": "s" * 50,
         # Not connected to: settings only need a URL instead of starting the embedded server.
         "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
     }

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "trialsite.settings.production",
     "SECRET_KEY": "dummy-production-secret-for-the-deploy-check-0123456789abcdefABCDEF",
+    "SIGNATURE_KEY": "dummy-production-signature-key-for-the-deploy-check-0123456789",
     "ALLOWED_HOSTS": "edc.example.org",
     "DEBUG": "false",
 }

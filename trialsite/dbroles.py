@@ -10,6 +10,7 @@ what the web application needs:
 * nothing but SELECT on the audit event tables and on ``pghistory_context``: the
   audit triggers run as the owner (SECURITY DEFINER), so events are written for
   every change but cannot be written, changed or removed by the app role itself;
+  context rows are insert-only for everyone (``HARDENED_CONTEXT``, migration 0004);
 * no TRUNCATE, no DDL, no trigger control (only an owner can disable a trigger,
   and ``session_replication_role`` needs a superuser).
 
@@ -48,32 +49,43 @@ END;
 $$ LANGUAGE plpgsql;
 """
 
-# pghistory's context upsert, changed in one respect: a context row older than one
-# hour is never rewritten, so the who and why of past events cannot be altered by
-# re-using their context id (the function runs as the owner).
+# pghistory's context upsert, made insert-only: a context row, once written, is never
+# changed (migration trialsite 0004 adds a trigger refusing UPDATE and DELETE on the table).
+# pghistory updates a context's metadata when it changes within a request (a nested
+# ``pghistory.context``); here the changed metadata gets a row of its own instead, under an
+# id derived from the context id and the metadata, so each event keeps the who and why it
+# was written with, and re-using an existing context id (a session setting any client can
+# make) never rewrites the who and why of past events.
 HARDENED_CONTEXT = """
 CREATE OR REPLACE FUNCTION public._pgh_attach_context()
 RETURNS pghistory_context.id%TYPE AS $$
     DECLARE
         _pgh_context_id UUID;
         _pgh_context_metadata JSONB;
+        _derived_id UUID;
     BEGIN
         BEGIN
             SELECT INTO _pgh_context_id CURRENT_SETTING('pghistory.context_id');
             SELECT INTO _pgh_context_metadata CURRENT_SETTING('pghistory.context_metadata');
             EXCEPTION WHEN OTHERS THEN
         END;
-        IF _pgh_context_id IS NOT NULL AND _pgh_context_metadata IS NOT NULL THEN
-            INSERT INTO pghistory_context (id, metadata, created_at, updated_at)
-                VALUES (_pgh_context_id, _pgh_context_metadata, NOW(), NOW())
-                ON CONFLICT (id) DO UPDATE
-                    SET metadata = EXCLUDED.metadata, updated_at = EXCLUDED.updated_at
-                    WHERE pghistory_context.metadata != EXCLUDED.metadata
-                      AND pghistory_context.created_at > NOW() - interval '1 hour';
-            RETURN _pgh_context_id;
-        ELSE
+        IF _pgh_context_id IS NULL OR _pgh_context_metadata IS NULL THEN
             RETURN NULL;
         END IF;
+        INSERT INTO pghistory_context (id, metadata, created_at, updated_at)
+            VALUES (_pgh_context_id, _pgh_context_metadata, NOW(), NOW())
+            ON CONFLICT (id) DO NOTHING;
+        IF EXISTS (
+            SELECT 1 FROM pghistory_context
+            WHERE id = _pgh_context_id AND metadata = _pgh_context_metadata
+        ) THEN
+            RETURN _pgh_context_id;
+        END IF;
+        _derived_id := md5(_pgh_context_id::text || _pgh_context_metadata::text)::uuid;
+        INSERT INTO pghistory_context (id, metadata, created_at, updated_at)
+            VALUES (_derived_id, _pgh_context_metadata, NOW(), NOW())
+            ON CONFLICT (id) DO NOTHING;
+        RETURN _derived_id;
     END;
 $$ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp;
 """

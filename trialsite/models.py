@@ -210,13 +210,34 @@ class SignatureMeaning(models.TextChoices):
     PRESCRIPTION = "prescription", _("I prescribe this dose.")
 
 
+# Every column of a signature but its voiding (voided_at, void_reason).
+_SEALED_COLUMNS = (
+    "id",
+    "content_type_id",
+    "object_id",
+    "signer_id",
+    "printed_name",
+    "meaning",
+    "signed_at",
+    "data_hash",
+    "key_id",
+    "source_signed_on",
+)
+
+
 @pghistory.track()
 class Signature(models.Model):
     """An investigator's e-signature over the exact data it signed.
 
-    ``data_hash`` is the SHA-256 of the signed record's payload at signing
-    time; any later change (through the app or raw SQL) makes the hash differ,
-    and the signature is then shown, and recorded, as void.
+    ``data_hash`` is the HMAC-SHA256, under the signing key ``key_id`` (settings
+    SIGNATURE_KEY), of the signed record's payload as stored at signing time
+    (trialsite/signatures.py); any later change (through the app or raw SQL) makes the
+    hash differ, and the signature is then shown, and recorded, as void.  Without the
+    key, which only the app's environment holds, nobody can compute a hash that
+    re-seals changed data.
+
+    Once written, a signature only ever changes to be voided: the triggers refuse a
+    change of what it seals, an "un-voiding", and a new row without a key.
     """
 
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
@@ -229,6 +250,10 @@ class Signature(models.Model):
     meaning = models.CharField(_("meaning"), max_length=20, choices=SignatureMeaning.choices)
     signed_at = models.DateTimeField(_("signed at"))
     data_hash = models.CharField(_("hash of the signed data"), max_length=64)
+    # The id of the signing key (settings SIGNATURE_KEY_ID, or one of SIGNATURE_OLD_KEYS
+    # after a rotation). Empty: signed before keyed hashes (migration 0003), a plain
+    # SHA-256 that is verified as such ("legacy"); no new row may be written without a key.
+    key_id = models.CharField(_("signing key"), max_length=32, blank=True, editable=False)
     # Data entered after the fact: the day the paper source document was signed, beside
     # the e-signature's own time stamp (signed_at).  Empty when signed at the time.
     source_signed_on = models.DateField(
@@ -242,7 +267,27 @@ class Signature(models.Model):
         verbose_name = _("signature")
         verbose_name_plural = _("signatures")
         indexes = [models.Index(fields=["content_type", "object_id"])]
-        triggers = [pgtrigger.Protect(name="forbid_delete", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(name="forbid_delete", operation=pgtrigger.Delete),
+            # Only a keyed hash is written from now on (an empty key id is a legacy row).
+            pgtrigger.Protect(
+                name="forbid_unkeyed_insert",
+                operation=pgtrigger.Insert,
+                condition=pgtrigger.Q(new__key_id=""),
+            ),
+            # What a signature seals never changes, and a void signature stays void.
+            pgtrigger.Protect(
+                name="forbid_change",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    "OLD.voided_at IS NOT NULL OR ("
+                    + ", ".join(f"OLD.{c}" for c in _SEALED_COLUMNS)
+                    + ") IS DISTINCT FROM ("
+                    + ", ".join(f"NEW.{c}" for c in _SEALED_COLUMNS)
+                    + ")"
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.printed_name} ({self.get_meaning_display()}) {self.signed_at:%Y-%m-%d %H:%M}"

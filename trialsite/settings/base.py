@@ -192,6 +192,17 @@ PGHISTORY_APPEND_ONLY = True
 PGHISTORY_BASE_MODEL = "trialsite.models.AuditEvent"
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
+# --- E-signatures (trialsite/signatures.py) ----------------------------------------------------
+# Each signature stores an HMAC-SHA256 of the signed data under this key, and the key's id.
+# The key lives in the environment of the app and its workers, never in the database: the
+# database role (or a restored dump) cannot re-seal a signature after changing its data.
+# Rotation: give the new key a new SIGNATURE_KEY_ID and move the old key into
+# SIGNATURE_OLD_KEYS (JSON {"id": "key"}); new signatures use the new key, and the old ones
+# are still verified with theirs. Dev and test settings set a default; production has none.
+SIGNATURE_KEY = env.str("SIGNATURE_KEY")
+SIGNATURE_KEY_ID = env.str("SIGNATURE_KEY_ID", default="k1")
+SIGNATURE_OLD_KEYS: dict[str, str] = env.json("SIGNATURE_OLD_KEYS", default={})
+
 # --- Internationalisation ------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]

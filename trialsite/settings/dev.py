@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
 os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("SIGNATURE_KEY", "dev-only-signature-key-never-use-in-production-0123456789")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 from trialsite.settings.base import *  # noqa: E402,F403

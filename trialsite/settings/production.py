@@ -1,10 +1,20 @@
 """Production: DEBUG off, HTTPS only, secrets from the environment (never defaults)."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from trialsite.security import axes_client_ip_settings
 from trialsite.settings.base import *  # noqa: F403
-from trialsite.settings.base import env
+from trialsite.settings.base import SIGNATURE_KEY, SIGNATURE_KEY_ID, SIGNATURE_OLD_KEYS, env
 
 DEBUG = env.bool("DEBUG", default=False)
+
+# The e-signature key (base.py): required, long enough not to be guessed, and named (the id
+# is stored beside every hash; an empty id is reserved for signatures made before keys).
+if len(SIGNATURE_KEY) < 32 or not SIGNATURE_KEY_ID or SIGNATURE_KEY_ID in SIGNATURE_OLD_KEYS:
+    raise ImproperlyConfigured(
+        "SIGNATURE_KEY must hold at least 32 characters and SIGNATURE_KEY_ID a name "
+        "not used by SIGNATURE_OLD_KEYS."
+    )
 
 # collectstatic writes hashed, compressed files that WhiteNoise serves with long caching.
 STORAGES = {

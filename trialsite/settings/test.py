@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-insecure-key-0123456789-abcdefghijklmnop")
 os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SIGNATURE_KEY", "test-only-signature-key-0123456789-abcdefghijklmnop")
 
 from trialsite.settings.base import *  # noqa: E402,F403
 from trialsite.settings.base import DATABASES, VAR_DIR  # noqa: E402
