@@ -24,7 +24,7 @@ from crf.models import (
 from dosing.models import Visit
 from enrollment.models import Participant
 from enrollment.services import data_entry_refusal
-from trialsite import access, protocol, roles
+from trialsite import access, protocol, query, roles
 from trialsite.forms import VoidForm
 from trialsite.pagination import page_of
 from trialsite.services import EditConflict
@@ -399,9 +399,7 @@ def con_med_void(request: HttpRequest, subject_id: str, pk: int) -> HttpResponse
 
 def form_status(request: HttpRequest) -> HttpResponse:
     sites = access.user_sites(request.user)
-    site_code = request.GET.get("site", "")
-    if site_code and not sites.filter(code=site_code).exists():
-        site_code = ""
+    site_code = query.choice_param(request, "site", sites.values_list("code", flat=True))
     today = _today()
     matrix = selectors.form_status_matrix(request.user, today, site_code=site_code)
     return render(
@@ -424,7 +422,7 @@ def outcomes(request: HttpRequest) -> HttpResponse:
     review = selectors.outcome_review(request.user, _today())
     # The summaries and plots cover everyone; the table is paged (issue 10: one row per
     # participant made a 5 MB page at 20,000 participants).
-    rows = Paginator(review.rows, OUTCOME_ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = Paginator(review.rows, OUTCOME_ROWS_PER_PAGE).get_page(query.page_param(request))
     return render(request, "crf/outcomes.html", {"review": review, "page": rows})
 
 

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from trialsite import access, jobs, roles
+from trialsite import access, jobs, query, roles
 from trialsite.audit import history_of
 from trialsite.models import ClinicalRecord
 from trialsite.pagination import page_of
@@ -52,9 +52,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def job_list(request: HttpRequest) -> HttpResponse:
     """The queue: queued, running, failed and retried jobs (trialsite/jobs.py)."""
     access.require(request.user, roles.ALL_SITES)
-    state = request.GET.get("state", "")
-    if state not in jobs.STATES:
-        state = ""
+    state = query.choice_param(request, "state", jobs.STATES)
     context = {
         "jobs": jobs.job_rows(state=state),
         "counts": [(s, jobs.STATE_LABELS[s], n) for s, n in jobs.job_counts().items()],
