@@ -27,6 +27,7 @@ from enrollment.services import data_entry_refusal
 from trialsite import access, protocol, query, roles
 from trialsite.forms import VoidForm
 from trialsite.pagination import page_of
+from trialsite.redirects import redirect_next
 from trialsite.services import EditConflict
 
 OUTCOME_ROWS_PER_PAGE = 50
@@ -327,7 +328,7 @@ def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         _("Serious adverse event %(term)s acknowledged.") % {"term": alert.adverse_event.term},
     )
-    return redirect(request.POST.get("next") or "dashboard")
+    return redirect_next(request, "dashboard")
 
 
 # --- Concomitant medication ----------------------------------------------------------------

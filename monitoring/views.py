@@ -24,6 +24,7 @@ from trialsite import access, query, roles
 from trialsite.forms import SignatureForm
 from trialsite.models import ClinicalRecord, SignatureMeaning
 from trialsite.pagination import page_of
+from trialsite.redirects import redirect_next
 
 
 def _today():
@@ -65,8 +66,7 @@ def _errors(request: HttpRequest, exc: ValidationError) -> None:
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
-    target = request.POST.get("next") or ""
-    return redirect(target if target.startswith("/") and not target.startswith("//") else default)
+    return redirect_next(request, default)
 
 
 # --- Queries ----------------------------------------------------------------------------------
