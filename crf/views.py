@@ -28,7 +28,7 @@ from trialsite import access, protocol, query, roles
 from trialsite.forms import VoidForm
 from trialsite.pagination import page_of
 from trialsite.redirects import redirect_next
-from trialsite.services import EditConflict
+from trialsite.services import AlreadySubmitted, EditConflict
 
 OUTCOME_ROWS_PER_PAGE = 50
 
@@ -223,6 +223,11 @@ def ae_edit(request: HttpRequest, subject_id: str, pk: int | None = None) -> Htt
             event = services.adverse_event_save(
                 form=form, user=request.user, participant=participant
             )
+        except AlreadySubmitted as exc:
+            if exc.record is None:
+                raise PermissionDenied(exc.message) from exc
+            messages.info(request, _("This adverse event was already saved: here it is."))
+            return redirect(exc.record)
         except (EditConflict, ValidationError) as exc:
             _save_failed(request, form, exc)
         else:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from typing import Any
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -183,6 +185,22 @@ class OptimisticLockMixin:
             self.add_error(None, forms.ValidationError(VERSION_MISSING, code="version_missing"))
 
 
+# The hidden one-time token of a create form (trialsite.models.FormToken).
+FORM_TOKEN_FIELD = "form_token"
+
+
+def form_token_field() -> forms.CharField:
+    """A fresh token for a create form; posted back, it lets the service save the record
+    once however many times the form is posted (trialsite.services.form_token_use)."""
+    return forms.CharField(
+        widget=forms.HiddenInput,
+        required=False,
+        max_length=64,
+        initial=secrets.token_urlsafe(32),
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]*$")],
+    )
+
+
 def version_field() -> forms.IntegerField:
     return forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
@@ -204,6 +222,8 @@ class ClinicalForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin
             self.fields["version"].initial = self.instance.version
             self.initial["version"] = self.instance.version
             self.add_reason_field()
+        else:
+            self.fields[FORM_TOKEN_FIELD] = form_token_field()
 
     @property
     def is_edit(self) -> bool:
