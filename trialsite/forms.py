@@ -8,7 +8,10 @@ from typing import Any
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.validators import RegexValidator
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -282,3 +285,21 @@ class SignatureForm(ClinicalDatesMixin, forms.Form):
             raise forms.ValidationError(_("This date cannot be in the future."), code="future")
         return value
 
+
+class LockoutPasswordChangeForm(PasswordChangeForm):
+    """The password change, with the old password checked through ``authenticate`` so a
+    wrong one is counted by django-axes like a failed login (issue 16): after
+    AXES_FAILURE_LIMIT wrong old passwords the user is locked out (the view logs out)."""
+
+    def __init__(self, user: Any, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        found = authenticate(self.request, username=self.user.get_username(), password=old_password)
+        if found is None or found.pk != self.user.pk:
+            raise forms.ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password
