@@ -36,6 +36,7 @@ from crf.models import (
 from dosing.models import LabAnalyte, LabResult, Visit
 from trialsite import protocol, units
 from trialsite.forms import (
+    ClinicalDatesMixin,
     ClinicalForm,
     OptimisticLockMixin,
     ReasonForChangeMixin,
@@ -236,7 +237,7 @@ def parse_labs_fingerprint(value: str) -> dict[int, int]:
     return state
 
 
-class VisitLabsForm(OptimisticLockMixin, ReasonForChangeMixin, forms.Form):
+class VisitLabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, forms.Form):
     """The visit's lab panel: a value and its unit per test, one date of sample.
 
     Stored as entered and in the canonical unit; an impossible value is refused with the

@@ -24,10 +24,11 @@ from crf.models import (
 from dosing.models import Visit
 from enrollment.models import Participant
 from enrollment.services import data_entry_refusal
-from trialsite import access, protocol, roles
+from trialsite import access, protocol, query, roles
 from trialsite.forms import VoidForm
 from trialsite.pagination import page_of
-from trialsite.services import EditConflict
+from trialsite.redirects import redirect_next
+from trialsite.services import AlreadySubmitted, EditConflict
 
 OUTCOME_ROWS_PER_PAGE = 50
 
@@ -222,6 +223,11 @@ def ae_edit(request: HttpRequest, subject_id: str, pk: int | None = None) -> Htt
             event = services.adverse_event_save(
                 form=form, user=request.user, participant=participant
             )
+        except AlreadySubmitted as exc:
+            if exc.record is None:
+                raise PermissionDenied(exc.message) from exc
+            messages.info(request, _("This adverse event was already saved: here it is."))
+            return redirect(exc.record)
         except (EditConflict, ValidationError) as exc:
             _save_failed(request, form, exc)
         else:
@@ -327,7 +333,7 @@ def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         _("Serious adverse event %(term)s acknowledged.") % {"term": alert.adverse_event.term},
     )
-    return redirect(request.POST.get("next") or "dashboard")
+    return redirect_next(request, "dashboard")
 
 
 # --- Concomitant medication ----------------------------------------------------------------
@@ -399,9 +405,7 @@ def con_med_void(request: HttpRequest, subject_id: str, pk: int) -> HttpResponse
 
 def form_status(request: HttpRequest) -> HttpResponse:
     sites = access.user_sites(request.user)
-    site_code = request.GET.get("site", "")
-    if site_code and not sites.filter(code=site_code).exists():
-        site_code = ""
+    site_code = query.choice_param(request, "site", sites.values_list("code", flat=True))
     today = _today()
     matrix = selectors.form_status_matrix(request.user, today, site_code=site_code)
     return render(
@@ -424,7 +428,7 @@ def outcomes(request: HttpRequest) -> HttpResponse:
     review = selectors.outcome_review(request.user, _today())
     # The summaries and plots cover everyone; the table is paged (issue 10: one row per
     # participant made a 5 MB page at 20,000 participants).
-    rows = Paginator(review.rows, OUTCOME_ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = Paginator(review.rows, OUTCOME_ROWS_PER_PAGE).get_page(query.page_param(request))
     return render(request, "crf/outcomes.html", {"review": review, "page": rows})
 
 

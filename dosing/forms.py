@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from dosing.models import AbsoluteCountUnit, Deviation, Drug, Infusion, Premedication, Visit
 from dosing.services import ASSESSMENT_CODES, MANUAL_CATEGORIES
 from trialsite import units
-from trialsite.forms import ClinicalForm, tie_errors_to_widgets
+from trialsite.forms import ClinicalDatesMixin, ClinicalForm, tie_errors_to_widgets
 from trialsite.protocol import (
     ANTHROPOMETRY_MAX_AGE_DAYS,
     BASELINE_VISIT_CODE,
@@ -49,7 +49,7 @@ DOSE_REASON_LABEL = format_lazy(
 )
 
 
-class _DatedForm(forms.Form):
+class _DatedForm(ClinicalDatesMixin, forms.Form):
     """A plain form checking that its dates are not in the future (``today`` passed in)."""
 
     past_dates: tuple[str, ...] = ()

@@ -714,15 +714,6 @@ class MonthCalendar:
         return not any(day.items for week in self.weeks for day in week if day.in_month)
 
 
-def parse_month(value: str | None, today: date) -> date:
-    """``YYYY-MM`` as the first day of that month; the current month when absent or wrong."""
-    try:
-        year, month = (int(part) for part in (value or "").split("-"))
-        return date(year, month, 1)
-    except (ValueError, TypeError):
-        return today.replace(day=1)
-
-
 def month_calendar(user: User, month: date, today: date, *, subject_id: str = "") -> MonthCalendar:
     """Due, overdue, planned and done infusions and visits at the user's sites, by day
     (one participant's with ``subject_id``), read from the stored course."""

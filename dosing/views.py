@@ -29,7 +29,7 @@ from dosing.models import (
     VisitKind,
 )
 from enrollment.models import Participant
-from trialsite import access, protocol, roles
+from trialsite import access, protocol, query, roles
 from trialsite.forms import VoidForm
 from trialsite.pagination import page_of
 from trialsite.services import EditConflict
@@ -346,7 +346,7 @@ def visit_add(request: HttpRequest, subject_id: str) -> HttpResponse:
         request.POST or None,
         today=today,
         initial={
-            "visit_code": request.GET.get("code", protocol.UNSCHEDULED_VISIT_PREFIX),
+            "visit_code": query.text_param(request, "code") or protocol.UNSCHEDULED_VISIT_PREFIX,
             "visit_date": today,
         },
     )
@@ -482,13 +482,12 @@ def deviation_review(request: HttpRequest, pk: int) -> HttpResponse:
 def deviation_list(request: HttpRequest) -> HttpResponse:
     sites = access.user_sites(request.user)
     filters = forms.DeviationFilterForm(request.GET or None, sites=sites)
-    site_code, open_only = "", False
-    if filters.is_valid():
-        site_code, open_only = filters.cleaned_data["site"], filters.cleaned_data["open_only"]
+    chosen = query.filter_form(request, filters)
+    site_code, open_only = chosen.get("site", ""), chosen.get("open_only", False)
     page = Paginator(
         selectors.site_deviations(request.user, site_code=site_code, open_only=open_only),
         DEVIATIONS_PER_PAGE,
-    ).get_page(request.GET.get("page"))
+    ).get_page(query.page_param(request))
     return render(request, "dosing/deviation_list.html", {"filters": filters, "page": page})
 
 
@@ -499,8 +498,8 @@ def month_calendar(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm(roles.VIEW):
         raise PermissionDenied(_("Your role does not allow this action."))
     today = _today()
-    month = selectors.parse_month(request.GET.get("month"), today)
-    subject_id = request.GET.get("participant", "").strip()
+    month = query.month_param(request, "month", today)
+    subject_id = query.text_param(request, "participant")
     calendar = selectors.month_calendar(request.user, month, today, subject_id=subject_id)
     return render(
         request,

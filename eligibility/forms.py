@@ -20,6 +20,7 @@ from eligibility.criteria import BCellActivation, DrugClass, SystemicInvolvement
 from eligibility.models import PriorTherapy, Screening, ScreeningAnalyte, ScreeningLab
 from trialsite import protocol, units
 from trialsite.forms import (
+    ClinicalDatesMixin,
     ClinicalForm,
     OptimisticLockMixin,
     ReasonForChangeMixin,
@@ -373,7 +374,7 @@ class PriorTherapyForm(ClinicalForm):
 SEROLOGY_FIELDS = ["hbsag", "hbsab", "hbcab", "hcv_ab", "hiv_ever", "active_tb", "serology_date"]
 
 
-class LabsForm(OptimisticLockMixin, ReasonForChangeMixin, forms.Form):
+class LabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, forms.Form):
     """The screening labs (value, unit, date each) and serology, on one page.
 
     Values are stored as entered and in the analyte's canonical unit; an

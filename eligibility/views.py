@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from eligibility import forms, selectors, services
 from eligibility.criteria import DrugClass
 from eligibility.models import PriorTherapy, Screening
-from trialsite import access, protocol, roles, signatures
+from trialsite import access, protocol, query, roles, signatures
 from trialsite.forms import SignatureForm, VoidForm
 from trialsite.models import SignatureMeaning
 from trialsite.services import EditConflict
@@ -38,12 +38,11 @@ def _conflict(request: HttpRequest, form, exc: EditConflict) -> None:
 def screening_log(request: HttpRequest) -> HttpResponse:
     sites = access.user_sites(request.user)
     filters = forms.LogFilterForm(request.GET or None, sites=sites)
-    status = site_code = ""
-    if filters.is_valid():
-        status, site_code = filters.cleaned_data["status"], filters.cleaned_data["site"]
+    chosen = query.filter_form(request, filters)
+    status, site_code = chosen.get("status", ""), chosen.get("site", "")
     page = Paginator(
         selectors.screening_log(request.user, status=status, site_code=site_code), 25
-    ).get_page(request.GET.get("page"))
+    ).get_page(query.page_param(request))
     return render(
         request,
         "eligibility/screening_log.html",

@@ -14,7 +14,7 @@ from enrollment.models import Consent, ConsentFormVersion, ConsentKind
 from enrollment.rules import DiscontinuationReason, ParticipantStatus
 from enrollment.selectors import latest_consent_form_version
 from enrollment.services import VERSION_NOT_NEWER, WITHDRAWAL_BEFORE_ENROLMENT
-from trialsite.forms import ClinicalForm, OptimisticLockMixin, version_field
+from trialsite.forms import ClinicalDatesMixin, ClinicalForm, OptimisticLockMixin, version_field
 from trialsite.models import Site, User
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -73,7 +73,7 @@ class ConsentForm(ClinicalForm):
         return data
 
 
-class EnrolForm(forms.Form):
+class EnrolForm(ClinicalDatesMixin, forms.Form):
     enrolled_on = forms.DateField(label=_("Enrolment date"), widget=DATE_INPUT)
 
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
@@ -87,7 +87,7 @@ class EnrolForm(forms.Form):
         return value
 
 
-class StatusChangeForm(forms.Form):
+class StatusChangeForm(ClinicalDatesMixin, forms.Form):
     to_status = forms.ChoiceField(label=_("New status"))
     changed_on = forms.DateField(label=_("Date"), widget=DATE_INPUT)
     discontinuation_reason = forms.ChoiceField(
@@ -121,7 +121,7 @@ class StatusChangeForm(forms.Form):
         return data
 
 
-class WithdrawalForm(forms.Form):
+class WithdrawalForm(ClinicalDatesMixin, forms.Form):
     withdrawn_on = forms.DateField(label=_("Date of withdrawal"), widget=DATE_INPUT)
     data_may_be_kept = forms.TypedChoiceField(
         label=_("May the data collected so far be kept?"),
@@ -221,7 +221,7 @@ def staff_choices(site) -> Any:
     return User.objects.filter(sites=site, is_active=True).order_by("last_name", "first_name")
 
 
-class RescheduleForm(OptimisticLockMixin, forms.Form):
+class RescheduleForm(ClinicalDatesMixin, OptimisticLockMixin, forms.Form):
     """A move of the planned Day 0, with the participant's version it was loaded at
     (posted back by templates/enrollment/reschedule_form.html)."""
 

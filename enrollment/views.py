@@ -15,7 +15,7 @@ from eligibility.models import Screening
 from enrollment import forms, selectors, services
 from enrollment.models import Participant
 from enrollment.rules import ALLOWED_TRANSITIONS
-from trialsite import access, roles
+from trialsite import access, query, roles
 
 
 def _participant(request: HttpRequest, subject_id: str, *, write: bool = False) -> Participant:
@@ -32,7 +32,7 @@ def participant_list(request: HttpRequest) -> HttpResponse:
     filters = forms.ParticipantFilterForm(
         request.GET or None, sites=access.user_sites(request.user)
     )
-    chosen = filters.cleaned_data if filters.is_valid() else {}
+    chosen = query.filter_form(request, filters)
     participants = selectors.participant_list(
         request.user,
         q=chosen.get("q", ""),
@@ -40,7 +40,7 @@ def participant_list(request: HttpRequest) -> HttpResponse:
         site=chosen.get("site"),
         awaiting_reconsent_on=today if chosen.get("reconsent") else None,
     )
-    page = Paginator(participants, 25).get_page(request.GET.get("page"))
+    page = Paginator(participants, 25).get_page(query.page_param(request))
     return render(
         request,
         "enrollment/participant_list.html",

@@ -20,10 +20,11 @@ from enrollment.models import Participant
 from monitoring import context, forms, selectors, services
 from monitoring.models import DataQuery, Lock, LockScope, QueryStatus
 from monitoring.targets import clinical_model, data_fields, describe, display_value
-from trialsite import access, roles
+from trialsite import access, query, roles
 from trialsite.forms import SignatureForm
 from trialsite.models import ClinicalRecord, SignatureMeaning
 from trialsite.pagination import page_of
+from trialsite.redirects import redirect_next
 
 
 def _today():
@@ -65,8 +66,7 @@ def _errors(request: HttpRequest, exc: ValidationError) -> None:
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
-    target = request.POST.get("next") or ""
-    return redirect(target if target.startswith("/") and not target.startswith("//") else default)
+    return redirect_next(request, default)
 
 
 # --- Queries ----------------------------------------------------------------------------------
@@ -75,10 +75,8 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
 def query_list(request: HttpRequest) -> HttpResponse:
     sites = access.user_sites(request.user)
     filters = forms.QueryFilterForm(request.GET or None, sites=sites)
-    site_code, status = "", "unresolved"
-    if filters.is_valid():
-        site_code = filters.cleaned_data["site"]
-        status = filters.cleaned_data["status"] or "unresolved"
+    chosen = query.filter_form(request, filters)
+    site_code, status = chosen.get("site", ""), chosen.get("status") or "unresolved"
     found = selectors.query_list(request.user, _today(), site_code=site_code, status=status)
     page = page_of(request, found["queries"])
     return render(
@@ -97,11 +95,11 @@ def query_list(request: HttpRequest) -> HttpResponse:
 def query_new(request: HttpRequest, app_label: str, model_name: str, pk: int) -> HttpResponse:
     record = _record(request, app_label, model_name, pk)
     access.require(request.user, roles.QUERIES)
-    initial = {"field_name": request.GET.get("field", "")}
+    initial = {"field_name": query.text_param(request, "field")}
     form = forms.QueryOpenForm(request.POST or None, model=type(record), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            query = services.query_open(
+            opened = services.query_open(
                 record=record,
                 user=request.user,
                 question=form.cleaned_data["question"],
@@ -110,8 +108,8 @@ def query_new(request: HttpRequest, app_label: str, model_name: str, pk: int) ->
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, _("Query #%(n)s opened.") % {"n": query.pk})
-            return redirect(query)
+            messages.success(request, _("Query #%(n)s opened.") % {"n": opened.pk})
+            return redirect(opened)
     return render(
         request,
         "monitoring/query_new.html",

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from notifications import selectors, services
 from notifications.forms import LogFilterForm, PreferencesForm
-from trialsite import access, roles
+from trialsite import access, query, roles
 from trialsite.pagination import page_of
 
 
@@ -38,6 +38,6 @@ def preferences(request: HttpRequest) -> HttpResponse:
 def notification_log(request: HttpRequest) -> HttpResponse:
     access.require(request.user, roles.ALL_SITES)
     form = LogFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    filters = query.filter_form(request, form)
     log = page_of(request, selectors.notification_log(**filters))
     return render(request, "notifications/log.html", {"form": form, "log": log})

@@ -14,7 +14,7 @@ from enrollment.models import Participant
 from enrollment.rules import ALLOWED_TRANSITIONS
 from monitoring import selectors as monitoring_selectors
 from overview import dashboard, search
-from trialsite import access, signatures
+from trialsite import access, query, signatures
 from trialsite.dates import age_in_completed_years
 from trialsite.pagination import page_of
 
@@ -58,7 +58,7 @@ def participant_detail(request: HttpRequest, subject_id: str) -> HttpResponse:
 @require_GET
 def participant_search(request: HttpRequest) -> HttpResponse:
     """The navigation's search box: straight to the record when exactly one matches."""
-    result = search.find_records(request.user, request.GET.get("q", ""))
+    result = search.find_records(request.user, query.text_param(request, "q"))
     if isinstance(record := result.only_match, Participant):
         return redirect("participant_detail", subject_id=record.subject_id)
     if record is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from enum import StrEnum
 
 
 def add_months(day: date, months: int) -> date:
@@ -50,3 +51,39 @@ def study_week(day: date, day_0: date) -> int:
     from trialsite.protocol import DAYS_PER_WEEK
 
     return study_day(day, day_0) // DAYS_PER_WEEK
+
+
+class DateKind(StrEnum):
+    """What a clinical date records, for its plausible bounds (trialsite/protocol.py)."""
+
+    TRIAL = "trial"  # DATE1: an event of the trial (screening, Day 0, visit, infusion, AE...)
+    BIRTH = "birth"  # DATE2: a participant's date of birth
+    HISTORY = "history"  # DATE3: medical history (prior therapy, medication, infections...)
+
+
+def date_bounds(
+    kind: DateKind, today: date, *, screened_on: date | None = None
+) -> tuple[date, date]:
+    """The earliest and latest plausible value of a clinical date of ``kind``.
+
+    The latest moves with ``today`` if the trial runs past its registered completion
+    (an extension, the demo on a later clock), so today's data is always accepted. A
+    date of birth is checked against the screening date when it is known (aged 5-18 at
+    screening, give or take the margin), else against the trial's period.
+    """
+    from trialsite import protocol
+
+    margin = protocol.BIRTH_DATE_MARGIN_YEARS
+    latest = max(
+        protocol.LATEST_CLINICAL_DATE, today + timedelta(days=protocol.TRIAL_END_MARGIN_DAYS)
+    )
+    if kind is DateKind.TRIAL:
+        return max(protocol.EARLIEST_TRIAL_DATE, protocol.CLINICAL_DATE_FLOOR), latest
+    start = screened_on or protocol.EARLIEST_TRIAL_DATE
+    end = screened_on or max(date.fromisoformat(protocol.STUDY_COMPLETION), today)
+    # Born the day after this, one is at most MAX_AGE_YEARS + margin on ``start``.
+    oldest = add_months(start, -12 * (protocol.MAX_AGE_YEARS + 1 + margin)) + timedelta(days=1)
+    oldest = max(oldest, protocol.CLINICAL_DATE_FLOOR)
+    if kind is DateKind.BIRTH:
+        return oldest, add_months(end, -12 * (protocol.MIN_AGE_YEARS - margin))
+    return oldest, latest

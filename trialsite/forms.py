@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import date
 from typing import Any
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.validators import RegexValidator
+from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trialsite import workflow
+from trialsite.dates import DateKind, date_bounds
 
 REASON_REQUIRED = _("Give a reason for changing saved data.")
 # Messages the tests import.
@@ -32,6 +40,88 @@ def tie_errors_to_widgets(form: forms.Form) -> None:
             widget.attrs["aria-invalid"] = "true"
             widget.attrs["aria-describedby"] = f"id_{name}_error"
             widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
+
+
+DATE_TOO_EARLY = _("This date is before %(earliest)s: check the year.")
+DATE_TOO_LATE = _("This date is after %(latest)s: check the year.")
+BIRTH_IMPLAUSIBLE = _(
+    "A child born on this date could not be screened for this trial (aged %(min)s to "
+    "%(max)s at screening): check the year."
+)
+
+# Dates of the trial's own events (DATE1); a date of birth (DATE2); every other date
+# field is history (DATE3: prior therapy, medication, past infections, serology).
+TRIAL_EVENT_DATES = frozenset(
+    {
+        "screening_date",
+        "planned_day_0",
+        "signed_on",
+        "enrolled_on",
+        "changed_on",
+        "withdrawn_on",
+        "confirmed_on",
+        "visit_date",
+        "taken_on",
+        "planned_on",
+        "anthropometry_measured_on",
+        "given_on",
+        "occurred_on",
+        "onset_date",
+        "end_date",
+        "reported_on",
+        "source_signed_on",
+    }
+)
+BIRTH_DATES = frozenset({"date_of_birth"})
+
+
+def date_kind(name: str) -> DateKind:
+    if name in BIRTH_DATES:
+        return DateKind.BIRTH
+    return DateKind.TRIAL if name in TRIAL_EVENT_DATES else DateKind.HISTORY
+
+
+class ClinicalDatesMixin:
+    """Every date field of the form within plausible bounds (trialsite/protocol.py
+    DATE1-3), refused on its field otherwise: a typo such as 0001-01-01 or 9999-12-31
+    never reaches a rule or the database (issue 16). Date fields added in ``__init__``
+    (a lab panel's) are covered too: the check runs after the fields are cleaned."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if not self.is_bound or not hasattr(self, "cleaned_data"):
+            return
+        today = getattr(self, "today", None) or timezone.localdate()
+        screened_on = self.cleaned_data.get("screening_date") or getattr(
+            getattr(self, "instance", None), "screening_date", None
+        )
+        for name, field in self.fields.items():
+            value = self.cleaned_data.get(name)
+            if isinstance(field, forms.DateField) and isinstance(value, date):
+                error = _date_error(date_kind(name), value, today, screened_on)
+                if error is not None:
+                    self.add_error(name, error)
+
+
+def _date_error(
+    kind: DateKind, value: date, today: date, screened_on: date | None
+) -> forms.ValidationError | None:
+    from trialsite import protocol
+
+    earliest, latest = date_bounds(kind, today, screened_on=screened_on)
+    if earliest <= value <= latest:
+        return None
+    if kind is DateKind.BIRTH:
+        margin = protocol.BIRTH_DATE_MARGIN_YEARS
+        ages = {"min": protocol.MIN_AGE_YEARS - margin, "max": protocol.MAX_AGE_YEARS + margin}
+        return forms.ValidationError(BIRTH_IMPLAUSIBLE % ages, code="implausible_birth")
+    if value < earliest:
+        return forms.ValidationError(
+            DATE_TOO_EARLY % {"earliest": earliest.isoformat()}, code="date_too_early"
+        )
+    return forms.ValidationError(
+        DATE_TOO_LATE % {"latest": latest.isoformat()}, code="date_too_late"
+    )
 
 
 class ReasonForChangeMixin:
@@ -98,11 +188,27 @@ class OptimisticLockMixin:
             self.add_error(None, forms.ValidationError(VERSION_MISSING, code="version_missing"))
 
 
+# The hidden one-time token of a create form (trialsite.models.FormToken).
+FORM_TOKEN_FIELD = "form_token"
+
+
+def form_token_field() -> forms.CharField:
+    """A fresh token for a create form; posted back, it lets the service save the record
+    once however many times the form is posted (trialsite.services.form_token_use)."""
+    return forms.CharField(
+        widget=forms.HiddenInput,
+        required=False,
+        max_length=64,
+        initial=secrets.token_urlsafe(32),
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]*$")],
+    )
+
+
 def version_field() -> forms.IntegerField:
     return forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
 
-class ClinicalForm(OptimisticLockMixin, ReasonForChangeMixin, forms.ModelForm):
+class ClinicalForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, forms.ModelForm):
     """A ModelForm for a ``ClinicalRecord``.
 
     It carries the version it was loaded at, so a concurrent edit is detected
@@ -119,6 +225,8 @@ class ClinicalForm(OptimisticLockMixin, ReasonForChangeMixin, forms.ModelForm):
             self.fields["version"].initial = self.instance.version
             self.initial["version"] = self.instance.version
             self.add_reason_field()
+        else:
+            self.fields[FORM_TOKEN_FIELD] = form_token_field()
 
     @property
     def is_edit(self) -> bool:
@@ -147,7 +255,7 @@ class VoidForm(forms.Form):
     )
 
 
-class SignatureForm(forms.Form):
+class SignatureForm(ClinicalDatesMixin, forms.Form):
     """Password re-entry for an e-signature; the meaning is shown above it."""
 
     password = forms.CharField(
@@ -176,3 +284,22 @@ class SignatureForm(forms.Form):
         if value is not None and value > timezone.localdate():
             raise forms.ValidationError(_("This date cannot be in the future."), code="future")
         return value
+
+
+class LockoutPasswordChangeForm(PasswordChangeForm):
+    """The password change, with the old password checked through ``authenticate`` so a
+    wrong one is counted by django-axes like a failed login (issue 16): after
+    AXES_FAILURE_LIMIT wrong old passwords the user is locked out (the view logs out)."""
+
+    def __init__(self, user: Any, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        found = authenticate(self.request, username=self.user.get_username(), password=old_password)
+        if found is None or found.pk != self.user.pk:
+            raise forms.ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password

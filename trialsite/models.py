@@ -291,3 +291,29 @@ class Signature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.printed_name} ({self.get_meaning_display()}) {self.signed_at:%Y-%m-%d %H:%M}"
+
+
+class FormToken(models.Model):
+    """A create form's one-time token (issue 16: a double click or a second tab posted the
+    new-AE form twice and made two events).
+
+    Each create form carries a fresh token in a hidden field; the service saving the new
+    record inserts it here in the same transaction. The unique index lets only one
+    transaction insert it (a simultaneous second one waits, then fails), so the second
+    post finds the token used and is sent to the record made by the first.
+    """
+
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    used_at = models.DateTimeField(_("used at"), auto_now_add=True)
+    # The record the first post made (set in the same transaction).
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, null=True)
+    object_id = models.PositiveBigIntegerField(null=True)
+    record = GenericForeignKey("content_type", "object_id")
+
+    class Meta:
+        verbose_name = _("form token")
+        verbose_name_plural = _("form tokens")
+
+    def __str__(self) -> str:
+        return f"{self.token[:8]}… {self.used_at:%Y-%m-%d %H:%M}"

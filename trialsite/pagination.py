@@ -10,6 +10,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from trialsite import query
+
 PAGE_SIZE = 25
 
 
@@ -17,4 +19,4 @@ def page_of(
     request: HttpRequest, items: QuerySet[Any] | Sequence[Any], per_page: int = PAGE_SIZE
 ) -> Page:
     """The page the request asks for (?page=); the last one if the number is too high."""
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
+    return Paginator(items, per_page).get_page(query.page_param(request))

@@ -10,6 +10,7 @@ Dates are compared with the window convention of PROTOCOL.md "Time":
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.utils.translation import gettext_noop
@@ -26,6 +27,18 @@ STUDY_SHORT_TITLE = "BELIRIT-pJSS"
 STUDY_START = "2024-03-09"
 STUDY_COMPLETION = "2026-12-31"
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
+
+# --- Plausible clinical dates (issue 16) ------------------------------------------
+# A date outside these bounds is a typo (0001-01-01, 9999-12-31), refused on its field
+# (trialsite.forms.ClinicalDatesMixin). Nothing is ever dated before this floor.
+CLINICAL_DATE_FLOOR = date(1900, 1, 1)
+# DATE1: trial events (screening, consent, Day 0, visits, infusions, labs, adverse
+# events, deviations) from a year before the registered start (screening, consent) ...
+TRIAL_START_MARGIN_DAYS = 365
+EARLIEST_TRIAL_DATE = date.fromisoformat(STUDY_START) - timedelta(days=TRIAL_START_MARGIN_DAYS)
+# ... to two years after the registered completion (late follow-up, AE resolutions).
+TRIAL_END_MARGIN_DAYS = 730
+LATEST_CLINICAL_DATE = date.fromisoformat(STUDY_COMPLETION) + timedelta(days=TRIAL_END_MARGIN_DAYS)
 
 # (code, name, city) of the twelve hospitals; the lead site first.
 SITES: tuple[tuple[str, str, str], ...] = (
@@ -53,6 +66,11 @@ DAYS_PER_WEEK = 7
 # INC1: age 5-18 inclusive, completed years on the screening date.
 MIN_AGE_YEARS = 5
 MAX_AGE_YEARS = 18
+# DATE2: a date of birth compatible with INC1, give or take this many years (a child
+# found just too young or too old is still entered, then screened out by INC1).
+BIRTH_DATE_MARGIN_YEARS = 2
+# DATE3: history (prior therapy, concomitant medication, past infections, serology)
+# is not dated before the oldest possible participant was born (see dates.date_bounds).
 # INC3(a): "more than 3 months" of therapy means more than 90 days.  INC3(a)(ii) counts
 # the days a glucocorticoid overlaps ANY immunosuppressant (the union of their periods,
 # "at least one immunosuppressant taken at the same time"), not one single drug; see

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialsite import workflow
 from trialsite.audit import audit_context
-from trialsite.forms import VERSION_MISSING, ClinicalForm
-from trialsite.models import ClinicalRecord, User
+from trialsite.forms import FORM_TOKEN_FIELD, VERSION_MISSING, ClinicalForm
+from trialsite.models import ClinicalRecord, FormToken, User
 
 R = TypeVar("R", bound=ClinicalRecord)
 
@@ -30,6 +31,36 @@ class EditConflict(Exception):
             _("Someone else saved this record while you were editing it (%(fields)s).")
             % {"fields": ", ".join(changed_fields) or _("no visible field")}
         )
+
+
+class AlreadySubmitted(ValidationError):
+    """The create form's one-time token was used already: ``record`` is what it made
+    (None if the token was not this user's)."""
+
+    def __init__(self, record: Any) -> None:
+        super().__init__(
+            _("This form was already submitted: the record was saved once."),
+            code="already_submitted",
+        )
+        self.record = record
+
+
+def form_token_use(*, token: str, user: User) -> None:
+    """Spend a create form's token in the caller's transaction (issue 16); raises
+    ``AlreadySubmitted`` when it was spent before. A simultaneous post of the same token
+    waits on the unique index until the first commits, then finds it spent."""
+    try:
+        with transaction.atomic():
+            FormToken.objects.create(token=token, user=user)
+    except IntegrityError:
+        used = FormToken.objects.filter(token=token, user=user).first()
+        raise AlreadySubmitted(used.record if used is not None else None) from None
+
+
+def _form_token_made(token: str, record: ClinicalRecord) -> None:
+    FormToken.objects.filter(token=token).update(
+        content_type=ContentType.objects.get_for_model(record), object_id=record.pk
+    )
 
 
 def _loaded_and_latest(record: ClinicalRecord, version: int):
@@ -69,6 +100,9 @@ def record_save(
     An edit is refused with ``EditConflict`` when the stored version moved on
     since the form was loaded (optimistic locking).
     """
+    token = "" if form.is_edit else form.cleaned_data.get(FORM_TOKEN_FIELD, "")
+    if token:
+        form_token_use(token=token, user=user)  # first: a second post stops here
     record = form.save(commit=False)
     for name, value in assign.items():
         setattr(record, name, value)
@@ -90,6 +124,8 @@ def record_save(
         record.save()
         form.save_m2m()
         workflow.record_changed(record, user=user, today=today, course=course)
+    if token:
+        _form_token_made(token, record)
     return record
 
 

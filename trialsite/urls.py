@@ -13,7 +13,7 @@ auth_patterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(),
+        views.PasswordChange.as_view(),
         name="password_change",
     ),
     path(

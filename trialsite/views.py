@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import apps
 from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -12,8 +16,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from trialsite import access, jobs, roles
+from trialsite import access, jobs, query, roles
 from trialsite.audit import history_of
+from trialsite.forms import LockoutPasswordChangeForm
 from trialsite.models import ClinicalRecord
 from trialsite.pagination import page_of
 
@@ -52,9 +57,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def job_list(request: HttpRequest) -> HttpResponse:
     """The queue: queued, running, failed and retried jobs (trialsite/jobs.py)."""
     access.require(request.user, roles.ALL_SITES)
-    state = request.GET.get("state", "")
-    if state not in jobs.STATES:
-        state = ""
+    state = query.choice_param(request, "state", jobs.STATES)
     context = {
         "jobs": jobs.job_rows(state=state),
         "counts": [(s, jobs.STATE_LABELS[s], n) for s, n in jobs.job_counts().items()],
@@ -76,3 +79,18 @@ def job_retry(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, _("Job %(id)s was queued again.") % {"id": job_id})
     return redirect("jobs")
+
+
+class PasswordChange(auth_views.PasswordChangeView):
+    """Django's password change, with wrong old passwords counted towards the login
+    lockout; once locked out, the session ends (the lockout page is shown)."""
+
+    form_class = LockoutPasswordChangeForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_invalid(self, form: LockoutPasswordChangeForm) -> HttpResponse:
+        if getattr(self.request, "axes_locked_out", False):
+            logout(self.request)
+        return super().form_invalid(form)

@@ -68,6 +68,9 @@ MIDDLEWARE = [
     # Every page needs a login unless its view says otherwise (login, static).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A session ends SESSION_ABSOLUTE_HOURS after login; no authenticated page is cached.
+    "trialsite.middleware.AbsoluteSessionMiddleware",
+    "trialsite.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Attaches the acting user and URL to every audit event written in a request.
     "trialsite.audit.AuditContextMiddleware",
@@ -184,6 +187,8 @@ SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Absolute lifetime: a session ends this many hours after login, however active.
+SESSION_ABSOLUTE_HOURS = env.int("SESSION_ABSOLUTE_HOURS", default=12)
 
 # --- Audit (django-pghistory) -------------------------------------------------------
 # Event tables refuse UPDATE and DELETE (triggers); see trialsite/audit.py.
