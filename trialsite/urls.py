@@ -25,6 +25,7 @@ auth_patterns = [
 
 urlpatterns = [
     path("accounts/", include(auth_patterns)),
+    path("accounts/", include("accounts.urls")),
     path(
         "history/<slug:app_label>/<slug:model_name>/<int:pk>/",
         views.record_history,

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "overview",
     "demo",
     "notifications",
+    # Accounts, roles and sites administered in the app, with their history (issue 16).
+    "accounts",
 ]
 
 MIDDLEWARE = [
