@@ -56,3 +56,14 @@ class SiteChangeForm(forms.Form):
         choices=[("grant", _("Grant")), ("revoke", _("Revoke"))], widget=forms.HiddenInput
     )
     reason = reason_field()
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=20,
+        help_text=_("The 6 digits your authenticator app shows, or one of your recovery codes."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )

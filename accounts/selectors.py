@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import AccountEvent
 from trialsite.models import User
@@ -8,7 +9,12 @@ from trialsite.models import User
 
 def trial_users() -> QuerySet[User]:
     """Every account of the trial, with its roles and sites, for the users page."""
-    return User.objects.order_by("username").prefetch_related("groups", "sites")
+    enrolled = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+    return (
+        User.objects.order_by("username")
+        .prefetch_related("groups", "sites")
+        .annotate(mfa_enrolled=Exists(enrolled))
+    )
 
 
 def account_history(user: User) -> QuerySet[AccountEvent]:

@@ -18,14 +18,16 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import emails
+from accounts import emails, mfa
 from accounts.models import AccountEvent, AccountEventKind
 from trialsite import roles
 from trialsite.models import Site, User
 from trialsite.roles import Role
 
-MANAGE_USERS = "trialsite.change_user"
+MANAGE_USERS = mfa.MANAGE_USERS
 
 NOT_ALLOWED = gettext_lazy("Your role does not allow administering accounts.")
 OWN_ACCOUNT = gettext_lazy("Nobody changes their own account here: ask another data manager.")
@@ -35,6 +37,7 @@ REASON_REQUIRED = gettext_lazy("Give the reason for this change.")
 ALREADY_HELD = gettext_lazy("The user already has this.")
 NOT_HELD = gettext_lazy("The user does not have this.")
 INACTIVE = gettext_lazy("This account is deactivated.")
+NOT_ENROLLED = gettext_lazy("The user has no authenticator to reset.")
 
 
 def _check(*, actor: User, user: User, reason: str) -> str:
@@ -171,3 +174,28 @@ def user_site_revoke(*, actor: User, user: User, site: Site, reason: str) -> Non
     _record(
         actor=actor, user=user, kind=AccountEventKind.SITE_REVOKED, detail=site.code, reason=reason
     )
+
+
+@transaction.atomic
+def mfa_enrol(*, user: User, device: TOTPDevice) -> list[str]:
+    """The user confirmed ``device`` with a code: it becomes their only authenticator, with
+    fresh recovery codes (returned, to be shown once)."""
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = mfa.new_recovery_codes(user)
+    _record(actor=user, user=user, kind=AccountEventKind.MFA_ENROLLED, detail=device.name)
+    return codes
+
+
+@transaction.atomic
+def user_mfa_reset(*, actor: User, user: User, reason: str) -> None:
+    """A lost authenticator: removed with the recovery codes, by someone else (never one's
+    own); every session verified with them stops being verified, and the user enrols again
+    at the next login."""
+    reason = _check(actor=actor, user=user, reason=reason)
+    if not mfa.is_enrolled(user):
+        raise ValidationError(NOT_ENROLLED, code="not_enrolled")
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    _record(actor=actor, user=user, kind=AccountEventKind.MFA_RESET, reason=reason)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import mfa_views, views
 
 app_name = "accounts"
 
@@ -13,5 +13,7 @@ urlpatterns = [
     path("users/<int:pk>/site/", views.user_site, name="user_site"),
     path("users/<int:pk>/password-reset/", views.user_password_reset, name="user_password_reset"),
     path("users/<int:pk>/deactivate/", views.user_deactivate, name="user_deactivate"),
+    path("users/<int:pk>/mfa-reset/", views.user_mfa_reset, name="user_mfa_reset"),
+    path("mfa/enrol/", mfa_views.mfa_enrol, name="mfa_enrol"),
     path("password/set/<uidb64>/<token>/", views.password_set, name="password_set"),
 ]

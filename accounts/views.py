@@ -15,7 +15,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import forms, selectors, services
+from accounts import forms, mfa, selectors, services
 from trialsite import access
 from trialsite.models import User
 from trialsite.roles import Role
@@ -69,6 +69,8 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "site_form": forms.SiteChangeForm(),
             "reason_form": forms.ReasonForm(),
             "events": selectors.account_history(user)[:5],
+            "mfa_enrolled": mfa.is_enrolled(user),
+            "mfa_required": mfa.mfa_required(user),
         },
     )
 
@@ -133,6 +135,16 @@ def user_password_reset(request: HttpRequest, pk: int) -> HttpResponse:
 
     return _change(
         request, pk, forms.ReasonForm, act, _("A one-time link to set a new password was sent.")
+    )
+
+
+@require_POST
+def user_mfa_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(actor: User, user: User, data: dict) -> None:
+        services.user_mfa_reset(actor=actor, user=user, reason=data["reason"])
+
+    return _change(
+        request, pk, forms.ReasonForm, act, _("The authenticator was reset: the user enrols again.")
     )
 
 

@@ -143,6 +143,9 @@ KINDS = {
     "accounts:user_password_reset": "DATA_MANAGER_POST",
     "accounts:user_deactivate": "DATA_MANAGER_POST",
     "accounts:password_set": "PUBLIC",
+    "accounts:user_mfa_reset": "DATA_MANAGER_POST",
+    "accounts:mfa_enrol": "SELF",
+    "login_code": "PUBLIC",
 }
 
 # Views run last in the POST sweep: an accepted lock would change what every later
@@ -399,6 +402,7 @@ def world(db):
                 "user_site",
                 "user_password_reset",
                 "user_deactivate",
+                "user_mfa_reset",
             )
         },
         "record_history": {"pk": screening.pk},

@@ -39,6 +39,10 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "axes",
+    # The second factor (issue 16): TOTP authenticators and recovery codes (accounts/mfa.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "csp",
     # The job queue (issue 17): its tables come from its own migrations; each app's
     # tasks.py is discovered (trialsite/jobs.py says how jobs are run).
@@ -70,6 +74,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a login unless its view says otherwise (login, static).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # request.user.is_verified(): this session passed the second factor (django-otp) ...
+    "django_otp.middleware.OTPMiddleware",
+    # ... which investigators, data managers and superusers need before anything else.
+    "accounts.middleware.MFARequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Attaches the acting user and URL to every audit event written in a request.
@@ -180,6 +188,9 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+
+# The name authenticator apps show beside the code.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default=protocol.REGISTRY_ID)
 
 # Idle timeout: the session cookie expires after this many idle minutes.
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
