@@ -417,16 +417,6 @@ class NextAction:
     complete: bool  # the course is complete and the status can follow
 
 
-def _confirmable(event: engine.Event, today: date) -> bool:
-    """Confirming "not done" is for belimumab after the first and the assessment visits,
-    once the window has closed (dosing.services.event_not_done_confirm)."""
-    if event.status is not engine.EventStatus.NOT_RECORDED or today <= event.window_end:
-        return False
-    if event.kind is engine.EventKind.ASSESSMENT:
-        return True
-    return event.drug is engine.Drug.BELIMUMAB and (event.number or 0) > 1
-
-
 def _event_rows(
     events: list[engine.Event],
     visits: list[Visit],
@@ -452,7 +442,7 @@ def _event_rows(
                 and can_write
                 and event.status in _AWAITED
                 and not event.projected,
-                can_confirm_not_done=can_sign and _confirmable(event, today),
+                can_confirm_not_done=can_sign and not engine.not_done_refusal(event, today),
             )
         )
     return rows
@@ -552,7 +542,6 @@ def participant_context(participant: Participant, user: User, today: date) -> di
             "open_deviations": [d for d in deviations if d.reviewed_at is None],
             "unscheduled_visits": [v for v in all_visits if v.kind == VisitKind.UNSCHEDULED],
             "can_write": can_write,
-            "can_treat": can_write and active,
             "can_sign": user.has_perm(roles.SIGN) and active,
         }
     }

@@ -94,15 +94,6 @@ EXPLANATION_BEFORE_REVIEW = gettext_lazy(
     "The site must explain the deviation before it is reviewed."
 )
 ALREADY_REVIEWED = gettext_lazy("This deviation is already reviewed.")
-NOT_AWAITED = gettext_lazy("%(label)s is not awaited: there is nothing to confirm.")
-NOT_DONE_ONLY_FOR = gettext_lazy(
-    "Only a belimumab infusion after the first, or an assessment visit, can be confirmed "
-    "not given: without %(label)s the course cannot go on (discontinue instead)."
-)
-WINDOW_STILL_OPEN = gettext_lazy(
-    "%(label)s can be confirmed not done once its window has closed (%(end)s); until then "
-    "it can still be given."
-)
 CONFIRMED_NOT_DONE = gettext_lazy(
     "%(label)s was confirmed not done on %(date)s: void that confirmation before recording it."
 )
@@ -1016,6 +1007,11 @@ def event_not_done_confirm(
     if not reason.strip():
         raise ValidationError(_("Give the reason it was not given or not done."), code="reason")
     facts = course_facts(participant, today)
+    refusal = engine.not_done_refusal(
+        engine.build_course(facts).event(visit_code), today, code=visit_code
+    )
+    if refusal:
+        raise ValidationError(refusal, code="not_confirmable")
     confirmation = EventNotDone(
         participant=participant,
         visit_code=visit_code,
@@ -1023,19 +1019,8 @@ def event_not_done_confirm(
         reason=reason.strip(),
         confirmed_by=user,
     )
-    # The course with the confirmation in it: built once, judged, then handed on.
+    # The course with the confirmation in it, handed on to be stored.
     course = engine.build_course(replace(facts, not_done=(*facts.not_done, confirmation.as_fact())))
-    event = course.event(visit_code)
-    if event is None or event.status is not engine.EventStatus.MISSED:
-        raise ValidationError(NOT_AWAITED % {"label": event.label if event else visit_code})
-    first_belimumab = engine.infusion_visit_code(engine.Drug.BELIMUMAB, 1)
-    if event.drug is engine.Drug.RITUXIMAB or visit_code == first_belimumab:
-        raise ValidationError(NOT_DONE_ONLY_FOR % {"label": event.label}, code="not_allowed")
-    if today <= event.window_end:
-        raise ValidationError(
-            WINDOW_STILL_OPEN % {"label": event.label, "end": event.window_end.isoformat()},
-            code="window_open",
-        )
     _stamp(confirmation, user)
     confirmation.full_clean()
     with audit_context(user, reason.strip()):

@@ -581,6 +581,11 @@ def event_not_done(request: HttpRequest, subject_id: str, code: str) -> HttpResp
     event = selectors.course_for(participant, today).event(code)
     if event is None:
         raise Http404(_("No such event in this participant's course."))
+    refusal = engine.not_done_refusal(event, today)
+    if refusal:
+        # Nothing to confirm: no form that could only be refused (a stale link, two tabs).
+        messages.error(request, refusal)
+        return _to_participant(subject_id)
     form = forms.NotDoneForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         confirmation = _save(

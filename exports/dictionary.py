@@ -92,7 +92,7 @@ UNITLESS: dict[str, set[str]] = {
     "crf.EssdaiAssessment": set(essdai.DOMAIN_CODES),  # activity levels 0-3
     "crf.EsspriAssessment": {"dryness", "fatigue", "pain"},  # 0-10 scales
     "crf.PhysicianGlobal": {"score"},  # 0-10 scale
-    "crf.AdverseEvent": {"grade"},
+    "crf.AdverseEvent": {"grade", "current_grade", "worst_grade"},  # CTCAE grades
     "crf.AdverseEventUpdate": {"adverse_event", "grade"},
     "crf.ConcomitantMedication": {"dose"},  # dose_unit
 }

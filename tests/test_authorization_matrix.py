@@ -289,6 +289,20 @@ def url_patterns(resolver=None, namespace=None):
             yield (f"{namespace}:{pattern.name}" if namespace else pattern.name), pattern
 
 
+def _confirmable_event(site, locked) -> dict[str, str]:
+    """An event an investigator can confirm not done today (the demo's late entry has them)."""
+    from dosing import engine
+    from dosing.selectors import course_for
+    from enrollment.models import Participant
+
+    today = timezone.localdate()
+    for candidate in Participant.objects.filter(site=site).exclude(pk__in=list(locked)):
+        for event in course_for(candidate, today).events:
+            if not engine.not_done_refusal(event, today):
+                return {"subject_id": candidate.subject_id, "code": event.visit_code}
+    raise AssertionError("the demo has an event awaiting confirmation that it was not done")
+
+
 @pytest.fixture
 def world(db):
     """The demo trial (PUMCH and CHCMU), personas, and one object of each kind at PUMCH."""
@@ -380,6 +394,7 @@ def world(db):
         reason="matrix",
         confirmed_by=data_manager,
     )
+    confirmable = _confirmable_event(pumch, locked)
     values = {
         "number": screening.number,
         "subject_id": participant.subject_id,
@@ -431,6 +446,7 @@ def world(db):
         },
         "dosing:visit_edit": {"pk": Visit.objects.filter(participant=participant).first().pk},
         "dosing:not_done_void": {"pk": not_done.pk},
+        "dosing:not_done": confirmable,
         "crf:visit": {"pk": visit.pk},
         "crf:visit_labs": {"pk": visit.pk},
         "crf:visit_form": {"pk": visit.pk},

@@ -131,7 +131,7 @@ def record_infusion(page, on: date) -> None:
 
 def record_visit(page, participant, code: str, on: date) -> None:
     page.goto(f"/dosing/{participant.subject_id}/visits/new/?code={code}")
-    page.get_by_label("Visit", exact=True).select_option(code)
+    page.locator("select[name=visit_code]").select_option(code)
     page.get_by_label("Visit date").fill(iso(on))
     page.get_by_role("button", name="Save").click()
     assert f"Visit {code} recorded" in page.locator(".messages").inner_text()

@@ -550,7 +550,7 @@ def test_fields_have_their_declared_units_and_lab_rows_their_canonical_unit(
 
     assert names <= allowed | set(lab_units())
     lab_value = document.xpath(
-        "//odm:ItemData[@ItemOID='I.CRF_LABRESULT.VALUE']/odm:MeasurementUnitRef"
+        "//odm:ItemData[@ItemOID='I.DOSING_LABRESULT.VALUE']/odm:MeasurementUnitRef"
         "/@MeasurementUnitOID",
         namespaces=NS,
     )

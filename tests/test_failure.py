@@ -42,7 +42,9 @@ def manage(env: dict, *args: str) -> None:
         env=env,
         check=True,
         capture_output=True,
-        timeout=300,
+        # A guard against a hang, not a speed target: a fresh migrate on a loaded machine
+        # takes minutes (make bench measures speed).
+        timeout=900,
     )
 
 

@@ -11,13 +11,14 @@ def fill_state(apps, schema_editor):
 
     events = apps.get_model("crf", "AdverseEvent")
     updates = apps.get_model("crf", "AdverseEventUpdate")
-    for event in events.objects.all():
+    db = schema_editor.connection.alias  # the migrating connection (the owner)
+    for event in events.objects.using(db).all():
         follow_ups = [
             FollowUp(u.reported_on, u.pk, u.grade, u.outcome)
-            for u in updates.objects.filter(adverse_event=event, voided_at__isnull=True)
+            for u in updates.objects.using(db).filter(adverse_event=event, voided_at__isnull=True)
         ]
         state = ae_state(event.grade, event.outcome, follow_ups)
-        events.objects.filter(pk=event.pk).update(
+        events.objects.using(db).filter(pk=event.pk).update(
             current_grade=state.current_grade,
             current_outcome=state.current_outcome,
             worst_grade=state.worst_grade,

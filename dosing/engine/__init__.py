@@ -52,7 +52,12 @@ from dosing.engine.gate import (
     gate_reference_date,
 )
 from dosing.engine.labels import drug_label, event_label, infusion_visit_code
-from dosing.engine.refusals import Judgement, check_infusion_allowed, judge_infusion
+from dosing.engine.refusals import (
+    Judgement,
+    check_infusion_allowed,
+    judge_infusion,
+    not_done_refusal,
+)
 from dosing.engine.sch2_depletion import (
     b_cell_absolute,
     b_cell_depleted,
@@ -104,6 +109,7 @@ __all__ = [
     "gate_reference_date",
     "infusion_visit_code",
     "judge_infusion",
+    "not_done_refusal",
     "most_belimumab_infusions",
     "num",
 ]

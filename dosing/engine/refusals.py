@@ -24,6 +24,8 @@ from dosing.engine.facts import (
     DeviationCategory,
     Drug,
     Event,
+    EventKind,
+    EventStatus,
     GateOutcome,
     Infusion,
     Refusal,
@@ -186,4 +188,31 @@ def _gate_refusal(facts: CourseFacts, on_date: date) -> Refusal | None:
         return Refusal(RefusalCode.PRE_BELIMUMAB_LABS_FAIL, gate.reason, gate)
     if gate.outcome is GateOutcome.MISSING:
         return Refusal(RefusalCode.PRE_BELIMUMAB_LABS_MISSING, gate.reason, gate)
+    return None
+
+
+def not_done_refusal(event: Event | None, today: date, *, code: str = "") -> str | None:
+    """Why an investigator cannot confirm ``event`` not given / not done today, or None.
+
+    Only an event still not recorded after its window closed can be confirmed; the rituximab
+    phase and the first belimumab cannot be skipped (the course cannot go on without them:
+    discontinue instead).  The one rule for the page, the panel's link and the service.
+    """
+    if event is None or event.status is not EventStatus.NOT_RECORDED:
+        label = event.label if event else code
+        return _("%(label)s is not awaited: there is nothing to confirm.") % {"label": label}
+    skippable = event.kind is EventKind.ASSESSMENT or (
+        event.drug is Drug.BELIMUMAB and (event.number or 0) > 1
+    )
+    if not skippable:
+        return _(
+            "Only a belimumab infusion after the first, or an assessment visit, can be "
+            "confirmed not given: without %(label)s the course cannot go on (discontinue "
+            "instead)."
+        ) % {"label": event.label}
+    if today <= event.window_end:
+        return _(
+            "%(label)s can be confirmed not done once its window has closed (%(end)s); until "
+            "then it can still be given."
+        ) % {"label": event.label, "end": event.window_end.isoformat()}
     return None

@@ -23,7 +23,9 @@ ALTER INDEX crf_labresu_partici_e2f4bb_idx RENAME TO dosing_labr_partici_ba27fa_
 
 def move_content_types(apps, schema_editor):
     content_types = apps.get_model("contenttypes", "ContentType")
-    content_types.objects.filter(
+    # On the migrating connection (the owner): another connection would wait on this
+    # migration's own locks, or lack the privilege.
+    content_types.objects.using(schema_editor.connection.alias).filter(
         app_label="crf", model__in=["labresult", "labresultauditevent"]
     ).update(app_label="dosing")
 
