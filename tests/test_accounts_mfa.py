@@ -165,3 +165,23 @@ def test_a_data_manager_resets_another_users_lost_authenticator_never_their_own(
     with pytest.raises(PermissionDenied):
         services.user_mfa_reset(actor=data_manager, user=data_manager, reason="lost")
     assert TOTPDevice.objects.filter(pk=mine.pk, confirmed=True).exists()
+
+
+def test_the_reset_is_offered_on_the_users_page_and_needs_a_reason(
+    client, data_manager, investigator_pumch
+):
+    enrolled(investigator_pumch)
+    mine, _codes = enrolled(data_manager)  # the data manager logs in with their own code
+    post_password(client, data_manager)
+    assert post_code(client, code_of(mine, drift=1))["Location"] == reverse("dashboard")
+    detail = reverse("accounts:user_detail", args=[investigator_pumch.pk])
+    reset = reverse("accounts:user_mfa_reset", args=[investigator_pumch.pk])
+    assert reset.encode() in client.get(detail).content
+
+    refused = client.post(reset, {"reason": ""}, follow=True)
+    assert b"This field is required" in refused.content
+    assert mfa.is_enrolled(investigator_pumch)
+
+    client.post(reset, {"reason": "Phone lost"})
+    assert not mfa.is_enrolled(investigator_pumch)
+    assert reset.encode() not in client.get(detail).content
