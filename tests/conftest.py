@@ -44,6 +44,47 @@ def every_write_runs_the_after_write_steps():
     assert not missed, f"saved without workflow.record_changed: {missed!r}"
 
 
+# --- the second factor ------------------------------------------------------------
+# Investigators, data managers and superusers must pass a second factor before anything
+# else (accounts/middleware.py). Tests of other features log users in with force_login or
+# the password form; here, in one place, every such login counts as verified: the session
+# is bound to a "test session" device of the user, as django-otp binds a real login to
+# the device that accepted the code. A static device without codes: it never makes the
+# login form ask for a code (only an authenticator does) and no code can be typed for it.
+# Tests of the second factor itself are marked `real_mfa` and get the real thing.
+
+TEST_DEVICE = "test session"
+_REAL_MFA = {"on": False}
+
+
+def _verified_test_login(sender, request, user, **kwargs) -> None:
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    if _REAL_MFA["on"] or request is None or DEVICE_ID_SESSION_KEY in request.session:
+        return
+    device, _created = StaticDevice.objects.get_or_create(
+        user=user, name=TEST_DEVICE, defaults={"confirmed": True}
+    )
+    request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+
+
+@pytest.fixture(autouse=True, scope="session")
+def test_logins_pass_the_second_factor():
+    from django.contrib.auth.signals import user_logged_in
+
+    user_logged_in.connect(_verified_test_login, dispatch_uid="tests-verified-login")
+    yield
+    user_logged_in.disconnect(dispatch_uid="tests-verified-login")
+
+
+@pytest.fixture(autouse=True)
+def real_mfa_when_marked(request):
+    _REAL_MFA["on"] = request.node.get_closest_marker("real_mfa") is not None
+    yield
+    _REAL_MFA["on"] = False
+
+
 # --- sites and personas --------------------------------------------------------
 
 

@@ -134,6 +134,18 @@ KINDS = {
     "notifications:log": "DATA_MANAGER",
     "jobs": "DATA_MANAGER",
     "job_retry": "DATA_MANAGER_POST",
+    "accounts:users": "DATA_MANAGER",
+    "accounts:user_invite": "DATA_MANAGER",
+    "accounts:user_detail": "DATA_MANAGER",
+    "accounts:user_history": "DATA_MANAGER",
+    "accounts:user_role": "DATA_MANAGER_POST",
+    "accounts:user_site": "DATA_MANAGER_POST",
+    "accounts:user_password_reset": "DATA_MANAGER_POST",
+    "accounts:user_deactivate": "DATA_MANAGER_POST",
+    "accounts:password_set": "PUBLIC",
+    "accounts:user_mfa_reset": "DATA_MANAGER_POST",
+    "accounts:mfa_enrol": "SELF",
+    "login_code": "PUBLIC",
 }
 
 # Views run last in the POST sweep: an accepted lock would change what every later
@@ -160,6 +172,9 @@ POST_ONLY = {
     "eligibility:therapy_void",
 }
 GET_ONLY = {
+    "accounts:users",
+    "accounts:user_detail",
+    "accounts:user_history",
     "dosing:dose_proposal",
     "dosing:feed_ics",
     "healthz",
@@ -389,8 +404,22 @@ def world(db):
         "model_name": "screening",
         "token": token,
         "code": "W12",
+        "uidb64": "MQ",
     }
+    account = {"pk": User.objects.get(username="coordinator_pumch").pk}
     by_view = {
+        **{
+            f"accounts:{name}": account
+            for name in (
+                "user_detail",
+                "user_history",
+                "user_role",
+                "user_site",
+                "user_password_reset",
+                "user_deactivate",
+                "user_mfa_reset",
+            )
+        },
         "record_history": {"pk": screening.pk},
         "eligibility:therapy_edit": {
             "pk": PriorTherapy.objects.filter(screening=screening).first().pk

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -17,3 +18,11 @@ class TrialsiteConfig(AppConfig):
         # The app role's least privileges follow the tables after every migrate.
         post_migrate.connect(dbroles.grant_app_role, sender=self)
         user_locked_out.connect(security.log_lockout)
+
+
+class TrialAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with its site open to superusers only (trialsite/admin_site.py)."""
+
+    default = False  # named in INSTALLED_APPS; TrialsiteConfig stays this module's default
+
+    default_site = "trialsite.admin_site.SuperuserAdminSite"

@@ -9,8 +9,6 @@ from django.views.i18n import set_language
 from trialsite import views
 
 auth_patterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
         views.PasswordChange.as_view(),
@@ -24,7 +22,10 @@ auth_patterns = [
 ]
 
 urlpatterns = [
+    # Logging in and out (with the second factor): accounts/auth_urls.py.
+    path("accounts/", include("accounts.auth_urls")),
     path("accounts/", include(auth_patterns)),
+    path("accounts/", include("accounts.urls")),
     path(
         "history/<slug:app_label>/<slug:model_name>/<int:pk>/",
         views.record_history,

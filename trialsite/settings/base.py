@@ -24,7 +24,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin for superusers and system tables only (trialsite/admin_site.py).
+    "trialsite.apps.TrialAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -38,6 +39,10 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "axes",
+    # The second factor (issue 16): TOTP authenticators and recovery codes (accounts/mfa.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "csp",
     # The job queue (issue 17): its tables come from its own migrations; each app's
     # tasks.py is discovered (trialsite/jobs.py says how jobs are run).
@@ -54,6 +59,8 @@ INSTALLED_APPS = [
     "overview",
     "demo",
     "notifications",
+    # Accounts, roles and sites administered in the app, with their history (issue 16).
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -67,6 +74,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a login unless its view says otherwise (login, static).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # request.user.is_verified(): this session passed the second factor (django-otp) ...
+    "django_otp.middleware.OTPMiddleware",
+    # ... which investigators, data managers and superusers need before anything else.
+    "accounts.middleware.MFARequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A session ends SESSION_ABSOLUTE_HOURS after login; no authenticated page is cached.
     "trialsite.middleware.AbsoluteSessionMiddleware",
@@ -180,6 +191,9 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+
+# The name authenticator apps show beside the code.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default=protocol.REGISTRY_ID)
 
 # Idle timeout: the session cookie expires after this many idle minutes.
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
