@@ -352,6 +352,21 @@ def _signature(
     return signed
 
 
+def _source_note(signature: Signature | None, days: int) -> etree._Element | None:
+    """For data entered after the fact: the day the paper source was signed (issue 15).
+
+    ODM's Signature holds only the e-signature's own time stamp, so the source date goes in
+    an Annotation beside it (the signatures CSV has it as a column)."""
+    if signature is None or signature.source_signed_on is None:
+        return None
+    note = etree.Element("Annotation", SeqNum="1", ID=f"ANN.SRC.{signature_id(signature)}")
+    signed_on = (signature.source_signed_on + timedelta(days=days)).isoformat()
+    etree.SubElement(
+        note, "Comment", SponsorOrSite="Site"
+    ).text = f"Signature {signature_id(signature)}: paper source signed on {signed_on}"
+    return note
+
+
 def _void_entry(
     state: SignatureState, *, location: str, what: str, days: int
 ) -> tuple[etree._Element, etree._Element]:
@@ -447,6 +462,8 @@ def _form_data(
             etree.SubElement(record, "ReasonForChange").text = reason
     if signature is not None:
         form_data.append(_signature(signature, location, days))
+        if (note := _source_note(signature, days)) is not None:
+            form_data.append(note)
     group = etree.SubElement(form_data, "ItemGroupData", ItemGroupOID=_oid("IG", form.code))
     if row["record_status"] == "voided":
         group.set("TransactionType", "Remove")
@@ -610,6 +627,8 @@ def _subject_data(
     if casebook_signature is not None:
         subject.append(_signature(casebook_signature, location, days))
     etree.SubElement(subject, "SiteRef", LocationOID=location)
+    if (note := _source_note(casebook_signature, days)) is not None:
+        subject.append(note)
     order = {f"SE.{code}": n for n, (code, *_rest) in enumerate(_EVENTS)}
     for (event_oid, repeat), form_elements in sorted(
         events.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1] or "")
@@ -621,6 +640,8 @@ def _subject_data(
         signature = (visit_signatures or {}).get((subject_id, (event_oid, repeat)))
         if signature is not None:
             event.append(_signature(signature, location, days))
+            if (note := _source_note(signature, days)) is not None:
+                event.append(note)
         for _site, element in form_elements:
             event.append(element)
     return subject

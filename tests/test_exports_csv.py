@@ -476,3 +476,37 @@ def test_odm_signatures_have_ids_and_a_void_one_is_exported_as_void(
         namespaces=NS,
     )
     assert "void: signed in error" in note and participant.subject_id in note
+
+
+def test_a_signature_over_data_entered_late_exports_the_paper_source_date(
+    participant, investigator_pumch, data_manager
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories.trialsite import PASSWORD
+    from trialsite import signatures
+    from trialsite.models import SignatureMeaning
+
+    paper = timezone.localdate() - timedelta(days=90)
+    reauth = signatures.reauthenticate(user=investigator_pumch, password=PASSWORD)
+    signature = signatures.sign(
+        obj=participant.screening,
+        user=investigator_pumch,
+        reauth=reauth,
+        meaning=SignatureMeaning.ELIGIBILITY,
+        source_signed_on=paper,
+    )
+
+    rows = read_csv(bundle_texts(run_export(data_manager))["signatures.csv"])
+    [row] = [r for r in rows if r["signature_id"] == str(signature.pk)]
+    assert row["source_signed_on"] == paper.isoformat() and row["state"] == "valid"
+
+    document = parse_valid_odm(run_export(data_manager, kind="odm"))
+    [note] = document.xpath(
+        f"//odm:FormData[@FormOID='F.ELIGIBILITY_SCREENING']/odm:Annotation"
+        f"[@ID='ANN.SRC.SIG.{signature.pk}']/odm:Comment/text()",
+        namespaces=NS,
+    )
+    assert f"paper source signed on {paper.isoformat()}" in note
