@@ -14,6 +14,7 @@ from demo import seed as demo
 from dosing.models import Visit
 from monitoring.models import DataQuery
 from tests.i18n_support import compile_catalogue
+from trialsite.models import User
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -160,7 +161,10 @@ def test_the_main_pages_have_no_serious_or_critical_accessibility_violation(
         # Notifications (issue 17): one's own, and the preferences.
         ("/notifications/", "your notifications"),
         ("/notifications/preferences/", "notification preferences"),
+        # Accounts (issue 16): setting up one's authenticator.
+        ("/accounts/mfa/enrol/", "authenticator set-up"),
     ]
+    account = User.objects.get(username="coordinator_pumch").pk
     # Monitors' and data managers' own pages.
     data_manager_pages = [
         ("/exports/", "exports"),
@@ -168,6 +172,11 @@ def test_the_main_pages_have_no_serious_or_critical_accessibility_violation(
         ("/notifications/log/", "notification log"),
         ("/jobs/", "background jobs"),
         (f"/monitoring/queries/new/crf/vitals/{vitals_pk(baseline)}/", "raise a query"),
+        # Accounts (issue 16): user administration.
+        ("/accounts/users/", "users"),
+        ("/accounts/users/invite/", "invite a user"),
+        (f"/accounts/users/{account}/", "user account"),
+        (f"/accounts/users/{account}/history/", "account history"),
     ]
     pages = [*investigator_pages, ("/dosing/PUMCH-003/infusion/", "infusion form")]
     report = AxeReport()

@@ -185,3 +185,15 @@ def test_the_reset_is_offered_on_the_users_page_and_needs_a_reason(
     client.post(reset, {"reason": "Phone lost"})
     assert not mfa.is_enrolled(investigator_pumch)
     assert reset.encode() not in client.get(detail).content
+
+
+def test_a_session_that_never_gave_the_code_is_ended_once_the_user_has_an_authenticator(
+    client, investigator_pumch
+):
+    client.force_login(investigator_pumch)  # e.g. a session from before the enrolment
+    enrolled(investigator_pumch)
+
+    response = client.get(reverse("enrollment:list"))
+
+    assert response["Location"].startswith(reverse("login"))
+    assert client.get(reverse("dashboard"))["Location"].startswith(reverse("login"))
