@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crf import blank, forms, selectors, services
@@ -64,6 +65,10 @@ def _adverse_event(request: HttpRequest, pk: int, *, write: bool = False) -> Adv
         write=write,
         pk=pk,
     )
+
+
+# A create form posted again (a double click, a second tab): the first post saved it.
+ALREADY_SAVED = gettext_lazy("This form was already saved once: nothing more was added.")
 
 
 def _save_failed(request: HttpRequest, form, exc: Exception) -> None:
@@ -288,6 +293,9 @@ def ae_update_edit(request: HttpRequest, pk: int, update_pk: int | None = None) 
     if request.method == "POST" and form.is_valid():
         try:
             services.adverse_event_update_add(form=form, user=request.user)
+        except AlreadySubmitted:
+            messages.info(request, ALREADY_SAVED)
+            return redirect(event)
         except (EditConflict, ValidationError) as exc:
             _save_failed(request, form, exc)
         else:
@@ -368,6 +376,9 @@ def con_med_edit(request: HttpRequest, subject_id: str, pk: int | None = None) -
     if request.method == "POST" and form.is_valid():
         try:
             services.con_med_save(form=form, user=request.user, participant=participant)
+        except AlreadySubmitted:
+            messages.info(request, ALREADY_SAVED)
+            return redirect("crf:con_meds", subject_id=subject_id)
         except (EditConflict, ValidationError) as exc:
             _save_failed(request, form, exc)
         else:

@@ -3,9 +3,12 @@ a date field is refused on that field, and nothing is saved."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from datetime import date
 
 import pytest
+from django import forms
 from django.urls import reverse
 
 from crf.models import AdverseEvent
@@ -13,7 +16,13 @@ from eligibility.models import Screening
 from tests.factories.crf import ae_data, make_participant, today
 from trialsite import protocol
 from trialsite.dates import DateKind, date_bounds
-from trialsite.forms import BIRTH_IMPLAUSIBLE, DATE_TOO_EARLY, DATE_TOO_LATE, date_kind
+from trialsite.forms import (
+    BIRTH_IMPLAUSIBLE,
+    DATE_TOO_EARLY,
+    DATE_TOO_LATE,
+    ClinicalDatesMixin,
+    date_kind,
+)
 
 ON = date(2026, 12, 7)
 
@@ -54,6 +63,30 @@ def test_each_date_field_has_its_kind():
     assert date_kind("planned_day_0") is DateKind.TRIAL
     assert date_kind("date_of_birth") is DateKind.BIRTH
     assert date_kind("start_date") is DateKind.HISTORY
+
+
+# Forms whose dates are not clinical: a consent form version's date of approval.
+NOT_CLINICAL = {"enrollment.forms.ConsentFormVersionForm"}
+FORM_MODULES = (
+    "crf.forms",
+    "dosing.forms",
+    "eligibility.forms",
+    "enrollment.forms",
+    "trialsite.forms",
+)
+
+
+def test_every_form_with_a_date_field_checks_its_bounds():
+    unchecked = []
+    for module_name in FORM_MODULES:
+        module = importlib.import_module(module_name)
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if not issubclass(cls, forms.BaseForm) or cls.__module__ != module_name:
+                continue
+            has_date = any(isinstance(f, forms.DateField) for f in cls.base_fields.values())
+            if has_date and not issubclass(cls, ClinicalDatesMixin):
+                unchecked.append(f"{module_name}.{name}")
+    assert set(unchecked) == NOT_CLINICAL
 
 
 @pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from crf.models import AdverseEvent
+from crf.models import AdverseEvent, ConcomitantMedication
 from tests.factories.crf import ae_data, make_participant
 from tests.html_forms import main_form
 from trialsite.forms import FORM_TOKEN_FIELD
@@ -78,6 +78,29 @@ def test_another_form_load_makes_another_event(client_for, coordinator_pumch, pa
     for _ in range(2):
         client.post(url, ae_data() | {FORM_TOKEN_FIELD: loaded_token(client, url)})
     assert AdverseEvent.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_posting_the_new_medication_form_twice_adds_one_medication(
+    client_for, coordinator_pumch, participant
+):
+    client = client_for(coordinator_pumch)
+    url = reverse("crf:con_med_add", args=[participant.subject_id])
+    data = {
+        "drug": "prednisone",
+        "dose": "10",
+        "dose_unit": "mg",
+        "route": "oral",
+        "frequency": "qd",
+        "start_date": participant.planned_day_0.isoformat(),
+        "stop_date": "",
+        "indication": "disease activity",
+        FORM_TOKEN_FIELD: loaded_token(client, url),
+    }
+    first, second = client.post(url, data), client.post(url, data)
+    assert first.status_code == second.status_code == 302
+    assert second["Location"] == reverse("crf:con_meds", args=[participant.subject_id])
+    assert ConcomitantMedication.objects.filter(participant=participant).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -63,6 +63,20 @@ def test_an_active_session_ends_after_its_absolute_lifetime(client, coordinator_
     assert client.get(reverse("dashboard")).status_code == 302  # stays logged out
 
 
+def test_logging_in_again_starts_the_lifetime_afresh(client, coordinator_pumch, password):
+    client.force_login(coordinator_pumch)
+    started_hours_ago(client, 11.9)
+    client.post(
+        reverse("login"),
+        {"username": coordinator_pumch.username, "password": password},
+        REMOTE_ADDR=CLIENT_ADDRESS,
+    )
+    assert time.time() - client.session[SESSION_STARTED] < 60
+    started = client.session[SESSION_STARTED]
+    assert client.get(reverse("dashboard")).status_code == 200
+    assert client.session[SESSION_STARTED] == started
+
+
 def test_a_session_younger_than_its_lifetime_goes_on(client, coordinator_pumch):
     client.force_login(coordinator_pumch)
     client.get(reverse("dashboard"))

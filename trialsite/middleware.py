@@ -22,6 +22,13 @@ SESSION_TOO_OLD = _(
 )
 
 
+def session_started(sender: object, *, request: HttpRequest | None, **kwargs: object) -> None:
+    """A login (user_logged_in) starts the session's absolute lifetime afresh, even when
+    the session itself is kept (a user logging in again in the same browser)."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_STARTED] = int(time.time())
+
+
 class NoStoreMiddleware:
     """``Cache-Control: no-store`` (and the other never-cache headers) on every response
     to a logged-in user: pages with participant data, casebooks and export files are
