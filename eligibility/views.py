@@ -73,6 +73,8 @@ def screening_new(request: HttpRequest) -> HttpResponse:
 def screening_detail(request: HttpRequest, number: str) -> HttpResponse:
     screening = _screening(request, number)
     assessment = selectors.assessment_for(screening)
+    states = signatures.signature_states(screening)  # the screening as stored, read once
+    signed = any(s.valid and s.signature.meaning == SignatureMeaning.ELIGIBILITY for s in states)
     return render(
         request,
         "eligibility/screening_detail.html",
@@ -81,10 +83,10 @@ def screening_detail(request: HttpRequest, number: str) -> HttpResponse:
             "assessment": assessment,
             "labs": selectors.current_labs(screening),
             "therapies": selectors.current_therapies(screening),
-            "signatures": signatures.signature_states(screening),
+            "signatures": states,
             "can_sign": request.user.has_perm(roles.SIGN)
             and assessment.outcome == "eligible"
-            and not signatures.valid_signature(screening, SignatureMeaning.ELIGIBILITY),
+            and not signed,
             "sign_form": SignatureForm(),
             "fail_form": forms.ScreenFailForm(),
             "signature_meaning": SignatureMeaning.ELIGIBILITY.label,
