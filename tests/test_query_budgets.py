@@ -45,7 +45,9 @@ BUDGETS: dict[str, tuple[str, int]] = {
     "dashboard_investigator": ("investigator", 33),
     "dashboard_data_manager": ("data_manager", 32),
     "screening_log": ("coordinator", 14),
-    "screening_detail": ("coordinator", 17),
+    # +3 (issue 16): the eligibility signature is verified against the screening, its labs
+    # and prior therapies reloaded from the database, never the objects the page holds.
+    "screening_detail": ("coordinator", 20),
     "participant_list": ("coordinator", 12),
     "participant_detail": ("coordinator", 57),
     "calendar": ("coordinator", 15),
