@@ -231,6 +231,7 @@ def test_the_excel_variant_starts_every_csv_with_a_byte_order_mark(
         assert files[name][len(BOM) :] == plain[name], name
     assert "×10⁹/L" in files["data_dictionary.csv"].decode("utf-8-sig")
     assert "for Excel (UTF-8 with a byte order mark): yes" in files["README.txt"].decode()
+    assert "at most 32 characters" in files["README.txt"].decode()
 
 
 def test_the_dictionary_types_scores_as_numbers(db):
