@@ -248,6 +248,11 @@ def readme(
         "One row per form instance. Coded values are codes (see data_dictionary.csv).",
         "Dates are ISO 8601; date-times are UTC. Decimal values use a point.",
         "Voided records are kept and marked record_status=voided: nothing is ever deleted.",
+        "Column names are unique in each file and at most 32 characters; a shortened field",
+        "name has its full name in the dictionary's full_name column.",
+        "Ages at screening and at enrolment (completed years) are in",
+        "eligibility_screening.csv and enrollment_participant.csv, also when dates of birth",
+        "are removed or dates shifted.",
         "",
         *SPREADSHEET_RULE,
     ]

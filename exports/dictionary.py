@@ -8,6 +8,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from crf import essdai
+from exports import history
 from exports.registry import ExportForm, Item, export_forms
 from exports.rows import Column, ExportOptions, export_columns
 
@@ -229,3 +230,4 @@ def dictionary_rows(options: ExportOptions) -> Iterator[list[str]]:
     for form in export_forms():
         for column in export_columns(form, options):
             yield [form.code, column.name, *_column_row(form, column)]
+    yield from history.dictionary_rows()

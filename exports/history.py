@@ -396,3 +396,73 @@ TABLES = {
     "queries.csv": queries,
     "query_messages.csv": query_messages,
 }
+
+
+# --- The history files in the data dictionary ---------------------------------------------
+
+# (label, type, allowed values) of each column of the history files, by column name.
+COLUMN_DESCRIPTIONS: dict[str, tuple[str, str, str]] = {
+    "form": ("The form's file (without .csv) the record is in", "text", ""),
+    "event_id": ("Audit event number (unique with form)", "integer", ""),
+    "subject_id": ("Subject ID; empty for a candidate never enrolled", "text", ""),
+    "screening_number": ("Screening number", "text", ""),
+    "site": ("Site code", "text", ""),
+    "record_id": ("Record identifier (record_id of the form's file)", "integer", ""),
+    "action": ("What the event did", "text", "created; changed"),
+    "version": ("Version of the record after the event", "integer", ""),
+    "changed_at": ("When (UTC)", "datetime", ""),
+    "changed_by": ("User name; empty: a change made outside the application", "text", ""),
+    "database_role": ("Database role that made the change", "text", ""),
+    "reason": ("Reason for change", "text", ""),
+    "changed_fields": (
+        "Columns whose value the event set or changed, separated by '; '",
+        "text",
+        "",
+    ),
+    "field": ("Column of the form's file (empty: the whole record)", "text", ""),
+    "old": ("Value before the change, as in the form's file", "text", ""),
+    "new": ("Value after the change, as in the form's file", "text", ""),
+    "signature_id": ("Signature identifier (Signature ID SIG.<n> in the ODM file)", "integer", ""),
+    "signed": ("What was signed: a form's file, or an investigator sign-off", "text", ""),
+    "visit_code": ("Visit", "text", ""),
+    "meaning": ("What the signature attests", "text", "eligibility; visit; casebook; prescription"),
+    "signer": ("User name of the signer", "text", ""),
+    "printed_name": ("Signer's printed name", "text", ""),
+    "signed_at": ("When signed (UTC)", "datetime", ""),
+    "source_signed_on": (
+        "Day the paper source was signed (data entered after the fact)",
+        "date",
+        "",
+    ),
+    "state": ("Whether the signature still holds", "text", "valid; void"),
+    "void_reason": ("Why the signature is void", "text", ""),
+    "voided_at": ("When the signature was recorded as void (UTC)", "datetime", ""),
+    "query_id": ("Data query identifier", "integer", ""),
+    "question": ("The question", "text", ""),
+    "status": ("Query status", "text", "open; answered; closed"),
+    "edit_check": ("Automatic edit check that opened the query (empty: a person)", "text", ""),
+    "opened_by": ("User name of who opened it (empty: an edit check)", "text", ""),
+    "opened_at": ("When opened (UTC)", "datetime", ""),
+    "answered_at": ("When last answered (UTC)", "datetime", ""),
+    "closed_at": ("When closed (UTC)", "datetime", ""),
+    "closed_by": ("User name of who closed it", "text", ""),
+    "step": ("Step of the conversation", "text", "question; answer; close; reopen"),
+    "text": ("What was written", "text", ""),
+    "by": ("User name of the writer (empty: an edit check)", "text", ""),
+    "at": ("When (UTC)", "datetime", ""),
+}
+HEADERS = {
+    "audit_trail.csv": AUDIT_TRAIL_COLUMNS,
+    "audit_changes.csv": AUDIT_CHANGE_COLUMNS,
+    "signatures.csv": SIGNATURE_COLUMNS,
+    "queries.csv": QUERY_COLUMNS,
+    "query_messages.csv": QUERY_MESSAGE_COLUMNS,
+}
+
+
+def dictionary_rows() -> Iterator[list[str]]:
+    """The history files' columns as rows of the data dictionary (dictionary.py's order)."""
+    for name, header in HEADERS.items():
+        for column in header:
+            label, kind, allowed = COLUMN_DESCRIPTIONS[column]
+            yield [name.removesuffix(".csv"), column, label, kind, "", allowed, "", column]

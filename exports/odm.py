@@ -186,6 +186,13 @@ def metadata(options: ExportOptions) -> etree._Element:
                 Mandatory="No",
                 MethodOID=method_oid(form, computed),
             )
+    _item_defs(mdv, forms, options)
+    _codelists_and_methods(mdv, forms, options)
+    return study
+
+
+def _item_defs(mdv: etree._Element, forms, options: ExportOptions) -> None:
+    """An ItemDef per exported field and per derived item the ODM carries."""
     for form in forms:
         for item in exported_items(form, options):
             attrs = {
@@ -211,6 +218,10 @@ def metadata(options: ExportOptions) -> etree._Element:
                 DataType=computed.data_type,
             )
             item_def.append(_text("Question", str(computed.label)))
+
+
+def _codelists_and_methods(mdv: etree._Element, forms, options: ExportOptions) -> None:
+    """The CodeLists of the coded fields, then the MethodDefs of the derived items."""
     for form in forms:
         for item in exported_items(form, options):
             if not item.choices:
@@ -236,7 +247,6 @@ def metadata(options: ExportOptions) -> etree._Element:
                 Type="Computation",
             )
             method.append(_text("Description", computed.derivation))
-    return study
 
 
 def admin_data() -> etree._Element:

@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from crf.models import AdverseEvent
-from exports import services
+from exports import history, services
 from exports.models import Export
 from exports.registry import MAX_COLUMN_NAME, export_forms, form_by_code
 from exports.rows import ExportFilters, ExportOptions, columns, spreadsheet_safe
@@ -158,9 +158,11 @@ def assert_names_fit_and_match_the_dictionary(texts: dict[str, str]) -> None:
         assert len(header) == len(set(header)), (name, header)
         assert max(map(len, header)) <= MAX_COLUMN_NAME, (name, header)
     dictionary = read_csv(texts["data_dictionary.csv"])
-    for form in export_forms():
-        described = [row["field"] for row in dictionary if row["form"] == form.code]
-        assert described == headers[f"{form.code}.csv"], form.code
+    files = [f"{form.code}.csv" for form in export_forms()] + list(history.HEADERS)
+    for name in files:
+        described = [row["field"] for row in dictionary if f"{row['form']}.csv" == name]
+        assert described == headers[name], name
+    assert set(headers) == {*files, "data_dictionary.csv"}
 
 
 def test_every_csv_of_the_demo_trial_has_unique_short_column_names_as_in_the_dictionary(
@@ -229,6 +231,7 @@ def test_the_excel_variant_starts_every_csv_with_a_byte_order_mark(
         assert files[name][len(BOM) :] == plain[name], name
     assert "×10⁹/L" in files["data_dictionary.csv"].decode("utf-8-sig")
     assert "for Excel (UTF-8 with a byte order mark): yes" in files["README.txt"].decode()
+    assert "at most 32 characters" in files["README.txt"].decode()
 
 
 def test_the_dictionary_types_scores_as_numbers(db):
