@@ -44,13 +44,13 @@ SMALL, MORE = 8, 40  # participants over the two sites, before and after growing
 # second factor with (django-otp's OTPMiddleware: a reset device ends those sessions), one
 # query per page; gate_labs had no room left for it (16 -> 17).  The screening page verifies
 # the eligibility signature over the screening as stored (read again with its labs and
-# prior therapies, never the page's copy: issue 16), once for the page (17 -> 18).
+# prior therapies, never the page's copy: issue 16), once for the page (17 -> 21).
 BUDGETS: dict[str, tuple[str, int]] = {
     "dashboard": ("coordinator", 33),
     "dashboard_investigator": ("investigator", 33),
     "dashboard_data_manager": ("data_manager", 32),
     "screening_log": ("coordinator", 14),
-    "screening_detail": ("coordinator", 18),
+    "screening_detail": ("coordinator", 21),
     "participant_list": ("coordinator", 12),
     "participant_detail": ("coordinator", 57),
     "calendar": ("coordinator", 15),
