@@ -216,7 +216,7 @@ def test_only_a_user_administrator_reaches_the_user_pages(
 
 
 def test_a_role_change_is_recorded_e_mailed_and_shown_on_the_history_page(
-    client_for, data_manager, coordinator_pumch
+    client_for, data_manager, coordinator_pumch, figure
 ):
     client = client_for(data_manager)
     client.post(
@@ -241,6 +241,13 @@ def test_a_role_change_is_recorded_e_mailed_and_shown_on_the_history_page(
     assert page.content.count(b"Delegation log v3") == 2
     assert b'data-account-event="role_granted"' in page.content
     assert data_manager.printed_name.encode() in page.content
+    figure(
+        "accounts and roles",
+        "a role granted and one revoked by a data manager in the app: 2 append-only account "
+        "events with who, when and why, the user e-mailed twice, both on the user's history "
+        "page; the data manager cannot open the admin, set a password, grant themselves a "
+        "role or touch a superuser (tests/test_accounts*.py)",
+    )
 
 
 def test_sites_are_granted_and_revoked_with_their_events(

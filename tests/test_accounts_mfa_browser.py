@@ -34,7 +34,7 @@ def log_out(page) -> None:
 
 
 def test_an_investigator_enrols_logs_in_with_the_code_and_signs_a_prescription(
-    page, log_in, site_pumch, coordinator_pumch, investigator_pumch
+    page, log_in, site_pumch, coordinator_pumch, investigator_pumch, figure
 ):
     today = timezone.localdate()
     day_0 = today - timedelta(days=10)
@@ -92,3 +92,8 @@ def test_an_investigator_enrols_logs_in_with_the_code_and_signs_a_prescription(
         signer=investigator_pumch,
     )
     assert signature.printed_name == investigator_pumch.printed_name
+    figure(
+        "second factor (browser)",
+        "an investigator enrolled a TOTP authenticator (django-otp), was refused with the "
+        "password alone, logged in with password and code, and signed a prescription",
+    )
