@@ -7,7 +7,9 @@ The rules (issue 16), whoever the actor:
 * only a superuser touches a superuser's account;
 * every change made to someone else's account carries a reason.
 Each change writes an ``AccountEvent`` (append-only); the user is e-mailed on a password
-reset and on a role change.
+reset and on a role change. The role and site links themselves are changed inside an audit
+context (who and why), which the database trigger on the link tables copies into the
+``LinkEvent`` it writes for each change (trialsite migration 0006).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import emails, mfa
 from accounts.models import AccountEvent, AccountEventKind
 from trialsite import roles
+from trialsite.audit import audit_context
 from trialsite.models import Site, User
 from trialsite.roles import Role
 
@@ -85,9 +88,10 @@ def user_invite(
     user.set_unusable_password()
     user.full_clean()
     user.save()
-    user.groups.set([Group.objects.get(name=role.group_name)])
     sites = list(sites)
-    user.sites.set(sites)
+    with audit_context(actor, reason):  # the link events carry who and why (LinkEvent)
+        user.groups.set([Group.objects.get(name=role.group_name)])
+        user.sites.set(sites)
     detail = f"{role.group_name}; {', '.join(s.code for s in sites) or '-'}"
     _record(actor=actor, user=user, kind=AccountEventKind.INVITED, detail=detail, reason=reason)
     emails.send_invitation(user)
@@ -134,7 +138,8 @@ def user_role_grant(*, actor: User, user: User, role: Role, reason: str) -> None
     reason = _check(actor=actor, user=user, reason=reason)
     if user.groups.filter(pk=group.pk).exists():
         raise ValidationError(ALREADY_HELD, code="held")
-    user.groups.add(group)
+    with audit_context(actor, reason):
+        user.groups.add(group)
     _record(
         actor=actor, user=user, kind=AccountEventKind.ROLE_GRANTED, detail=group.name, reason=reason
     )
@@ -147,7 +152,8 @@ def user_role_revoke(*, actor: User, user: User, role: Role, reason: str) -> Non
     group = Group.objects.get(name=role.group_name)
     if not user.groups.filter(pk=group.pk).exists():
         raise ValidationError(NOT_HELD, code="not_held")
-    user.groups.remove(group)
+    with audit_context(actor, reason):
+        user.groups.remove(group)
     _record(
         actor=actor, user=user, kind=AccountEventKind.ROLE_REVOKED, detail=group.name, reason=reason
     )
@@ -159,7 +165,8 @@ def user_site_grant(*, actor: User, user: User, site: Site, reason: str) -> None
     reason = _check(actor=actor, user=user, reason=reason)
     if user.sites.filter(pk=site.pk).exists():
         raise ValidationError(ALREADY_HELD, code="held")
-    user.sites.add(site)
+    with audit_context(actor, reason):
+        user.sites.add(site)
     _record(
         actor=actor, user=user, kind=AccountEventKind.SITE_GRANTED, detail=site.code, reason=reason
     )
@@ -170,7 +177,8 @@ def user_site_revoke(*, actor: User, user: User, site: Site, reason: str) -> Non
     reason = _check(actor=actor, user=user, reason=reason)
     if not user.sites.filter(pk=site.pk).exists():
         raise ValidationError(NOT_HELD, code="not_held")
-    user.sites.remove(site)
+    with audit_context(actor, reason):
+        user.sites.remove(site)
     _record(
         actor=actor, user=user, kind=AccountEventKind.SITE_REVOKED, detail=site.code, reason=reason
     )

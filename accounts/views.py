@@ -81,7 +81,11 @@ def user_history(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "accounts/user_history.html",
-        {"account": user, "events": selectors.account_history(user)},
+        {
+            "account": user,
+            "events": selectors.account_history(user),
+            "link_events": selectors.link_history(user),
+        },
     )
 
 

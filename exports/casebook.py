@@ -7,11 +7,14 @@ appendix; a header with study, site, subject ID and "page x of y" on every page.
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 from collections import defaultdict
 from datetime import UTC
 
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
@@ -59,6 +62,92 @@ def _p(text: object, style: ParagraphStyle = CELL) -> Paragraph:
     return Paragraph(escaped, style)
 
 
+# A table row never splits across pages: a long text (an AE description of 100 kB, kept
+# in the audit trail even after its correction) is cut into pieces, each in a row of its own,
+# small enough for a page. The budget assumes the widest glyphs (a full-width CJK character
+# is one em wide) so a piece fits whatever script it is in; a word longer than a line is
+# broken by the paragraph itself (splitLongWords), a word longer than a piece here.
+_PIECE_LINES = 40
+_GLYPH_PT = CELL.fontSize + 0.5
+
+
+def _pieces(text: str, width_pt: float) -> list[str]:
+    """``text`` cut into pieces of at most a page's worth of lines in a column this wide,
+    at a space when there is one in the second half of a piece."""
+    size = max(40, int(width_pt / _GLYPH_PT) * _PIECE_LINES)
+    pieces, start = [], 0
+    while len(text) - start > size:
+        cut = text.rfind(" ", start + size // 2, start + size)
+        end = cut if cut > 0 else start + size
+        pieces.append(text[start:end])
+        start = end + 1 if cut > 0 else end
+    return [*pieces, text[start:]]
+
+
+def _rows(cells: list[object], widths_pt: list[float]) -> list[list[Paragraph]]:
+    """One table row, as as many rows as its longest cell needs (each cell in pieces)."""
+    columns = [
+        _pieces(cell if isinstance(cell, str) else str(cell), width)
+        for cell, width in zip(cells, widths_pt, strict=True)
+    ]
+    return [
+        [_p(pieces[i]) if i < len(pieces) else _p("") for pieces in columns]
+        for i in range(max(len(pieces) for pieces in columns))
+    ]
+
+
+_LIST_FIELDS = (ArrayField, models.JSONField)
+
+
+def _readable(value: str, model_field: models.Field | None) -> str:
+    """An audit value as a person reads it: the trail prints an array or JSON field's value
+    as a Python list ("['hospitalisation']"); here its items (their labels when the field
+    has choices), joined by commas. Only for those fields: a text a person typed is shown
+    exactly as typed."""
+    if not isinstance(model_field, _LIST_FIELDS) or not value.startswith(("[", "{")):
+        return value
+    try:
+        items = ast.literal_eval(value)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return value
+    if isinstance(items, dict):
+        items = [f"{key}: {item}" for key, item in items.items()]
+    if not isinstance(items, list):
+        return value
+    base = getattr(model_field, "base_field", None)
+    labels = dict(base.flatchoices) if base is not None else {}
+    return ", ".join(str(labels.get(item, item)) for item in items) or "—"
+
+
+_AUDIT_WIDTHS_MM = [25, 30, 22, 16, 30, 62]
+
+
+def _audit_table(records: list) -> Table:
+    """The appendix: every audit event of every record, values as a person reads them."""
+    widths = [w * mm for w in _AUDIT_WIDTHS_MM]
+    heads = [_("When (UTC)"), _("Record"), _("Who"), _("Action"), _("Reason"), _("Changes")]
+    audit_rows = [[_p(head) for head in heads]]
+    for form, row in records:
+        record = form.model._default_manager.get(pk=row["record_id"])
+        arrays = {
+            str(f.verbose_name): f
+            for f in form.model._meta.concrete_fields
+            if isinstance(f, _LIST_FIELDS)
+        }
+        for entry in history_of(record):
+            changes = "; ".join(
+                f"{c.label}: {_readable(c.old, arrays.get(c.label))} → "
+                f"{_readable(c.new, arrays.get(c.label))}"
+                for c in entry.changes
+            )
+            when = entry.when.strftime("%Y-%m-%d %H:%M:%S")
+            record_label = f"{form.label} #{row['record_id']}"
+            audit_rows += _rows(
+                [when, record_label, entry.who, entry.action, entry.reason, changes], widths
+            )
+    return _table(audit_rows, _AUDIT_WIDTHS_MM)
+
+
 def _lab_flag(row: dict[str, str]) -> str:
     from decimal import Decimal
 
@@ -71,7 +160,11 @@ def _lab_flag(row: dict[str, str]) -> str:
     return result.flag or ""
 
 
+_FORM_WIDTHS_MM = [70, 75, 20, 12]
+
+
 def _form_table(form: ExportForm, row: dict[str, str]) -> Table:
+    widths = [w * mm for w in _FORM_WIDTHS_MM]
     data = [[_p(_("Field")), _p(_("Value")), _p(_("Unit")), _p(_("Flag"))]]
     for item in exported_items(form, ExportOptions()):
         value = row[item.name]
@@ -83,12 +176,12 @@ def _form_table(form: ExportForm, row: dict[str, str]) -> Table:
             flag = _lab_flag(row)
         unit_column = row_unit_column(item)
         unit = row.get(unit_column, "") if unit_column else unit_of(item)
-        data.append([_p(item.label), _p(value or "—"), _p(unit), _p(flag)])
+        data += _rows([item.label, value or "—", unit, flag], widths)
     for computed in form.computed:
-        data.append([_p(computed.label), _p(row[computed.name] or "—"), _p(""), _p(_("computed"))])
+        data += _rows([computed.label, row[computed.name] or "—", "", _("computed")], widths)
     if row["record_status"] == "voided":
-        data.append([_p(_("VOIDED")), _p(row["void_reason"]), _p(""), _p("")])
-    table = Table(data, colWidths=[70 * mm, 75 * mm, 20 * mm, 12 * mm], repeatRows=1)
+        data += _rows([_("VOIDED"), row["void_reason"], "", ""], widths)
+    table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
             [
@@ -177,6 +270,29 @@ def build_casebook(participant: Participant, *, generated_by: str) -> bytes:
             story += [_p(f"{form.label} #{row['record_id']}", H3), _form_table(form, row)]
 
     story += [PageBreak(), _p(_("Signatures"), H2)]
+    story.append(_signature_table(records, participant))
+
+    story += [PageBreak(), _p(_("Appendix: audit trail"), H2), _audit_table(records)]
+
+    buffer = io.BytesIO()
+    header = f"{protocol.REGISTRY_ID} · {participant.site.code} · {participant.subject_id}"
+    canvas_class = type("CasebookCanvas", (_NumberedCanvas,), {"header": header})
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        topMargin=18 * mm,
+        bottomMargin=15 * mm,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        title=f"{protocol.REGISTRY_ID} casebook {participant.subject_id}",
+        author=generated_by,
+    )
+    document.build(story, canvasmaker=canvas_class)
+    return buffer.getvalue()
+
+
+def _signature_table(records: list, participant: Participant) -> Table:
+    """Every signature of the records and the participant's sign-offs, valid or void."""
     signature_rows = [
         [
             _p(_("Record")),
@@ -221,50 +337,7 @@ def build_casebook(participant: Participant, *, generated_by: str) -> bytes:
                     _p(_("valid") if state.valid else _("VOID: %(why)s") % {"why": state.reason}),
                 ]
             )
-    story.append(_table(signature_rows, [35, 35, 30, 55, 30]))
-
-    story += [PageBreak(), _p(_("Appendix: audit trail"), H2)]
-    audit_rows = [
-        [
-            _p(_("When (UTC)")),
-            _p(_("Record")),
-            _p(_("Who")),
-            _p(_("Action")),
-            _p(_("Reason")),
-            _p(_("Changes")),
-        ]
-    ]
-    for form, row in records:
-        record = form.model._default_manager.get(pk=row["record_id"])
-        for entry in history_of(record):
-            changes = "; ".join(f"{c.label}: {c.old} → {c.new}" for c in entry.changes)
-            audit_rows.append(
-                [
-                    _p(entry.when.strftime("%Y-%m-%d %H:%M:%S")),
-                    _p(f"{form.label} #{row['record_id']}"),
-                    _p(entry.who),
-                    _p(entry.action),
-                    _p(entry.reason),
-                    _p(changes),
-                ]
-            )
-    story.append(_table(audit_rows, [25, 30, 22, 16, 30, 62]))
-
-    buffer = io.BytesIO()
-    header = f"{protocol.REGISTRY_ID} · {participant.site.code} · {participant.subject_id}"
-    canvas_class = type("CasebookCanvas", (_NumberedCanvas,), {"header": header})
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        topMargin=18 * mm,
-        bottomMargin=15 * mm,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        title=f"{protocol.REGISTRY_ID} casebook {participant.subject_id}",
-        author=generated_by,
-    )
-    document.build(story, canvasmaker=canvas_class)
-    return buffer.getvalue()
+    return _table(signature_rows, [35, 35, 30, 55, 30])
 
 
 def _table(data: list, widths_mm: list[int]) -> Table:

@@ -238,7 +238,7 @@ def test_a_role_change_is_recorded_e_mailed_and_shown_on_the_history_page(
     assert "Investigator" in mail.outbox[0].body
     page = client.get(reverse("accounts:user_history", args=[coordinator_pumch.pk]))
     assert page.status_code == 200
-    assert page.content.count(b"Delegation log v3") == 2
+    assert page.content.count(b"Delegation log v3") == 4  # 2 account events, 2 link events
     assert b'data-account-event="role_granted"' in page.content
     assert data_manager.printed_name.encode() in page.content
     figure(

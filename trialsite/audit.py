@@ -238,3 +238,30 @@ def verify_audit() -> AuditCheck:
             for pk, no_event, differing in found
         ]
     return AuditCheck(tables, rows, unaudited)
+
+
+@dataclass(frozen=True)
+class UnattributedLinks:
+    """Link changes (user–site, user–role, role–permission) made without an audit context."""
+
+    listed: list[Any]  # LinkEvents by any role but the owner: outside the application
+    by_owner: int  # the owner's (migrate's role synchronisation, a deployment step)
+
+
+def unattributed_link_changes() -> UnattributedLinks:
+    """Every link change recorded without a who and why: the application always gives one
+    (accounts services, demo loaders), so a change by the app role, or any role but the
+    owner that runs ``migrate``, was made outside the application."""
+    from trialsite.models import LinkEvent
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = %s",
+            [LinkEvent._meta.db_table],
+        )
+        owner = cursor.fetchone()[0]
+    without = LinkEvent.objects.filter(context_id__isnull=True)
+    return UnattributedLinks(
+        listed=list(without.exclude(db_user=owner).order_by("at", "pk")),
+        by_owner=without.filter(db_user=owner).count(),
+    )

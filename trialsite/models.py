@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractUser, Permission
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models.functions import Now
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -317,3 +318,61 @@ class FormToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token[:8]}… {self.used_at:%Y-%m-%d %H:%M}"
+
+
+class LinkTable(models.TextChoices):
+    """The link tables whose rows decide who may do what, and where."""
+
+    USER_SITES = "trialsite_user_sites", _("user–site")
+    USER_GROUPS = "trialsite_user_groups", _("user–role")
+    GROUP_PERMISSIONS = "auth_group_permissions", _("role–permission")
+
+
+class LinkOperation(models.TextChoices):
+    INSERT = "INSERT", _("Granted")
+    UPDATE = "UPDATE", _("Changed")
+    DELETE = "DELETE", _("Removed")
+
+
+class LinkEvent(models.Model):
+    """One INSERT, UPDATE or DELETE of a user–site, user–role or role–permission link
+    (issue 16), written by a database trigger whoever makes the change (migration
+    trialsite 0006): the app through its audited path, or a raw SQL client.
+
+    ``left_id`` is the user (the group for a role–permission link), ``right_id`` the site,
+    group or permission. The pghistory context (who and why) is copied when the change was
+    made inside one; an empty context means a change made outside the application. Never
+    changed or removed: a trigger refuses UPDATE and DELETE, and the app role may only read
+    (its "append_only" trigger, trialsite/dbroles.py).
+    """
+
+    at = models.DateTimeField(_("when"), db_default=Now(), editable=False)
+    operation = models.CharField(_("change"), max_length=6, choices=LinkOperation.choices)
+    link = models.CharField(_("link"), max_length=40, choices=LinkTable.choices)
+    row_id = models.BigIntegerField(_("link row"))
+    left_id = models.BigIntegerField(_("user or role"))
+    right_id = models.BigIntegerField(_("site, role or permission"))
+    previous = models.JSONField(_("previous row"), null=True, blank=True)
+    db_user = models.TextField(_("database role"))
+    context_id = models.UUIDField(_("audit context"), null=True, blank=True)
+    context_metadata = models.JSONField(_("audit context metadata"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("link event")
+        verbose_name_plural = _("link events")
+        ordering = ("at", "pk")
+        indexes = [models.Index(fields=["link", "left_id"], name="trialsite_linkevent_left")]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.link} {self.left_id}-{self.right_id}"
+
+    @property
+    def who(self) -> str:
+        return (self.context_metadata or {}).get("username", "")
+
+    @property
+    def reason(self) -> str:
+        return (self.context_metadata or {}).get("reason", "")
