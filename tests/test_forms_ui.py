@@ -48,9 +48,7 @@ def visit(site_pumch, coordinator_pumch, investigator_pumch):
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_no_page_names_a_source_file(
-    client_for, coordinator_pumch, data_manager, visit, language
-):
+def test_no_page_names_a_source_file(client_for, coordinator_pumch, data_manager, visit, language):
     save_labs(visit, coordinator_pumch, esr="45", c4="0.05", igg="12")
     pages = [
         (coordinator_pumch, reverse("crf:visit", args=[visit.pk])),
