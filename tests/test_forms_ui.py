@@ -5,14 +5,16 @@ who can act."""
 from __future__ import annotations
 
 import re
-from html import unescape
+from html import escape, unescape
 
 import pytest
+from django import forms
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 
-from tests.factories.crf import make_participant, make_visit, save_labs
+from crf.forms import GLUCOCORTICOID_NEEDS_MG, SERIOUS_NEEDS_CRITERION
+from tests.factories.crf import ae_data, make_participant, make_visit, save_labs
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +65,55 @@ def test_no_page_names_a_source_file(client_for, coordinator_pumch, data_manager
         text = visible_text(response.content.decode())
         assert "L/H" in text or url != pages[0][1]
         assert not SOURCE_FILE.findall(text), (url, SOURCE_FILE.findall(text))
+
+
+@pytest.fixture
+def participant(site_pumch, coordinator_pumch, investigator_pumch):
+    return make_participant(
+        site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
+    )
+
+
+def error_summary(html: str) -> str:
+    match = re.search(r"<div[^>]*data-error-summary[^>]*>(.*?)</div>", html, flags=re.S)
+    assert match, "the refused form has an error summary"
+    return match.group(1)
+
+
+def test_a_refused_form_links_each_error_to_its_field_and_shows_the_message_once(
+    client_for, coordinator_pumch, participant
+):
+    response = client_for(coordinator_pumch).post(
+        reverse("crf:ae_add", args=[participant.subject_id]),
+        ae_data(term="", serious_criteria=[]),
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    summary = error_summary(html)
+    assert 'href="#id_term"' in summary
+    assert 'href="#id_serious_criteria_0"' in summary and 'id="id_serious_criteria_0"' in html
+    assert 'id="id_term"' in html
+    needs_criterion = escape(str(SERIOUS_NEEDS_CRITERION))
+    assert html.count(needs_criterion) == 1 and needs_criterion not in summary
+    assert html.count(escape(str(forms.Field.default_error_messages["required"]))) == 1
+
+
+def test_an_error_of_no_field_is_in_the_summary_once(client_for, coordinator_pumch, participant):
+    response = client_for(coordinator_pumch).post(
+        reverse("crf:con_med_add", args=[participant.subject_id]),
+        {
+            "drug": "prednisolone",
+            "dose": "5",
+            "dose_unit": "mL",
+            "route": "oral",
+            "frequency": "prn",
+            "start_date": "2026-01-01",
+            "indication": "x",
+        },
+    )
+
+    html = response.content.decode()
+    message = escape(str(GLUCOCORTICOID_NEEDS_MG))
+    assert message in error_summary(html)
+    assert html.count(message) == 1
