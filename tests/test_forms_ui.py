@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from crf.forms import GLUCOCORTICOID_NEEDS_MG, SERIOUS_NEEDS_CRITERION
 from tests.factories.crf import ae_data, make_participant, make_visit, save_labs
+from tests.i18n_support import compile_catalogue
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +118,42 @@ def test_an_error_of_no_field_is_in_the_summary_once(client_for, coordinator_pum
     message = escape(str(GLUCOCORTICOID_NEEDS_MG))
     assert message in error_summary(html)
     assert html.count(message) == 1
+
+
+def test_radio_buttons_are_inline_and_their_error_shows_once(
+    client_for, coordinator_pumch, participant
+):
+    url = reverse("crf:ae_add", args=[participant.subject_id])
+    client = client_for(coordinator_pumch)
+    html = client.get(url).content.decode()
+    grade_radios = re.findall(
+        r'<div class="([^"]*)">\s*<input type="radio" [^>]*name="grade"', html
+    )
+    assert grade_radios and all("form-check-inline" in c for c in grade_radios)
+    criteria = re.findall(r'<div class="([^"]*)">\s*<input type="checkbox"', html)
+    assert criteria and not any("form-check-inline" in c for c in criteria)
+
+    refused = client.post(url, ae_data(grade="")).content.decode()
+    assert 'href="#id_grade_0"' in error_summary(refused)
+    required = escape(str(forms.Field.default_error_messages["required"]))
+    assert refused.count(required) == 1
+
+
+def test_a_refused_action_says_who_can_take_it_and_whom_to_ask(
+    client_for, coordinator_pumch, investigator_pumch, investigator_chcmu, participant
+):
+    client = client_for(coordinator_pumch)
+    response = client.get(reverse("dosing:day_0", args=[participant.subject_id]))
+
+    assert response.status_code == 403
+    text = " ".join(visible_text(response.content.decode()).split())
+    assert "The investigator confirms Day 0 (EXC5 re-confirmation): ask" in text
+    assert investigator_pumch.printed_name in text
+    assert investigator_chcmu.printed_name not in text  # another site's investigator
+
+    compile_catalogue()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    response = client.get(reverse("dosing:prescribe", args=[participant.subject_id]))
+    text = visible_text(response.content.decode())
+    assert response.status_code == 403
+    assert f"每次输注由研究者开具处方：请联系{investigator_pumch.printed_name}。" in text
