@@ -78,7 +78,11 @@ def _page(request, template: str, participant: Participant, form, **extra) -> Ht
 
 def day_0_confirm(request: HttpRequest, subject_id: str) -> HttpResponse:
     participant = _participant(request, subject_id, write=True)
-    access.require(request.user, roles.SIGN)
+    access.require_investigator(
+        request.user,
+        participant.site_id,
+        _("The investigator confirms Day 0 (EXC5 re-confirmation)"),
+    )
     today = _today()
     initial = {"confirmed_on": min(participant.planned_day_0, today)}
     form = forms.Day0ConfirmationForm(request.POST or None, today=today, initial=initial)
@@ -104,7 +108,9 @@ def day_0_confirm(request: HttpRequest, subject_id: str) -> HttpResponse:
 
 def prescribe(request: HttpRequest, subject_id: str) -> HttpResponse:
     participant = _participant(request, subject_id, write=True)
-    access.require(request.user, roles.SIGN)
+    access.require_investigator(
+        request.user, participant.site_id, _("The investigator prescribes each infusion")
+    )
     today = _today()
     sched = selectors.course_for(participant, today)
     upcoming = sched.next_infusion
@@ -200,7 +206,9 @@ def prescription_void(request: HttpRequest, subject_id: str, pk: int) -> HttpRes
     prescription = access.get_for_user(
         Prescription.objects.filter(participant=participant), request.user, write=True, pk=pk
     )
-    access.require(request.user, roles.SIGN)  # only an investigator voids a prescription
+    access.require_investigator(
+        request.user, participant.site_id, _("The investigator voids a prescription")
+    )
     form = VoidForm(request.POST)
     if form.is_valid():
         try:
@@ -322,7 +330,9 @@ def gate_labs(request: HttpRequest, subject_id: str) -> HttpResponse:
 @require_POST
 def gate_discontinue(request: HttpRequest, subject_id: str) -> HttpResponse:
     participant = _participant(request, subject_id, write=True)
-    access.require(request.user, roles.SIGN)
+    access.require_investigator(
+        request.user, participant.site_id, _("The investigator decides to discontinue")
+    )
     form = forms.GateDiscontinueForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Tick the confirmation to discontinue."))
@@ -463,7 +473,11 @@ def deviation_explain(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def deviation_review(request: HttpRequest, pk: int) -> HttpResponse:
     deviation = _deviation(request, pk, write=True)
-    access.require(request.user, roles.SIGN)
+    access.require_investigator(
+        request.user,
+        deviation.participant.site_id,
+        _("The investigator reviews a protocol deviation"),
+    )
     form = forms.DeviationReviewForm(request.POST)
     form.is_valid()
     try:
@@ -575,7 +589,9 @@ def gate_lab_void(request: HttpRequest, subject_id: str, pk: int) -> HttpRespons
 def event_not_done(request: HttpRequest, subject_id: str, code: str) -> HttpResponse:
     """An investigator confirms a scheduled infusion or visit was not given / not done."""
     participant = _participant(request, subject_id, write=True)
-    access.require(request.user, roles.SIGN)
+    access.require_investigator(
+        request.user, participant.site_id, _("The investigator confirms an event was not done")
+    )
     today = _today()
     event = selectors.course_for(participant, today).event(code)
     if event is None:
@@ -606,7 +622,11 @@ def event_not_done(request: HttpRequest, subject_id: str, code: str) -> HttpResp
 @require_POST
 def event_not_done_void(request: HttpRequest, subject_id: str, pk: int) -> HttpResponse:
     participant = _participant(request, subject_id, write=True)
-    access.require(request.user, roles.SIGN)
+    access.require_investigator(
+        request.user,
+        participant.site_id,
+        _("The investigator withdraws a not-done confirmation"),
+    )
     confirmation = access.get_for_user(
         EventNotDone.objects.filter(participant=participant), request.user, write=True, pk=pk
     )

@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 
 from demo import seed as demo
 from dosing.models import Visit
-from monitoring.models import DataQuery
+from monitoring.models import DataQuery, Lock, LockScope, Signoff, SignoffKind
 from tests.i18n_support import compile_catalogue
 from trialsite.models import User
 
@@ -120,6 +120,9 @@ def test_the_main_pages_have_no_serious_or_critical_accessibility_violation(
     browser, live_server, demo_trial, capsys, figure
 ):
     baseline = Visit.objects.get(participant__subject_id="PUMCH-002", visit_code="BASELINE")
+    signed_visits = Signoff.objects.filter(kind=SignoffKind.VISIT).values("visit")
+    locked = Lock.objects.filter(scope=LockScope.VISIT, visit__in=signed_visits).first()
+    assert locked is not None, "the demo has a signed, locked visit"
     query = DataQuery.objects.filter(site__code="PUMCH").order_by("pk").first()
     assert query is not None, "the demo has data queries at PUMCH"
     investigator_pages = [
@@ -133,6 +136,8 @@ def test_the_main_pages_have_no_serious_or_critical_accessibility_violation(
         ("/dosing/PUMCH-003/prescribe/", "prescription form"),
         ("/dosing/PUMCH-002/gate-labs/", "labs before belimumab"),
         (f"/crf/visit/{baseline.pk}/", "visit page"),
+        (f"/crf/visit/{locked.visit_id}/", "locked and signed visit page"),
+        (f"/monitoring/visits/{locked.visit_id}/", "locked and signed visit review"),
         (f"/crf/visit/{baseline.pk}/essdai/", "ESSDAI form"),
         (f"/crf/visit/{baseline.pk}/vitals/", "CRF form (vitals)"),
         (f"/crf/visit/{baseline.pk}/labs/", "visit labs"),

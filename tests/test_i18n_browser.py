@@ -45,9 +45,13 @@ def test_a_coordinator_screens_a_candidate_in_chinese(page, coordinator_pumch):
     page.get_by_label("性别").select_option(label="女")
     page.get_by_role("button", name="创建筛选").click()
     page.wait_for_load_state()
-    summary = page.locator("main .alert-danger").inner_text()
-    assert summary == "请更正下方标出的字段。未保存任何内容。"
+    summary = page.locator("main [data-error-summary]")
+    assert summary.locator("p").inner_text() == "请更正下方标出的字段。未保存任何内容。"
     date_field = page.get_by_label("筛选日期")
+    # The summary links each refused field (issue 19).
+    links = summary.get_by_role("link", name="筛选日期")
+    assert links.get_attribute("href") == f"#{date_field.get_attribute('id')}"
+    assert summary.get_by_role("link", name="出生日期").get_attribute("href") == "#id_date_of_birth"
     assert date_field.get_attribute("aria-invalid") == "true"
     error = page.locator(f"#{date_field.get_attribute('aria-describedby')}")
     assert error.inner_text() == "该日期在未来。"

@@ -57,6 +57,29 @@ def require(user: User, permission: str) -> None:
         raise PermissionDenied(_("Your role does not allow this action."))
 
 
+def investigator_names(site_id: int) -> list[str]:
+    """The printed names of the active investigators at a site, for "ask ..." messages."""
+    investigators = User.objects.filter(
+        is_active=True, groups__name=roles.Role.INVESTIGATOR.group_name, sites=site_id
+    )
+    return sorted({user.printed_name for user in investigators})
+
+
+def require_investigator(user: User, site_id: int, action: str) -> None:
+    """403 unless ``user`` may sign; the refusal says who can (``action``) and whom to ask."""
+    if user.has_perm(roles.SIGN):
+        return
+    names = investigator_names(site_id)
+    if not names:
+        raise PermissionDenied(
+            _("%(action)s: no investigator at this site has an account yet; ask a data manager.")
+            % {"action": action}
+        )
+    raise PermissionDenied(
+        _("%(action)s: ask %(names)s.") % {"action": action, "names": _(", ").join(names)}
+    )
+
+
 def get_for_user(
     queryset: models.QuerySet[M] | type[M], user: User, *, write: bool = False, **lookup
 ) -> M:

@@ -43,6 +43,7 @@ urlpatterns = [
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/retry/", views.job_retry, name="job_retry"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     # The language switcher works on the login page too (LoginRequiredMiddleware).
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -40,6 +41,13 @@ def record_history(request: HttpRequest, app_label: str, model_name: str, pk: in
             "entries": page_of(request, history_of(record)),
         },
     )
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on every page: point them at the static icon."""
+    return redirect(static("img/favicon.svg"))
 
 
 @login_not_required
