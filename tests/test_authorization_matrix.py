@@ -41,6 +41,7 @@ KINDS = {
     "password_change": "SELF",
     "password_change_done": "SELF",
     "healthz": "PUBLIC",
+    "favicon": "PUBLIC",
     "set_language": "PUBLIC",
     "record_history": "READ",
     "eligibility:log": "LIST",
