@@ -276,3 +276,22 @@ def pytest_terminal_summary(terminalreporter) -> None:
         path = Path(settings.VAR_DIR) / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def app_db():
+    """A connection as the app's least-privilege database role (what the web app uses)."""
+    import psycopg2
+    from django.conf import settings
+    from django.db import connection
+
+    params = connection.settings_dict
+    conn = psycopg2.connect(
+        dbname=params["NAME"],
+        host=params.get("HOST") or None,
+        port=params.get("PORT") or None,
+        user=settings.DATABASE_APP_ROLE,
+    )
+    conn.autocommit = True
+    yield conn
+    conn.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pghistory
 import psycopg2
 import pytest
-from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from pghistory.models import Context
 
@@ -15,20 +14,6 @@ from tests.factories.eligibility import make_screening
 from trialsite.audit import history_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def app_db():
-    params = connection.settings_dict
-    conn = psycopg2.connect(
-        dbname=params["NAME"],
-        host=params.get("HOST") or None,
-        port=params.get("PORT") or None,
-        user=settings.DATABASE_APP_ROLE,
-    )
-    conn.autocommit = True
-    yield conn
-    conn.close()
 
 
 @pytest.fixture

@@ -16,20 +16,6 @@ from tests.factories.eligibility import make_screening
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def app_db():
-    params = connection.settings_dict
-    conn = psycopg2.connect(
-        dbname=params["NAME"],
-        host=params.get("HOST") or None,
-        port=params.get("PORT") or None,
-        user=settings.DATABASE_APP_ROLE,
-    )
-    conn.autocommit = True
-    yield conn
-    conn.close()
-
-
 def refused(conn, sql: str, params=()) -> str:
     """Run ``sql`` as the app role; return the error class name (fails if it succeeds)."""
     with conn.cursor() as cursor:

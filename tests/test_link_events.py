@@ -25,20 +25,6 @@ from trialsite.models import LinkEvent, LinkTable
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def app_db():
-    params = connection.settings_dict
-    conn = psycopg2.connect(
-        dbname=params["NAME"],
-        host=params.get("HOST") or None,
-        port=params.get("PORT") or None,
-        user=settings.DATABASE_APP_ROLE,
-    )
-    conn.autocommit = True
-    yield conn
-    conn.close()
-
-
 def site_events(user) -> list[LinkEvent]:
     return list(LinkEvent.objects.filter(link=LinkTable.USER_SITES, left_id=user.pk).order_by("pk"))
 
