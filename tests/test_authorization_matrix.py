@@ -178,6 +178,7 @@ GET_ONLY = {
     "accounts:user_history",
     "dosing:dose_proposal",
     "dosing:feed_ics",
+    "favicon",
     "healthz",
     "password_change_done",
     "search",
