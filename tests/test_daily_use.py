@@ -186,7 +186,8 @@ def test_blank_crfs_print_without_the_navigation(client_for, coordinator_pumch):
 
 
 def test_an_empty_month_says_so(client_for, coordinator_pumch, participant):
-    month = (today() + timedelta(days=3 * 365)).strftime("%Y-%m")
+    # After the 28-week course, within the trial's dates (a month beyond them is refused).
+    month = (today() + timedelta(days=400)).strftime("%Y-%m")
     page = client_for(coordinator_pumch).get(reverse("dosing:calendar"), {"month": month})
     assert "No infusion or visit falls in this month at your sites." in page.content.decode()
 
