@@ -70,6 +70,9 @@ def _measure(name: str, digits: int, places: int, maximum: str) -> models.Decima
 class Screening(ClinicalRecord):
     """One candidate's screening at one site, entered over one or several sittings."""
 
+    # What signature_payload reads (its rows and its assessment): fetched once per reload.
+    signature_prefetch = ("labs", "prior_therapies")
+
     site = models.ForeignKey(Site, verbose_name=_("site"), on_delete=models.PROTECT)
     sequence = models.PositiveIntegerField(_("sequence at site"), editable=False)
     number = models.CharField(_("screening number"), max_length=20, unique=True, editable=False)

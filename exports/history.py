@@ -28,7 +28,7 @@ from exports.rows import (
     shift_dates_in,
 )
 from trialsite.models import Signature, User
-from trialsite.signatures import signature_states
+from trialsite.signatures import signature_states, stored_records
 
 Table = Iterator[list[str]]
 
@@ -237,7 +237,7 @@ def signatures(filters: ExportFilters, options: ExportOptions) -> Table:
         ids.setdefault(content_type_id, set()).add(object_id)
     for content_type_id, object_ids in ids.items():
         model = ContentType.objects.get_for_id(content_type_id).model_class()
-        objects = model._base_manager.in_bulk(sorted(object_ids))
+        objects = stored_records(model).in_bulk(sorted(object_ids))
         for pk in sorted(objects):
             obj = objects[pk]
             signed, participant, screening, visit = _where(obj)
@@ -246,7 +246,7 @@ def signatures(filters: ExportFilters, options: ExportOptions) -> Table:
             if not _wanted(participant, site_code, filters, options):
                 continue
             days = options.offsets.get(participant.pk, 0) if options.shift_dates else 0
-            for state in signature_states(obj):
+            for state in signature_states(obj, reload=False):
                 signature = state.signature
                 yield [
                     str(signature.pk),

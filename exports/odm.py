@@ -23,7 +23,12 @@ from exports.registry import Computed, ExportForm, Item, export_forms
 from exports.rows import ExportFilters, ExportOptions, exported_items, rows, shift_dates_in
 from trialsite import protocol
 from trialsite.models import Signature, SignatureMeaning, Site, User
-from trialsite.signatures import SignatureState, latest_valid_signatures, signature_states
+from trialsite.signatures import (
+    SignatureState,
+    latest_valid_signatures,
+    signature_states,
+    stored_records,
+)
 
 NS = "http://www.cdisc.org/ns/odm/v1.3"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -406,10 +411,10 @@ def _void_signatures(
         .distinct()
     )
     entries = []
-    for pk, obj in sorted(form.model._base_manager.in_bulk(list(signed)).items()):
+    for pk, obj in sorted(stored_records(form.model).in_bulk(list(signed)).items()):
         row = by_id[pk]
         what = f"{form.code} record {pk} of {row['subject_id'] or row['screening_number']}"
-        for state in signature_states(obj):
+        for state in signature_states(obj, reload=False):
             if not state.valid:
                 entries.append(
                     _void_entry(

@@ -116,9 +116,15 @@ def seal(payload: dict[str, Any]) -> tuple[str, str]:
     return key_id, keyed_hash(payload, key_id)
 
 
+def stored_records(model: type[models.Model]) -> models.QuerySet:
+    """Records of ``model`` as the database holds them, with what their payload reads
+    (``signature_prefetch``) fetched once, not once per use."""
+    return model._base_manager.prefetch_related(*getattr(model, "signature_prefetch", ()))
+
+
 def stored(obj: S) -> S:
     """``obj`` as the database holds it now (a fresh query: no unsaved value, no cache)."""
-    return type(obj)._base_manager.get(pk=obj.pk)
+    return stored_records(type(obj)).get(pk=obj.pk)
 
 
 def stored_payload(obj: Signable) -> dict[str, Any]:
@@ -166,9 +172,11 @@ def holds(signature: Signature, payload: dict[str, Any]) -> bool:
     return not why_void(signature, payload)
 
 
-def signature_states(obj: Signable) -> list[SignatureState]:
-    """Every signature over ``obj`` with whether it still holds, oldest first."""
-    payload = stored_payload(obj)
+def signature_states(obj: Signable, *, reload: bool = True) -> list[SignatureState]:
+    """Every signature over ``obj`` with whether it still holds, oldest first.
+
+    ``reload=False`` when ``obj`` was itself just read through ``stored_records``."""
+    payload = stored_payload(obj) if reload else obj.signature_payload()
     return [_state(signature, payload) for signature in signatures_of(obj)]
 
 
@@ -190,7 +198,7 @@ def latest_valid_signatures(
         .order_by("signed_at", "pk")
     ):
         candidates.setdefault(signature.object_id, []).append(signature)
-    objects = model._base_manager.in_bulk(list(candidates))
+    objects = stored_records(model).in_bulk(list(candidates))
     latest = {}
     for pk, found in candidates.items():
         payload = objects[pk].signature_payload()
@@ -215,7 +223,7 @@ def verify_all() -> list[SignatureState]:
         model = ContentType.objects.get_for_id(content_type_id).model_class()
         if model is None or not hasattr(model, "signature_payload"):
             continue
-        for pk, obj in model._base_manager.in_bulk(list(ids)).items():
+        for pk, obj in stored_records(model).in_bulk(list(ids)).items():
             payloads[(content_type_id, pk)] = obj.signature_payload()
     states = []
     for signature in every:
