@@ -14,8 +14,9 @@ class CrfConfig(AppConfig):
 
         # What follows a write in this app's read models (workflow.Step).
         workflow.register_step(workflow.Step.CRF, services.crf_follows)
-        # A database migrated from before the visit-forms read model gets it.
+        # A database migrated from before the visit-forms and outcome read models gets them.
         post_migrate.connect(_store_missing_visit_forms, sender=self)
+        post_migrate.connect(_store_missing_outcome_states, sender=self)
 
 
 def _store_missing_visit_forms(sender, using: str = "default", **kwargs) -> None:
@@ -23,3 +24,10 @@ def _store_missing_visit_forms(sender, using: str = "default", **kwargs) -> None
     from dosing.models import Visit
 
     visit_forms_rebuild(Visit.objects.using(using).filter(forms_state__isnull=True))
+
+
+def _store_missing_outcome_states(sender, using: str = "default", **kwargs) -> None:
+    from crf.services import outcome_state_rebuild
+    from enrollment.models import Participant
+
+    outcome_state_rebuild(Participant.objects.using(using).filter(outcome_state__isnull=True))

@@ -525,6 +525,37 @@ class VisitFormsState(models.Model):
         return f"{self.visit_id}: {self.n_complete}/{self.n_expected}"
 
 
+class OutcomeState(models.Model):
+    """A read model: one row per participant, the numbers the outcome review summarises
+    over the whole trial (ESSDAI totals and ESSPRI scale sums at baseline, week 12 and week
+    28, and the week-28 composite response), so its trial summary reads one row per
+    participant instead of rebuilding every participant's time points on every view.
+
+    Written by the workflow's CRF step after every write of an outcome visit, its ESSDAI,
+    ESSPRI, physician global, gland function or outcome labs
+    (``crf.services.outcome_state_follows``) with the very function the review's table uses
+    (``crf.selectors.outcome_rows``).  Derived data: replaced, not audited.
+    """
+
+    participant = models.OneToOneField(
+        Participant, on_delete=models.CASCADE, primary_key=True, related_name="outcome_state"
+    )
+    essdai_baseline = models.PositiveSmallIntegerField(null=True)
+    essdai_w12 = models.PositiveSmallIntegerField(null=True)
+    essdai_w28 = models.PositiveSmallIntegerField(null=True)
+    # The sum of the three 0-10 scales: exact, where the mean (sum / 3) is not.
+    esspri_sum_baseline = models.PositiveSmallIntegerField(null=True)
+    esspri_sum_w12 = models.PositiveSmallIntegerField(null=True)
+    esspri_sum_w28 = models.PositiveSmallIntegerField(null=True)
+    # A ``crf.outcomes.ResponseOutcome``; blank: no baseline and week-28 visits (not assessed).
+    composite = models.CharField(max_length=20, blank=True, default="")
+
+    site_field: ClassVar[str] = "participant__site"
+
+    def __str__(self) -> str:
+        return f"{self.participant_id}: {self.composite or '-'}"
+
+
 @pghistory.track()
 class SeriousAeAlert(models.Model):
     """The one alert raised when an adverse event is first saved as serious.

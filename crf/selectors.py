@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -59,6 +60,7 @@ from crf.outcomes import (
     EsspriChange,
     EsspriScore,
     ParticipantScores,
+    ResponseOutcome,
     composite_response,
     essdai_change,
     esspri_change,
@@ -99,6 +101,8 @@ BASELINE = protocol.BASELINE_VISIT_CODE
 WEEK_12 = protocol.WEEK_12_VISIT_CODE
 WEEK_28 = protocol.WEEK_28_VISIT_CODE
 OUTCOME_TIME_POINTS: tuple[str, ...] = (BASELINE, WEEK_12, WEEK_28)
+# The labs of the composite response (ESR, IgG, RF) and the outcome table (C4).
+OUTCOME_ANALYTES: tuple[str, ...] = ("esr", "igg", "rf", "c4")
 
 
 class _VisitFacts(NamedTuple):
@@ -852,10 +856,16 @@ class OutcomeRow:
         return self.points[WEEK_28]
 
 
+# The outcome review's table, one page at a time (issue 10: one row per participant made a
+# 5 MB page at 20,000 participants); its plots draw the participants of the page.
+OUTCOME_ROWS_PER_PAGE = 50
+
+
 @dataclass(frozen=True)
 class OutcomeReview:
-    rows: tuple[OutcomeRow, ...]
-    essdai_w28: ChangeSummary
+    rows: tuple[OutcomeRow, ...]  # the page's participants, every time point computed
+    page: Page  # the page of participants (``rows`` in its ``object_list``)
+    essdai_w28: ChangeSummary  # the summaries cover every participant at the user's sites
     essdai_w12: ChangeSummary
     esspri_w28: ChangeSummary
     esspri_w12: ChangeSummary
@@ -868,36 +878,10 @@ class OutcomeReview:
     esr_upper_limit: Decimal
 
 
-def _scores(rows: list[OutcomeRow], follow_up: str, *, essdai: bool) -> list[ParticipantScores]:
-    scores = []
-    for row in rows:
-        base, follow = row.points[BASELINE], row.points[follow_up]
-        if essdai:
-            b = base.essdai.total if base.essdai else None
-            f = follow.essdai.total if follow.essdai else None
-        else:
-            b = base.esspri.mean if base.esspri else None
-            f = follow.esspri.mean if follow.esspri else None
-        scores.append(ParticipantScores(row.participant.subject_id, b, f))
-    return scores
-
-
-def outcome_review(user: User, today: date) -> OutcomeReview:
-    """ESSDAI/ESSPRI before and after, the composite response and the trial summary.
-
-    Only participants at the user's sites; every participant is listed, those without a
-    time point as such (never silently dropped).
-    """
-    scope = participants_for(user)
-    participants = list(scope)
+def _time_points(scope: QuerySet[Participant], participants: list[Participant]):
+    """Each participant's visits and values at baseline, week 12 and week 28."""
     # The queries below select by a subquery on ``scope``, not by lists of thousands of
     # ids: the same rows, without building and sending the lists (issue 10).
-    visits = list(
-        Visit.objects.active()
-        .filter(participant__in=scope, visit_code__in=OUTCOME_TIME_POINTS)
-        .only("pk", "participant_id", "visit_code", "visit_date")
-        .order_by("visit_date", "pk")
-    )
     visit_scope = Visit.objects.active().filter(
         participant__in=scope, visit_code__in=OUTCOME_TIME_POINTS
     )
@@ -905,7 +889,9 @@ def outcome_review(user: User, today: date) -> OutcomeReview:
         p.pk: {code: TimePoint() for code in OUTCOME_TIME_POINTS} for p in participants
     }
     by_pk = {}
-    for visit in visits:
+    for visit in visit_scope.only("pk", "participant_id", "visit_code", "visit_date").order_by(
+        "visit_date", "pk"
+    ):
         points[visit.participant_id][visit.visit_code].visit = visit
         by_pk[visit.pk] = points[visit.participant_id][visit.visit_code]
     for record in EssdaiAssessment.objects.active().filter(visit__in=visit_scope):
@@ -926,23 +912,34 @@ def outcome_review(user: User, today: date) -> OutcomeReview:
         by_pk[visit_id].schirmer, by_pk[visit_id].saliva = schirmer, saliva
     for visit_id, analyte, value in (
         LabResult.objects.active()
-        .filter(visit__in=visit_scope, analyte__in=["esr", "igg", "rf", "c4"])
+        .filter(visit__in=visit_scope, analyte__in=OUTCOME_ANALYTES)
         .order_by("taken_on", "pk")
         .values_list("visit_id", "analyte", "value")
     ):
         by_pk[visit_id].labs[analyte] = value
+    return points
 
-    weights = weights_for(scope)
-    meds: dict[int, list[ConcomitantMedication]] = defaultdict(list)
-    for med in ConcomitantMedication.objects.active().filter(participant__in=scope):
-        meds[med.participant_id].append(med)
-    for pid, by_code in points.items():
-        for point in by_code.values():
-            if point.visit is not None:
-                point.glucocorticoid = glucocorticoid_mg_per_kg_on(
-                    meds[pid], weights.get(pid, []), point.visit.visit_date
-                )
 
+def outcome_rows(
+    participants: list[Participant], scope: QuerySet[Participant], *, glucocorticoids: bool = True
+) -> list[OutcomeRow]:
+    """The outcome review's row of each of ``participants`` (read from ``scope``): every time
+    point, the ESSDAI and ESSPRI changes and the week-28 composite response.
+
+    The one computation of these: the review's table and its stored summary
+    (``crf.models.OutcomeState``) both come from here."""
+    points = _time_points(scope, participants)
+    if glucocorticoids:
+        weights = weights_for(scope)
+        meds: dict[int, list[ConcomitantMedication]] = defaultdict(list)
+        for med in ConcomitantMedication.objects.active().filter(participant__in=scope):
+            meds[med.participant_id].append(med)
+        for pid, by_code in points.items():
+            for point in by_code.values():
+                if point.visit is not None:
+                    point.glucocorticoid = glucocorticoid_mg_per_kg_on(
+                        meds[pid], weights.get(pid, []), point.visit.visit_date
+                    )
     esr_upper = reference_ranges.reference_table()["esr"].upper
     rows = []
     for participant in participants:
@@ -962,38 +959,103 @@ def outcome_review(user: User, today: date) -> OutcomeReview:
                 baseline=base.composite(), week28=row.week28.composite(), esr_upper_limit=esr_upper
             )
         rows.append(row)
+    return rows
 
-    composites = [r.composite for r in rows if r.composite is not None]
+
+class _Stored(NamedTuple):
+    """One participant's stored outcome numbers (``OutcomeState``; None where no row yet)."""
+
+    subject_id: str
+    essdai: tuple[int | None, int | None, int | None]
+    esspri_sum: tuple[int | None, int | None, int | None]
+    composite: str
+
+
+_STORED_COLUMNS = (
+    "subject_id",
+    "outcome_state__essdai_baseline",
+    "outcome_state__essdai_w12",
+    "outcome_state__essdai_w28",
+    "outcome_state__esspri_sum_baseline",
+    "outcome_state__esspri_sum_w12",
+    "outcome_state__esspri_sum_w28",
+    "outcome_state__composite",
+)
+
+
+def _stored_outcomes(scope: QuerySet[Participant]) -> list[_Stored]:
+    return [
+        _Stored(row[0], row[1:4], row[4:7], row[7] or "")
+        for row in scope.values_list(*_STORED_COLUMNS)
+    ]
+
+
+def _summary_scores(
+    stored: list[_Stored], follow_up: int, *, essdai: bool
+) -> list[ParticipantScores]:
+    """Baseline and follow-up (index 1: week 12, 2: week 28) of each participant."""
+    if essdai:
+        return [ParticipantScores(s.subject_id, s.essdai[0], s.essdai[follow_up]) for s in stored]
+    # The ESSPRI is the mean of its three scales, kept exact (``EsspriScore.mean``).
+    return [
+        ParticipantScores(
+            s.subject_id,
+            None if s.esspri_sum[0] is None else Decimal(s.esspri_sum[0]) / 3,
+            None if s.esspri_sum[follow_up] is None else Decimal(s.esspri_sum[follow_up]) / 3,
+        )
+        for s in stored
+    ]
+
+
+def outcome_review(user: User, today: date, *, page: int | str = 1) -> OutcomeReview:
+    """ESSDAI/ESSPRI before and after, the composite response and the trial summary.
+
+    Only participants at the user's sites; every participant is listed, those without a
+    time point as such (never silently dropped).  The summaries read the stored numbers of
+    every participant; the table and the plots compute the page's participants in full.
+    """
+    scope = participants_for(user)
+    stored = _stored_outcomes(scope)
+    # Paged over the stored rows just read: no second count of the participants.
+    shown = Paginator(stored, OUTCOME_ROWS_PER_PAGE).get_page(page)
+    page_scope = scope.filter(subject_id__in=[s.subject_id for s in shown.object_list])
+    page_participants = list(page_scope)
+    rows = outcome_rows(page_participants, page_scope)
+    shown.object_list = rows
+    composites = [s.composite for s in stored if s.composite]
     return OutcomeReview(
         rows=tuple(rows),
-        essdai_w28=summarise_essdai_change(_scores(rows, WEEK_28, essdai=True)),
-        essdai_w12=summarise_essdai_change(_scores(rows, WEEK_12, essdai=True)),
-        esspri_w28=summarise_esspri_change(_scores(rows, WEEK_28, essdai=False)),
-        esspri_w12=summarise_esspri_change(_scores(rows, WEEK_12, essdai=False)),
-        n_responders=sum(1 for c in composites if c.outcome == "responder"),
+        page=shown,
+        essdai_w28=summarise_essdai_change(_summary_scores(stored, 2, essdai=True)),
+        essdai_w12=summarise_essdai_change(_summary_scores(stored, 1, essdai=True)),
+        esspri_w28=summarise_esspri_change(_summary_scores(stored, 2, essdai=False)),
+        esspri_w12=summarise_esspri_change(_summary_scores(stored, 1, essdai=False)),
+        n_responders=composites.count(ResponseOutcome.RESPONDER),
         n_composite_assessed=len(composites),
-        n_composite_determined=sum(1 for c in composites if c.outcome != "undetermined"),
+        n_composite_determined=sum(1 for c in composites if c != ResponseOutcome.UNDETERMINED),
         composite_undetermined=tuple(
-            r.participant.subject_id
-            for r in rows
-            if r.composite is not None and r.composite.outcome == "undetermined"
+            s.subject_id for s in stored if s.composite == ResponseOutcome.UNDETERMINED
         ),
-        paired_plot=charts.paired_plot(
-            [
-                charts.PairedSeries(
-                    label=row.participant.subject_id,
-                    values=tuple(
-                        row.points[code].essdai.total if row.points[code].essdai else None
-                        for code in OUTCOME_TIME_POINTS
-                    ),
-                    improved=row.essdai_w28.mcii if row.essdai_w28 else None,
-                )
-                for row in rows
-            ],
-            time_points=(_("Baseline"), _("Week 12"), _("Week 28")),
-        ),
-        b_cell_plot=_b_cell_plot(participants, scope),
-        esr_upper_limit=esr_upper,
+        paired_plot=_paired_plot(rows),
+        b_cell_plot=_b_cell_plot(page_participants, page_scope),
+        esr_upper_limit=reference_ranges.reference_table()["esr"].upper,
+    )
+
+
+def _paired_plot(rows: list[OutcomeRow]) -> charts.PairedPlot:
+    return charts.paired_plot(
+        [
+            charts.PairedSeries(
+                label=row.participant.subject_id,
+                values=tuple(
+                    row.points[code].essdai.total if row.points[code].essdai else None
+                    for code in OUTCOME_TIME_POINTS
+                ),
+                improved=row.essdai_w28.mcii if row.essdai_w28 else None,
+            )
+            for row in rows
+        ],
+        time_points=(_("Baseline"), _("Week 12"), _("Week 28")),
     )
 
 

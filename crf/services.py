@@ -26,13 +26,24 @@ from crf.models import (
     AdverseEvent,
     AdverseEventUpdate,
     ConcomitantMedication,
+    EssdaiAssessment,
+    EsspriAssessment,
+    GlandFunction,
+    OutcomeState,
+    PhysicianGlobal,
     SaeAcknowledgement,
     SeriousAeAlert,
     SeriousCriterion,
     VisitCrf,
     VisitFormsState,
 )
-from crf.selectors import visit_forms, visit_labs
+from crf.selectors import (
+    OUTCOME_ANALYTES,
+    OUTCOME_TIME_POINTS,
+    outcome_rows,
+    visit_forms,
+    visit_labs,
+)
 from dosing.models import BCellResult, LabResult, Visit, VisitKind
 from enrollment.models import Participant
 from enrollment.services import data_entry_refusal
@@ -173,6 +184,7 @@ def crf_follows(records, **_context) -> None:
     events' state follow the records just written."""
     visit_forms_follow(records)
     adverse_event_state_follows(records)
+    outcome_state_follows(records)
 
 
 def _visits_of(records) -> set[int]:
@@ -221,6 +233,94 @@ def visit_forms_rebuild(visits, *, batch: int = 2000) -> int:
     for start in range(0, len(ids), batch):
         with transaction.atomic():
             visit_forms_store(Visit.objects.filter(pk__in=ids[start : start + batch]))
+    return len(ids)
+
+
+# The records the outcome review's stored numbers are computed from (``outcome_rows``).
+_OUTCOME_RECORDS = (EssdaiAssessment, EsspriAssessment, PhysicianGlobal, GlandFunction)
+
+
+def _outcome_participants(records) -> set[int]:
+    """The participants whose outcome numbers ``records`` may change: an outcome visit
+    (its date, code or voiding), its ESSDAI, ESSPRI, physician global, gland function, or
+    an outcome lab (ESR, IgG, RF, C4)."""
+    ids = {r.participant_id for r in records if isinstance(r, Visit)}
+    visits = {r.visit_id for r in records if isinstance(r, _OUTCOME_RECORDS)}
+    visits |= {
+        r.visit_id
+        for r in records
+        if isinstance(r, LabResult) and r.visit_id and r.analyte in OUTCOME_ANALYTES
+    }
+    if visits:
+        ids |= set(Visit.objects.filter(pk__in=visits).values_list("participant_id", flat=True))
+    return ids
+
+
+def outcome_state_follows(records) -> None:
+    ids = _outcome_participants(records)
+    if ids:
+        outcome_state_store(Participant.objects.filter(pk__in=ids))
+
+
+def outcome_state_store(participants) -> None:
+    """Replace the stored outcome numbers of ``participants`` (a queryset) with fresh ones."""
+    scope = participants.order_by("pk")
+    rows = outcome_rows(list(scope), scope, glucocorticoids=False)
+    OutcomeState.objects.filter(participant__in=[r.participant.pk for r in rows]).delete()
+    OutcomeState.objects.bulk_create(outcome_state_of(row) for row in rows)
+
+
+def outcome_state_of(row) -> OutcomeState:
+    """The stored numbers of one outcome review row."""
+    essdai = [row.points[code].essdai for code in OUTCOME_TIME_POINTS]
+    esspri = [row.points[code].esspri for code in OUTCOME_TIME_POINTS]
+    essdai_totals = [score.total if score else None for score in essdai]
+    esspri_sums = [
+        int(score.dryness + score.fatigue + score.pain) if score else None for score in esspri
+    ]
+    return OutcomeState(
+        participant_id=row.participant.pk,
+        essdai_baseline=essdai_totals[0],
+        essdai_w12=essdai_totals[1],
+        essdai_w28=essdai_totals[2],
+        esspri_sum_baseline=esspri_sums[0],
+        esspri_sum_w12=esspri_sums[1],
+        esspri_sum_w28=esspri_sums[2],
+        composite=row.composite.outcome if row.composite else "",
+    )
+
+
+_STATE_FIELDS = (
+    "essdai_baseline",
+    "essdai_w12",
+    "essdai_w28",
+    "esspri_sum_baseline",
+    "esspri_sum_w12",
+    "esspri_sum_w28",
+    "composite",
+)
+
+
+def outcome_state_differences(participants) -> list[str]:
+    """Every difference between the stored outcome numbers and a fresh computation."""
+    scope = participants.order_by("pk")
+    stored = {s.participant_id: s for s in OutcomeState.objects.filter(participant__in=scope)}
+    lines = []
+    for row in outcome_rows(list(scope), scope, glucocorticoids=False):
+        built, have = outcome_state_of(row), stored.get(row.participant.pk)
+        for name in _STATE_FIELDS:
+            want, got = getattr(built, name), getattr(have, name) if have else None
+            if want != got and not (have is None and want in (None, "")):
+                lines.append(f"{row.participant.subject_id} {name}: stored {got!r}, is {want!r}")
+    return lines
+
+
+def outcome_state_rebuild(participants, *, batch: int = 2000) -> int:
+    """Store the outcome numbers of many participants (load data, a migrated database)."""
+    ids = list(participants.values_list("pk", flat=True))
+    for start in range(0, len(ids), batch):
+        with transaction.atomic():
+            outcome_state_store(Participant.objects.filter(pk__in=ids[start : start + batch]))
     return len(ids)
 
 

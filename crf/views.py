@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -30,8 +29,6 @@ from trialsite.forms import VoidForm
 from trialsite.pagination import page_of
 from trialsite.redirects import redirect_next
 from trialsite.services import AlreadySubmitted, EditConflict
-
-OUTCOME_ROWS_PER_PAGE = 50
 
 INSTRUMENT_VERSIONS = {
     CrfKind.ESSDAI: protocol.ESSDAI_VERSION,
@@ -436,11 +433,8 @@ def form_status(request: HttpRequest) -> HttpResponse:
 def outcomes(request: HttpRequest) -> HttpResponse:
     if not selectors.can_review_outcomes(request.user):
         raise PermissionDenied(_("Outcome review is for investigators and data managers."))
-    review = selectors.outcome_review(request.user, _today())
-    # The summaries and plots cover everyone; the table is paged (issue 10: one row per
-    # participant made a 5 MB page at 20,000 participants).
-    rows = Paginator(review.rows, OUTCOME_ROWS_PER_PAGE).get_page(query.page_param(request))
-    return render(request, "crf/outcomes.html", {"review": review, "page": rows})
+    review = selectors.outcome_review(request.user, _today(), page=query.page_param(request))
+    return render(request, "crf/outcomes.html", {"review": review, "page": review.page})
 
 
 # --- Blank CRFs for paper backup -----------------------------------------------------------

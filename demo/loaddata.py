@@ -56,7 +56,7 @@ from crf.models import (
     SeriousAeAlert,
     Vitals,
 )
-from crf.services import visit_forms_rebuild
+from crf.services import outcome_state_rebuild, visit_forms_rebuild
 from demo.screenings import ELIGIBLE_ITEMS, ELIGIBLE_LABS
 from dosing import engine
 from dosing.models import (
@@ -1264,6 +1264,8 @@ def generate(
     courses_rebuild(Participant.objects.order_by("pk"), today, batch=2000)
     # ... and the stored form completeness of every visit (the dashboard counts it).
     visit_forms_rebuild(Visit.objects.all())
+    # ... and the outcome review's stored numbers of every participant.
+    outcome_state_rebuild(Participant.objects.all())
     report.seconds = clock.perf_counter() - started
     report.not_eligible = generator.not_eligible
     return report
@@ -1271,8 +1273,11 @@ def generate(
 
 # --- Sites and staff of a load-test database -----------------------------------------------
 
-# Bench databases only (never a real one): every generated user has this password.
+# Bench databases only (never a real one): every generated user has this password, and
+# each one who must use a second factor (accounts/mfa.py) an authenticator with this key
+# (hex, as django-otp stores it), from which the bench's client computes the codes.
 PASSWORD = "demo-pass-2026"
+TOTP_KEY = "62656e63682d6f6e6c792d746f74702d6b6579"  # b"bench-only-totp-key"
 
 
 def bench_staff() -> tuple[list[Site], dict[int, Staff]]:
@@ -1280,7 +1285,9 @@ def bench_staff() -> tuple[list[Site], dict[int, Staff]]:
     ``investigator_pumch``, ...), a monitor and a data manager; idempotent."""
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from accounts.mfa import AUTHENTICATOR_NAME, mfa_required
     from trialsite.audit import audit_context
     from trialsite.roles import Role
 
@@ -1300,6 +1307,10 @@ def bench_staff() -> tuple[list[Site], dict[int, Staff]]:
         )
         user.groups.set([groups[role]])
         user.sites.set(sites)
+        if mfa_required(user):
+            TOTPDevice.objects.get_or_create(
+                user=user, name=AUTHENTICATOR_NAME, defaults={"key": TOTP_KEY, "confirmed": True}
+            )
         return user
 
     staff: dict[int, Staff] = {}

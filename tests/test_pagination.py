@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from crf.views import OUTCOME_ROWS_PER_PAGE
+from crf.selectors import OUTCOME_ROWS_PER_PAGE
 from demo import loaddata
 from dosing import services as dosing_services
 from dosing.models import DeviationCategory

@@ -137,7 +137,9 @@ class Command(BaseCommand):
         started = time.perf_counter()
         call_command("migrate", interactive=False, verbosity=0)
         if reuse is not None:
-            # Kept, but brought up to the code's migrations (a new app, a new index).
+            # Kept, but brought up to the code's migrations (a new app, a new index) and
+            # its staff to the code's (an authenticator for whoever must use one).
+            loaddata.bench_staff()
             self.stdout.write(f"{name}: reused (generated for {reuse}), migrations applied.")
             return
         self.stdout.write(f"{name}: created and migrated in {time.perf_counter() - started:.1f} s")
