@@ -1273,9 +1273,9 @@ def generate(
 
 # --- Sites and staff of a load-test database -----------------------------------------------
 
-# Bench databases only (never a real one): every generated user has this password, and
-# each one who must use a second factor (accounts/mfa.py) an authenticator with this key
-# (hex, as django-otp stores it), from which the bench's client computes the codes.
+# Bench databases only (never a real one): every generated user has this password and an
+# authenticator with this key (hex, as django-otp stores it), from which the bench's
+# client computes the codes.
 PASSWORD = "demo-pass-2026"
 TOTP_KEY = "62656e63682d6f6e6c792d746f74702d6b6579"  # b"bench-only-totp-key"
 
@@ -1287,7 +1287,6 @@ def bench_staff() -> tuple[list[Site], dict[int, Staff]]:
     from django.contrib.auth.models import Group
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from accounts.mfa import AUTHENTICATOR_NAME, mfa_required
     from trialsite.audit import audit_context
     from trialsite.roles import Role
 
@@ -1307,10 +1306,10 @@ def bench_staff() -> tuple[list[Site], dict[int, Staff]]:
         )
         user.groups.set([groups[role]])
         user.sites.set(sites)
-        if mfa_required(user):
-            TOTPDevice.objects.get_or_create(
-                user=user, name=AUTHENTICATOR_NAME, defaults={"key": TOTP_KEY, "confirmed": True}
-            )
+        # Everyone, not only those who must (accounts/mfa.py): the login asks each the code.
+        TOTPDevice.objects.get_or_create(
+            user=user, name="authenticator", defaults={"key": TOTP_KEY, "confirmed": True}
+        )
         return user
 
     staff: dict[int, Staff] = {}
