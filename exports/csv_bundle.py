@@ -96,7 +96,9 @@ def _python_form(archive, form, filters, options, subjects, progress) -> int:
     raw, text = _csv_entry(archive, f"{form.code}.csv", excel=options.excel)
     csv.writer(text, lineterminator=LINE_END).writerow(columns(form, options))
     keys = [column.key for column in export_columns(form, options)]
-    writer = csv.DictWriter(text, fieldnames=keys, lineterminator=LINE_END)
+    # A row also holds what the CSV leaves out (a multi-choice field's joined codes, which
+    # the ODM file takes; the CSV has its 0/1 columns).
+    writer = csv.DictWriter(text, fieldnames=keys, lineterminator=LINE_END, extrasaction="ignore")
     count = 0
     for row in rows(form, filters, options):
         writer.writerow({column: spreadsheet_safe(text) for column, text in row.items()})
@@ -248,6 +250,8 @@ def readme(
         "One row per form instance. Coded values are codes (see data_dictionary.csv).",
         "Dates are ISO 8601; date-times are UTC. Decimal values use a point.",
         "Voided records are kept and marked record_status=voided: nothing is ever deleted.",
+        "A multi-choice question is one column per option, <field>_<code>: 1 chosen, 0 not,",
+        "empty when the question was not answered (labels in data_dictionary.csv).",
         "Column names are unique in each file and at most 32 characters; a shortened field",
         "name has its full name in the dictionary's full_name column.",
         "Ages at screening and at enrolment (completed years) are in",

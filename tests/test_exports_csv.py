@@ -513,3 +513,64 @@ def test_a_signature_over_data_entered_late_exports_the_paper_source_date(
         namespaces=NS,
     )
     assert f"paper source signed on {paper.isoformat()}" in note
+
+
+# --- Multi-choice answers (issue 18) -------------------------------------------------------
+
+
+def test_a_multi_choice_answer_is_one_0_1_column_per_option_listed_in_the_dictionary(
+    demo_trial, data_manager
+):
+    from exports.rows import copy_query
+
+    texts = bundle_texts(run_export(data_manager))
+    dictionary = read_csv(texts["data_dictionary.csv"])
+    multi = [(form, item) for form in export_forms() for item in form.items if item.options]
+    assert {item.name for _form, item in multi} >= {
+        "systemic_involvement",
+        "premedication",
+        "serious_criteria",
+        "failed_codes",
+    }
+    chosen = 0
+    for form, item in multi:
+        file_rows = read_csv(texts[f"{form.code}.csv"])
+        assert file_rows, form.code
+        assert item.column not in file_rows[0], (form.code, item.name)
+        for code, label in item.options:
+            name = item.option_column(code)
+            assert len(name) <= MAX_COLUMN_NAME
+            assert {row[name] for row in file_rows} <= {"0", "1", ""}, (form.code, name)
+            chosen += sum(row[name] == "1" for row in file_rows)
+            [described] = [
+                row for row in dictionary if row["form"] == form.code and row["field"] == name
+            ]
+            assert described["label"] == f"Selected: {label}"
+            assert described["type"] == "integer"
+    assert chosen > 0  # the demo trial has chosen options
+    # No cell of the bundle's form files joins codes with "|" (the demo has no "|" in text).
+    # The screening's missing_items is no answer but the application's list of the questions
+    # still unanswered, in words.
+    joined = [
+        (form.code, name, value)
+        for form in export_forms()
+        for row in read_csv(texts[f"{form.code}.csv"])
+        for name, value in row.items()
+        if "|" in value and name != "missing_items"
+    ]
+    assert not joined
+    # The Python writer (labels) gives the same 0/1 cells as PostgreSQL's COPY.
+    form = form_by_code("dosing_infusion")
+    assert copy_query(form, ExportFilters(), ExportOptions()) is not None
+    labelled = bundle_texts(run_export(data_manager, labels=True))
+    plain_rows = read_csv(texts["dosing_infusion.csv"])
+    label_rows = read_csv(labelled["dosing_infusion.csv"])
+    premedication = next(item for item in form.items if item.name == "premedication")
+    for code, _label in premedication.options:
+        name = premedication.option_column(code)
+        assert [r[name] for r in plain_rows] == [r[name] for r in label_rows]
+    assert any(
+        r[premedication.option_column(c)] == "1"
+        for r in plain_rows
+        for c, _l in premedication.options
+    )
