@@ -253,6 +253,51 @@ _LAB_UNIT = Computed(
 )
 
 
+def _lab_flag(row: dict):
+    """The app's flag of a lab value (``trialsite.reference_ranges.flag``: the one function the
+    pages, edit checks and casebook use), or None for a test without a range or no value."""
+    from trialsite import reference_ranges
+
+    if row["value"] is None:
+        return None
+    try:
+        return reference_ranges.flag(row["analyte"], row["value"])
+    except (reference_ranges.UnknownLabCode, TypeError, ValueError):
+        return None
+
+
+def _lab_limit(row: dict, which: str) -> object:
+    result = _lab_flag(row)
+    return None if result is None else getattr(result.range, which)
+
+
+_LAB_RANGE = (
+    Computed(
+        "ref_low",
+        _("reference range: lower limit"),
+        "lower limit of the reference range in force for the test, in value_unit "
+        "(trialsite/reference_ranges.py); empty: no lower limit",
+        lambda row: _lab_limit(row, "lower"),
+        data_type="float",
+    ),
+    Computed(
+        "ref_high",
+        _("reference range: upper limit"),
+        "upper limit of the reference range in force for the test, in value_unit "
+        "(trialsite/reference_ranges.py); empty: no upper limit",
+        lambda row: _lab_limit(row, "upper"),
+        data_type="float",
+    ),
+    Computed(
+        "ref_flag",
+        _("flag: H above, L below the reference range"),
+        "H above ref_high, L below ref_low, empty within the range or without a range "
+        "(trialsite/reference_ranges.flag, as on the pages)",
+        lambda row: getattr(_lab_flag(row), "flag", None),
+    ),
+)
+
+
 def _age(born: object, on: object) -> int | None:
     from trialsite.dates import age_in_completed_years
 
@@ -336,8 +381,8 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             "the enrolment date",
         ),
     ),
-    "dosing.LabResult": (_LAB_UNIT,),
-    "eligibility.ScreeningLab": (_LAB_UNIT,),
+    "dosing.LabResult": (_LAB_UNIT, *_LAB_RANGE),
+    "eligibility.ScreeningLab": (_LAB_UNIT, *_LAB_RANGE),
     "crf.EsspriAssessment": (
         Computed(
             "esspri_score",

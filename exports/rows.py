@@ -16,7 +16,8 @@ from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Case, F, Func, Q, QuerySet, TextField, Value, When
+from django.db.models import Case, F, Func, OuterRef, Q, QuerySet, Subquery, TextField, Value, When
+from django.db.models.functions import Coalesce
 
 from exports.registry import KEY_COLUMNS, TRAILER_COLUMNS, Computed, ExportForm, Item
 from trialsite.units import format_decimal
@@ -143,6 +144,8 @@ def base_queryset(form: ExportForm, filters: ExportFilters, options: ExportOptio
     elif form.visit_path:
         annotations["_visit_code"] = F(f"{form.visit_path}__visit_code")
         annotations["_visit_date"] = F(f"{form.visit_path}__visit_date")
+    elif dated_by_visit_code(form):
+        annotations["_visit_date"] = _visit_date_of_code(form)
     lookups = [item.lookup for item in form.items]
     lookups += [lookup for computed in form.computed for lookup in computed.needs]
     order = [F("_subject").asc(nulls_last=True), "_site"]
@@ -153,6 +156,29 @@ def base_queryset(form: ExportForm, filters: ExportFilters, options: ExportOptio
         .values("pk", "voided_at", "void_reason", "version", "updated_at", *lookups, *annotations)
         .order_by(*order, "pk")
     )
+
+
+def dated_by_visit_code(form: ExportForm) -> bool:
+    """A form tied to a visit by its own visit code, not by a link (a protocol deviation)."""
+    return (
+        not form.is_visit_model
+        and not form.visit_path
+        and form.participant_path is not None
+        and any(item.name == "visit_code" for item in form.items)
+    )
+
+
+def _visit_date_of_code(form: ExportForm) -> Coalesce:
+    """The date of the participant's visit of the row's visit code; for an event with no
+    visit (a missed visit) the form's own date: every deviation row has its visit date."""
+    from dosing.models import Visit
+
+    visit = Visit.objects.active().filter(
+        participant=OuterRef(form.lookup(form.participant_path, "pk")),
+        visit_code=OuterRef("visit_code"),
+    )
+    own = F(form.date_field) if form.date_field else Value(None)
+    return Coalesce(Subquery(visit.values("visit_date")[:1]), own, output_field=models.DateField())
 
 
 def _cell(value: Any) -> str:
@@ -370,7 +396,7 @@ def copy_query(
             expression = _sql(_SPREADSHEET_SAFE_SQL, expression)
         items[item.name] = expression
     char, date = _SQL_TEXT_OF[models.CharField], _SQL_TEXT_OF[models.DateField]
-    has_visit = form.is_visit_model or form.visit_path
+    has_visit = form.is_visit_model or form.visit_path or dated_by_visit_code(form)
     has_screening = form.screening_path is not None
     keys = {
         "subject_id": _sql(char, F("_subject")),
