@@ -12,6 +12,7 @@ from lxml import etree
 
 from crf.models import AdverseEvent
 from exports import history, services
+from exports.csv_bundle import ANALYSIS_FILES
 from exports.models import Export
 from exports.registry import MAX_COLUMN_NAME, export_forms, form_by_code
 from exports.rows import ExportFilters, ExportOptions, columns, spreadsheet_safe
@@ -159,6 +160,7 @@ def assert_names_fit_and_match_the_dictionary(texts: dict[str, str]) -> None:
         assert max(map(len, header)) <= MAX_COLUMN_NAME, (name, header)
     dictionary = read_csv(texts["data_dictionary.csv"])
     files = [f"{form.code}.csv" for form in export_forms()] + list(history.HEADERS)
+    files += [f"{code}.csv" for code in ANALYSIS_FILES]
     for name in files:
         described = [row["field"] for row in dictionary if f"{row['form']}.csv" == name]
         assert described == headers[name], name
@@ -574,3 +576,57 @@ def test_a_multi_choice_answer_is_one_0_1_column_per_option_listed_in_the_dictio
         for r in plain_rows
         for c, _l in premedication.options
     )
+
+
+# --- Lab reference ranges and the deviation's visit date (issue 18) ------------------------
+
+
+def test_each_lab_value_has_the_apps_reference_range_and_flag_beside_it(
+    participant, coordinator_pumch, data_manager
+):
+    from tests.factories.crf import make_visit, save_labs
+    from trialsite.reference_ranges import reference_table
+
+    visit = make_visit(participant, "W12", user=coordinator_pumch)
+    save_labs(visit, coordinator_pumch, igg="18.5", wbc="6.0", esr="30", neutrophils="1.0")
+    for kwargs in ({}, {"labels": True}):
+        labs = read_csv(bundle_texts(run_export(data_manager, **kwargs))["dosing_labresult.csv"])
+        by_test = {row["analyte"]: row for row in labs if row["visit_code"] == "W12"}
+        assert by_test["igg"]["ref_flag"] == "H" and by_test["neutrophils"]["ref_flag"] == "L"
+        assert by_test["wbc"]["ref_flag"] == "" and by_test["esr"]["ref_flag"] == "H"
+        igg = reference_table()["igg"]
+        assert (by_test["igg"]["ref_low"], by_test["igg"]["ref_high"]) == ("7", "16")
+        assert igg.lower == 7 and igg.upper == 16
+        assert by_test["esr"]["ref_low"] == ""  # no lower limit
+    dictionary = read_csv(bundle_texts(run_export(data_manager))["data_dictionary.csv"])
+    described = {row["field"]: row for row in dictionary if row["form"] == "dosing_labresult"}
+    assert described["ref_flag"]["label"] and described["ref_low"]["type"] == "float"
+
+
+def test_every_deviation_row_has_its_visit_date_from_its_visit_or_its_own_date(
+    participant, coordinator_pumch, data_manager
+):
+    from datetime import timedelta
+
+    from dosing import services as dosing_services
+    from tests.factories.crf import make_visit, today
+
+    visit = make_visit(participant, "W12", user=coordinator_pumch)
+    args = {"participant": participant, "user": coordinator_pumch, "today": today()}
+    category = sorted(dosing_services.MANUAL_CATEGORIES)[0]
+    dosing_services.deviation_create(
+        **args,
+        category=category,
+        occurred_on=visit.visit_date + timedelta(days=1),
+        description="At a visit",
+        visit_code="W12",
+    )
+    dosing_services.deviation_create(
+        **args, category=category, occurred_on=today(), description="No visit"
+    )
+    for kwargs in ({}, {"labels": True}):
+        rows = read_csv(bundle_texts(run_export(data_manager, **kwargs))["dosing_deviation.csv"])
+        by_text = {row["description"]: row for row in rows}
+        assert by_text["At a visit"]["visit_date"] == visit.visit_date.isoformat()
+        assert by_text["No visit"]["visit_date"] == today().isoformat()
+        assert all(row["visit_date"] for row in rows)
