@@ -165,6 +165,12 @@ def test_csv_values_round_trip_for_every_form(demo_trial, data_manager):
         for row in rows:
             record = by_pk[int(row["record_id"])]
             for item in form.items:
+                if item.options:  # multi-choice: a 0/1 column per option
+                    chosen = getattr(record, item.name)
+                    for code, _label in item.options:
+                        cell = "" if chosen is None else str(int(code in chosen))
+                        assert row[item.option_column(code)] == cell, (form.code, item.name)
+                    continue
                 expected = expected_cell(record, item)
                 assert same_cell(row[item.column], expected, item), (form.code, item.name, row)
             assert row["record_status"] == ("voided" if record.voided_at else "active")
