@@ -370,7 +370,7 @@ def _frame(table: Table, *, short: bool):
 
     data = {}
     for variable in table.variables:
-        values = [table.rows[i][variable.name] for i in range(len(table.rows))]
+        values = [row[variable.name] for row in table.rows]
         if variable.kind in ("integer", "float"):
             values = [None if v is None else float(v) for v in values]
         elif variable.kind == "text":
@@ -407,6 +407,11 @@ def write_table_files(table: Table, directory: Path) -> list[Path]:
     return [sav, dta, xpt]
 
 
+def _sas_text(text: str) -> str:
+    """A SAS string literal: single quotes, an inner quote doubled."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def sas_formats(all_tables: list[Table]) -> str:
     """formats.sas: the value labels of the .xpt files (transport files hold none)."""
     lines = ["/* Value labels of the .xpt files: run before using them. */", "PROC FORMAT;"]
@@ -416,8 +421,7 @@ def sas_formats(all_tables: list[Table]) -> str:
             if variable.values and variable.sas_format not in seen:
                 seen.add(variable.sas_format)
                 pairs = " ".join(
-                    f"{number}='{label.replace(chr(39), chr(39) * 2)}'"
-                    for number, label in variable.values.items()
+                    f"{number}={_sas_text(label)}" for number, label in variable.values.items()
                 )
                 lines.append(f"  VALUE {variable.sas_format[:-1]} {pairs};")
     lines.append("RUN;")
@@ -426,7 +430,7 @@ def sas_formats(all_tables: list[Table]) -> str:
         lines += [
             f"LIBNAME x XPORT '{table.name}.xpt';",
             f"DATA {member}; SET x.{member};",
-            *[f"  LABEL {v.short}='{v.label[:256]}';" for v in table.variables],
+            *[f"  LABEL {v.short}={_sas_text(v.label[:256])};" for v in table.variables],
             *[f"  FORMAT {v.short} {v.sas_format};" for v in table.variables if v.values],
             "RUN;",
         ]
