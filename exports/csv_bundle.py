@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import zipfile
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -16,6 +17,7 @@ from pathlib import Path
 from django.db import connection
 
 from exports import history as history_tables
+from exports import stats
 from exports.dictionary import dictionary_rows
 from exports.registry import ExportForm, export_forms
 from exports.rows import (
@@ -28,6 +30,7 @@ from exports.rows import (
     spreadsheet_safe,
 )
 from trialsite import dbcopy
+from trialsite.models import User
 
 Progress = Callable[[int], None]
 
@@ -96,7 +99,9 @@ def _python_form(archive, form, filters, options, subjects, progress) -> int:
     raw, text = _csv_entry(archive, f"{form.code}.csv", excel=options.excel)
     csv.writer(text, lineterminator=LINE_END).writerow(columns(form, options))
     keys = [column.key for column in export_columns(form, options)]
-    writer = csv.DictWriter(text, fieldnames=keys, lineterminator=LINE_END)
+    # A row also holds what the CSV leaves out (a multi-choice field's joined codes, which
+    # the ODM file takes; the CSV has its 0/1 columns).
+    writer = csv.DictWriter(text, fieldnames=keys, lineterminator=LINE_END, extrasaction="ignore")
     count = 0
     for row in rows(form, filters, options):
         writer.writerow({column: spreadsheet_safe(text) for column, text in row.items()})
@@ -123,6 +128,21 @@ def _write_table(archive, name: str, table: Iterable[list[str]], options: Export
     return count
 
 
+# The analysis-ready tables' files in the bundle (exports/stats.py), by file code.
+ANALYSIS_FILES = ("analysis_participants", "analysis_outcomes")
+
+
+def _analysis_tables(user, filters, options, started_at) -> dict[str, stats.Table]:
+    if user is None:
+        return {}
+    from django.utils import timezone
+
+    made = stats.tables(
+        user=user, filters=filters, options=options, today=timezone.localdate(started_at)
+    )
+    return dict(zip(ANALYSIS_FILES, made, strict=True))
+
+
 def write_bundle(
     path: Path,
     *,
@@ -131,8 +151,10 @@ def write_bundle(
     started_at: datetime,
     software_version: str,
     progress: Progress = lambda rows_done: None,
+    user: User | None = None,
 ) -> tuple[dict[str, int], set[str]]:
-    """Write the bundle; returns rows per form and the subject IDs it contains."""
+    """Write the bundle; returns rows per form and the subject IDs it contains. With the
+    exporting ``user``, the analysis-ready tables (exports/stats.py) are in it too."""
     counts: dict[str, int] = {}
     subjects: set[str] = set()
     done = 0
@@ -153,7 +175,14 @@ def write_bundle(
             counts[form.code] = count
             done += count
             progress(done)
-        _write_table(archive, "data_dictionary.csv", dictionary_rows(options), options)
+        analysis = _analysis_tables(user, filters, options, started_at)
+        dictionary = itertools.chain(
+            dictionary_rows(options),
+            *(stats.dictionary_rows(table, code) for code, table in analysis.items()),
+        )
+        _write_table(archive, "data_dictionary.csv", dictionary, options)
+        for code, table in analysis.items():
+            counts[code] = _write_table(archive, f"{code}.csv", stats.csv_rows(table), options)
         history = {
             name: _write_table(archive, name, table(filters, options), options)
             for name, table in history_tables.TABLES.items()
@@ -242,12 +271,17 @@ def readme(
         *[f"  {code}.csv: {n} rows" for code, n in counts.items()],
         "  data_dictionary.csv: every column of every file (type, unit, codes, derivation)",
         *[f"  {name}: {n} rows" for name, n in (history or {}).items()],
+        "  analysis_participants.csv, analysis_outcomes.csv: analysis-ready tables, one row",
+        "    per participant (the application's own values; codes labelled in the dictionary;",
+        "    not filtered by date)",
         "",
         *HISTORY_TEXT,
         "",
         "One row per form instance. Coded values are codes (see data_dictionary.csv).",
         "Dates are ISO 8601; date-times are UTC. Decimal values use a point.",
         "Voided records are kept and marked record_status=voided: nothing is ever deleted.",
+        "A multi-choice question is one column per option, <field>_<code>: 1 chosen, 0 not,",
+        "empty when the question was not answered (labels in data_dictionary.csv).",
         "Column names are unique in each file and at most 32 characters; a shortened field",
         "name has its full name in the dictionary's full_name column.",
         "Ages at screening and at enrolment (completed years) are in",

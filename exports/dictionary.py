@@ -205,6 +205,17 @@ def _column_row(form: ExportForm, column: Column) -> list[str]:
             derivation(form, item),
             item.name,
         ]
+    if column.option_of is not None:
+        item = column.option_of
+        label = dict(item.options)[column.option]
+        return [
+            f"Selected: {label}",
+            "integer",
+            "",
+            "1=Selected; 0=Not selected; empty = question not answered",
+            f"option {column.option} of the multi-choice question {item.name} ({item.label})",
+            column.key,
+        ]
     if column.label_of is not None:
         item = column.label_of
         return [f"{item.label} (label)", "text", "", "", f"label of {item.column}", column.key]

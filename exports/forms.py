@@ -16,7 +16,7 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 class ExportRequestForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Format"),
-        choices=[(ExportKind.CSV, ExportKind.CSV.label), (ExportKind.ODM, ExportKind.ODM.label)],
+        choices=[(kind, kind.label) for kind in (ExportKind.CSV, ExportKind.ODM, ExportKind.STATS)],
         widget=forms.RadioSelect,
         initial=ExportKind.CSV,
     )

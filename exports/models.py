@@ -16,6 +16,7 @@ from enrollment.models import Participant
 class ExportKind(models.TextChoices):
     CSV = "csv", _("CSV bundle (.zip) with data dictionary")
     ODM = "odm", _("CDISC ODM 1.3.2 XML")
+    STATS = "stats", _("Statistics packages: SPSS, Stata and SAS files (.zip)")
     CASEBOOK = "casebook", _("PDF casebook")
 
 
@@ -55,6 +56,13 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M} ({self.created_by})"
+
+    @property
+    def casebook_subject(self) -> str:
+        """The subject ID of a casebook export ("" for another kind)."""
+        if self.kind != ExportKind.CASEBOOK or not self.participants:
+            return ""
+        return self.participants[0]
 
     def is_stale(self, now: datetime, limit: timedelta) -> bool:
         """Still marked running long after it started: its worker stopped (restart, crash)."""

@@ -75,6 +75,29 @@ SHORT_NAMES = {
 }
 
 
+def _criterion_codes() -> list[tuple[str, str]]:
+    """Every eligibility criterion code, in protocol order (INC1 ... EXC11): the functions of
+    ``eligibility.criteria.CRITERIA`` are named ``<code>_<what>``."""
+    from eligibility.criteria import CRITERIA
+
+    codes = [criterion.__name__.split("_")[0].upper() for criterion in CRITERIA]
+    return [(code, code) for code in codes]
+
+
+def _criteria_sets() -> list[tuple[str, str]]:
+    from eligibility.classification import CriteriaSet
+
+    return [(code, str(label)) for code, label in CriteriaSet.choices]
+
+
+# The options of the multi-choice fields computed by the application (no choices on the
+# field): each is one 0/1 column in the CSV, like the options of an entered field.
+ARRAY_OPTIONS: dict[str, Callable[[], list[tuple[str, str]]]] = {
+    "eligibility.Screening.failed_codes": _criterion_codes,
+    "eligibility.Screening.criteria_sets_met": _criteria_sets,
+}
+
+
 @dataclass(frozen=True)
 class Item:
     """One exported data field of a form."""
@@ -100,6 +123,19 @@ class Item:
     @property
     def is_date(self) -> bool:
         return isinstance(self.field, models.DateField | models.DateTimeField)
+
+    @property
+    def options(self) -> list[tuple[str, str]]:
+        """A multi-choice field's options (code, label): one 0/1 CSV column each; [] for a
+        single-valued field."""
+        if not isinstance(self.field, ArrayField):
+            return []
+        listed = ARRAY_OPTIONS.get(f"{self.field.model._meta.label}.{self.name}")
+        return [(str(code), str(label)) for code, label in (listed() if listed else self.choices)]
+
+    def option_column(self, code: str) -> str:
+        """The CSV name of one option's 0/1 column: ``<field>_<code>``, at most 32 long."""
+        return f"{self.column}_{code.lower()}"[:MAX_COLUMN_NAME]
 
 
 @dataclass(frozen=True)
@@ -217,6 +253,51 @@ _LAB_UNIT = Computed(
 )
 
 
+def _lab_flag(row: dict):
+    """The app's flag of a lab value (``trialsite.reference_ranges.flag``: the one function the
+    pages, edit checks and casebook use), or None for a test without a range or no value."""
+    from trialsite import reference_ranges
+
+    if row["value"] is None:
+        return None
+    try:
+        return reference_ranges.flag(row["analyte"], row["value"])
+    except (reference_ranges.UnknownLabCode, TypeError, ValueError):
+        return None
+
+
+def _lab_limit(row: dict, which: str) -> object:
+    result = _lab_flag(row)
+    return None if result is None else getattr(result.range, which)
+
+
+_LAB_RANGE = (
+    Computed(
+        "ref_low",
+        _("reference range: lower limit"),
+        "lower limit of the reference range in force for the test, in value_unit "
+        "(trialsite/reference_ranges.py); empty: no lower limit",
+        lambda row: _lab_limit(row, "lower"),
+        data_type="float",
+    ),
+    Computed(
+        "ref_high",
+        _("reference range: upper limit"),
+        "upper limit of the reference range in force for the test, in value_unit "
+        "(trialsite/reference_ranges.py); empty: no upper limit",
+        lambda row: _lab_limit(row, "upper"),
+        data_type="float",
+    ),
+    Computed(
+        "ref_flag",
+        _("flag: H above, L below the reference range"),
+        "H above ref_high, L below ref_low, empty within the range or without a range "
+        "(trialsite/reference_ranges.flag, as on the pages)",
+        lambda row: getattr(_lab_flag(row), "flag", None),
+    ),
+)
+
+
 def _age(born: object, on: object) -> int | None:
     from trialsite.dates import age_in_completed_years
 
@@ -300,8 +381,8 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             "the enrolment date",
         ),
     ),
-    "dosing.LabResult": (_LAB_UNIT,),
-    "eligibility.ScreeningLab": (_LAB_UNIT,),
+    "dosing.LabResult": (_LAB_UNIT, *_LAB_RANGE),
+    "eligibility.ScreeningLab": (_LAB_UNIT, *_LAB_RANGE),
     "crf.EsspriAssessment": (
         Computed(
             "esspri_score",

@@ -16,7 +16,8 @@ from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Case, F, Func, Q, QuerySet, TextField, Value, When
+from django.db.models import Case, F, Func, OuterRef, Q, QuerySet, Subquery, TextField, Value, When
+from django.db.models.functions import Coalesce
 
 from exports.registry import KEY_COLUMNS, TRAILER_COLUMNS, Computed, ExportForm, Item
 from trialsite.units import format_decimal
@@ -74,6 +75,13 @@ class Column:
     item: Item | None = None  # the form's field it holds
     label_of: Item | None = None  # the coded field whose labels it holds
     computed: Computed | None = None
+    option_of: Item | None = None  # the multi-choice field one of whose options it holds
+    option: str = ""  # that option's code: the column is 1 if it was chosen, 0 if not
+
+
+def option_key(item: Item, code: str) -> str:
+    """The key, in a row of ``rows``, of a multi-choice field's 0/1 column for ``code``."""
+    return f"{item.name}__{code}"
 
 
 def export_columns(form: ExportForm, options: ExportOptions) -> list[Column]:
@@ -82,6 +90,16 @@ def export_columns(form: ExportForm, options: ExportOptions) -> list[Column]:
     for item in exported_items(form, options):
         # A field named as a key column (a visit's own visit_code, a participant's
         # subject_id) is that key column: ``rows`` fills the key with the field's value.
+        if item.options:
+            # Multi-choice: one 0/1 column per option (labelled in the dictionary), never
+            # the codes joined in one cell, which no statistics package reads.
+            cols += [
+                Column(
+                    option_key(item, code), item.option_column(code), option_of=item, option=code
+                )
+                for code, _label in item.options
+            ]
+            continue
         if item.name not in KEY_COLUMNS:
             cols.append(Column(item.name, item.column, item=item))
         if options.labels and item.choices:
@@ -126,6 +144,8 @@ def base_queryset(form: ExportForm, filters: ExportFilters, options: ExportOptio
     elif form.visit_path:
         annotations["_visit_code"] = F(f"{form.visit_path}__visit_code")
         annotations["_visit_date"] = F(f"{form.visit_path}__visit_date")
+    elif dated_by_visit_code(form):
+        annotations["_visit_date"] = _visit_date_of_code(form)
     lookups = [item.lookup for item in form.items]
     lookups += [lookup for computed in form.computed for lookup in computed.needs]
     order = [F("_subject").asc(nulls_last=True), "_site"]
@@ -136,6 +156,29 @@ def base_queryset(form: ExportForm, filters: ExportFilters, options: ExportOptio
         .values("pk", "voided_at", "void_reason", "version", "updated_at", *lookups, *annotations)
         .order_by(*order, "pk")
     )
+
+
+def dated_by_visit_code(form: ExportForm) -> bool:
+    """A form tied to a visit by its own visit code, not by a link (a protocol deviation)."""
+    return (
+        not form.is_visit_model
+        and not form.visit_path
+        and form.participant_path is not None
+        and any(item.name == "visit_code" for item in form.items)
+    )
+
+
+def _visit_date_of_code(form: ExportForm) -> Coalesce:
+    """The date of the participant's visit of the row's visit code; for an event with no
+    visit (a missed visit) the form's own date: every deviation row has its visit date."""
+    from dosing.models import Visit
+
+    visit = Visit.objects.active().filter(
+        participant=OuterRef(form.lookup(form.participant_path, "pk")),
+        visit_code=OuterRef("visit_code"),
+    )
+    own = F(form.date_field) if form.date_field else Value(None)
+    return Coalesce(Subquery(visit.values("visit_date")[:1]), own, output_field=models.DateField())
 
 
 def _cell(value: Any) -> str:
@@ -152,6 +195,14 @@ def _cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "|".join(str(v) for v in value)
     return str(value)
+
+
+def _option_cell(chosen: list | None, code: str) -> str:
+    """A multi-choice option's cell: "1" chosen, "0" not, empty when the question has no
+    answer (a null list: not answered; an empty list: none of the options)."""
+    if chosen is None:
+        return ""
+    return "1" if code in (str(value) for value in chosen) else "0"
 
 
 # --- Spreadsheet safety (issue 16: CSV formula injection) --------------------------------
@@ -228,7 +279,9 @@ def rows(
                 value = _shift(value, days)
             elif days and isinstance(value, str):
                 value = shift_dates_in(value, days)
-            row[item.name] = _cell(value)
+            row[item.name] = _cell(value)  # the ODM file's value (codes joined by "|")
+            for code, _label in item.options:
+                row[option_key(item, code)] = _option_cell(value, code)
             if options.labels and item.name in labels:
                 codes = value if isinstance(value, list) else [value]
                 row[f"{item.name}_label"] = "|".join(
@@ -323,7 +376,17 @@ def copy_query(
     if options.labels or options.shift_dates:
         return None
     items: dict[str, Any] = {}
+    none = Value(None, output_field=TextField())
     for item in exported_items(form, options):
+        if item.options:
+            for code, _label in item.options:
+                items[option_key(item, code)] = Case(
+                    When(**{f"{item.lookup}__isnull": True}, then=none),
+                    When(**{f"{item.lookup}__contains": [code]}, then=Value("1")),
+                    default=Value("0"),
+                    output_field=TextField(),
+                )
+            continue
         field = _item_field(item)
         expression = _sql_text(field, F(item.lookup))
         if expression is None:
@@ -332,9 +395,8 @@ def copy_query(
         if isinstance(field, ArrayField | models.CharField | models.TextField):
             expression = _sql(_SPREADSHEET_SAFE_SQL, expression)
         items[item.name] = expression
-    none = Value(None, output_field=TextField())
     char, date = _SQL_TEXT_OF[models.CharField], _SQL_TEXT_OF[models.DateField]
-    has_visit = form.is_visit_model or form.visit_path
+    has_visit = form.is_visit_model or form.visit_path or dated_by_visit_code(form)
     has_screening = form.screening_path is not None
     keys = {
         "subject_id": _sql(char, F("_subject")),

@@ -9,6 +9,7 @@ the same file from the start: one file, one record.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import secrets
 import subprocess
@@ -25,6 +26,8 @@ from exports.csv_bundle import write_bundle
 from exports.models import DateShift, Export, ExportKind, ExportStatus
 from exports.odm import write_odm
 from exports.rows import ExportFilters, ExportOptions
+from exports.stats import write_stats
+from trialsite import roles
 from trialsite.audit import audit_context
 from trialsite.models import User
 
@@ -139,11 +142,11 @@ def export_run(export: Export) -> Export:
         )
         if options.shift_dates:
             options = dataclasses.replace(options, offsets=date_offsets(filters))
-        suffix = {"csv": "zip", "odm": "xml"}[export.kind]
+        suffix = {"csv": "zip", "odm": "xml", "stats": "zip"}[export.kind]
         name = f"{export.created_at:%Y%m%d-%H%M%S}-{export.kind}-{export.pk}.{suffix}"
         path = export_dir() / name
         part = path.with_name(name + ".part")
-        writer = write_bundle if export.kind == ExportKind.CSV else write_odm
+        writer = _writer(export)
 
         def progress(rows_done: int) -> None:
             Export.objects.filter(pk=export.pk).update(rows_done=rows_done)
@@ -181,6 +184,15 @@ def export_run(export: Export) -> Export:
     return export
 
 
+def _writer(export: Export):
+    """The writer of an export's kind; the bundle and the statistics files also read the
+    analysis tables, which the application builds for the exporting user's sites."""
+    if export.kind == ExportKind.ODM:
+        return write_odm
+    writer = write_stats if export.kind == ExportKind.STATS else write_bundle
+    return functools.partial(writer, user=export.created_by)
+
+
 def _fail(export: Export, exc: BaseException) -> None:
     logger.exception("export %s failed", export.pk)
     with audit_context(export.created_by, "export failed"):
@@ -189,6 +201,12 @@ def _fail(export: Export, exc: BaseException) -> None:
             error=str(exc) or type(exc).__name__,
             finished_at=timezone.now(),
         )
+
+
+def can_export_casebook(user: User) -> bool:
+    """Data managers and investigators export casebooks (the casebook view and the
+    participant page's link ask this)."""
+    return user.has_perm(roles.EXPORT) or user.has_perm(roles.SIGN)
 
 
 def casebook_pdf(*, participant: Participant, user: User) -> bytes:

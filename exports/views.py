@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from enrollment.models import Participant
 from exports import services
 from exports.forms import ExportRequestForm
-from exports.models import Export, ExportKind
+from exports.models import Export
 from exports.rows import ExportFilters, ExportOptions
 from trialsite import access, jobs, roles
 from trialsite.pagination import page_of
@@ -43,10 +43,8 @@ def export_list(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, _("Export started."))
         return redirect("exports:detail", pk=export.pk)
-    exports = page_of(
-        request,
-        Export.objects.filter(created_by=request.user).exclude(kind=ExportKind.CASEBOOK),
-    )
+    # Casebooks too: built on request, each download is listed (and built again from here).
+    exports = page_of(request, Export.objects.filter(created_by=request.user))
     _mark_stale(exports)
     return render(request, "exports/export_list.html", {"form": form, "exports": exports})
 
@@ -83,7 +81,7 @@ def export_download(request: HttpRequest, pk: int) -> FileResponse:
 
 
 def casebook(request: HttpRequest, subject_id: str) -> HttpResponse:
-    if not (request.user.has_perm(roles.EXPORT) or request.user.has_perm(roles.SIGN)):
+    if not services.can_export_casebook(request.user):
         raise PermissionDenied(_("Only data managers and investigators export casebooks."))
     participant = access.get_for_user(
         Participant.objects.select_related("site"), request.user, subject_id=subject_id

@@ -12,6 +12,7 @@ from dosing import selectors as dosing_selectors
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Participant
 from enrollment.rules import ALLOWED_TRANSITIONS
+from exports import services as export_services
 from monitoring import selectors as monitoring_selectors
 from overview import dashboard, search
 from trialsite import access, query, signatures
@@ -51,6 +52,7 @@ def participant_detail(request: HttpRequest, subject_id: str) -> HttpResponse:
             "can_change_status": access.can_write(request.user)
             and bool(ALLOWED_TRANSITIONS[participant.status]),
             "today": today,
+            "can_export_casebook": export_services.can_export_casebook(request.user),
         },
     )
 

@@ -12,6 +12,7 @@ from lxml import etree
 
 from crf.models import AdverseEvent
 from exports import history, services
+from exports.csv_bundle import ANALYSIS_FILES
 from exports.models import Export
 from exports.registry import MAX_COLUMN_NAME, export_forms, form_by_code
 from exports.rows import ExportFilters, ExportOptions, columns, spreadsheet_safe
@@ -159,6 +160,7 @@ def assert_names_fit_and_match_the_dictionary(texts: dict[str, str]) -> None:
         assert max(map(len, header)) <= MAX_COLUMN_NAME, (name, header)
     dictionary = read_csv(texts["data_dictionary.csv"])
     files = [f"{form.code}.csv" for form in export_forms()] + list(history.HEADERS)
+    files += [f"{code}.csv" for code in ANALYSIS_FILES]
     for name in files:
         described = [row["field"] for row in dictionary if f"{row['form']}.csv" == name]
         assert described == headers[name], name
@@ -513,3 +515,118 @@ def test_a_signature_over_data_entered_late_exports_the_paper_source_date(
         namespaces=NS,
     )
     assert f"paper source signed on {paper.isoformat()}" in note
+
+
+# --- Multi-choice answers (issue 18) -------------------------------------------------------
+
+
+def test_a_multi_choice_answer_is_one_0_1_column_per_option_listed_in_the_dictionary(
+    demo_trial, data_manager
+):
+    from exports.rows import copy_query
+
+    texts = bundle_texts(run_export(data_manager))
+    dictionary = read_csv(texts["data_dictionary.csv"])
+    multi = [(form, item) for form in export_forms() for item in form.items if item.options]
+    assert {item.name for _form, item in multi} >= {
+        "systemic_involvement",
+        "premedication",
+        "serious_criteria",
+        "failed_codes",
+    }
+    chosen = 0
+    for form, item in multi:
+        file_rows = read_csv(texts[f"{form.code}.csv"])
+        assert file_rows, form.code
+        assert item.column not in file_rows[0], (form.code, item.name)
+        for code, label in item.options:
+            name = item.option_column(code)
+            assert len(name) <= MAX_COLUMN_NAME
+            assert {row[name] for row in file_rows} <= {"0", "1", ""}, (form.code, name)
+            chosen += sum(row[name] == "1" for row in file_rows)
+            [described] = [
+                row for row in dictionary if row["form"] == form.code and row["field"] == name
+            ]
+            assert described["label"] == f"Selected: {label}"
+            assert described["type"] == "integer"
+    assert chosen > 0  # the demo trial has chosen options
+    # No cell of the bundle's form files joins codes with "|" (the demo has no "|" in text).
+    # The screening's missing_items is no answer but the application's list of the questions
+    # still unanswered, in words.
+    joined = [
+        (form.code, name, value)
+        for form in export_forms()
+        for row in read_csv(texts[f"{form.code}.csv"])
+        for name, value in row.items()
+        if "|" in value and name != "missing_items"
+    ]
+    assert not joined
+    # The Python writer (labels) gives the same 0/1 cells as PostgreSQL's COPY.
+    form = form_by_code("dosing_infusion")
+    assert copy_query(form, ExportFilters(), ExportOptions()) is not None
+    labelled = bundle_texts(run_export(data_manager, labels=True))
+    plain_rows = read_csv(texts["dosing_infusion.csv"])
+    label_rows = read_csv(labelled["dosing_infusion.csv"])
+    premedication = next(item for item in form.items if item.name == "premedication")
+    for code, _label in premedication.options:
+        name = premedication.option_column(code)
+        assert [r[name] for r in plain_rows] == [r[name] for r in label_rows]
+    assert any(
+        r[premedication.option_column(c)] == "1"
+        for r in plain_rows
+        for c, _l in premedication.options
+    )
+
+
+# --- Lab reference ranges and the deviation's visit date (issue 18) ------------------------
+
+
+def test_each_lab_value_has_the_apps_reference_range_and_flag_beside_it(
+    participant, coordinator_pumch, data_manager
+):
+    from tests.factories.crf import make_visit, save_labs
+    from trialsite.reference_ranges import reference_table
+
+    visit = make_visit(participant, "W12", user=coordinator_pumch)
+    save_labs(visit, coordinator_pumch, igg="18.5", wbc="6.0", esr="30", neutrophils="1.0")
+    for kwargs in ({}, {"labels": True}):
+        labs = read_csv(bundle_texts(run_export(data_manager, **kwargs))["dosing_labresult.csv"])
+        by_test = {row["analyte"]: row for row in labs if row["visit_code"] == "W12"}
+        assert by_test["igg"]["ref_flag"] == "H" and by_test["neutrophils"]["ref_flag"] == "L"
+        assert by_test["wbc"]["ref_flag"] == "" and by_test["esr"]["ref_flag"] == "H"
+        igg = reference_table()["igg"]
+        assert (by_test["igg"]["ref_low"], by_test["igg"]["ref_high"]) == ("7", "16")
+        assert igg.lower == 7 and igg.upper == 16
+        assert by_test["esr"]["ref_low"] == ""  # no lower limit
+    dictionary = read_csv(bundle_texts(run_export(data_manager))["data_dictionary.csv"])
+    described = {row["field"]: row for row in dictionary if row["form"] == "dosing_labresult"}
+    assert described["ref_flag"]["label"] and described["ref_low"]["type"] == "float"
+
+
+def test_every_deviation_row_has_its_visit_date_from_its_visit_or_its_own_date(
+    participant, coordinator_pumch, data_manager
+):
+    from datetime import timedelta
+
+    from dosing import services as dosing_services
+    from tests.factories.crf import make_visit, today
+
+    visit = make_visit(participant, "W12", user=coordinator_pumch)
+    args = {"participant": participant, "user": coordinator_pumch, "today": today()}
+    category = sorted(dosing_services.MANUAL_CATEGORIES)[0]
+    dosing_services.deviation_create(
+        **args,
+        category=category,
+        occurred_on=visit.visit_date + timedelta(days=1),
+        description="At a visit",
+        visit_code="W12",
+    )
+    dosing_services.deviation_create(
+        **args, category=category, occurred_on=today(), description="No visit"
+    )
+    for kwargs in ({}, {"labels": True}):
+        rows = read_csv(bundle_texts(run_export(data_manager, **kwargs))["dosing_deviation.csv"])
+        by_text = {row["description"]: row for row in rows}
+        assert by_text["At a visit"]["visit_date"] == visit.visit_date.isoformat()
+        assert by_text["No visit"]["visit_date"] == today().isoformat()
+        assert all(row["visit_date"] for row in rows)

@@ -303,7 +303,13 @@ def test_a_chinese_data_manager_exports_csv_with_english_labels(
     assert not [name for name, text in texts.items() if CJK.search(text)]
     adverse_events = next(text for name, text in texts.items() if "adverse" in name.lower())
     rows = list(csv.DictReader(io.StringIO(adverse_events)))
-    assert any("Requires or prolongs inpatient hospitalisation" in str(r) for r in rows)
+    assert any(r["serious_criteria_hospitalisation"] == "1" for r in rows)
+    assert any(r["grade_label"] for r in rows)  # a coded field's English label
+    # A multi-choice option's label is in the dictionary, in English.
+    dictionary = list(csv.DictReader(io.StringIO(texts["data_dictionary.csv"])))
+    assert any(
+        r["label"] == "Selected: Requires or prolongs inpatient hospitalisation" for r in dictionary
+    )
 
 
 @pytest.mark.django_db
