@@ -62,16 +62,21 @@ def xpath(node, path: str, **variables):
 
 
 def test_the_full_demo_odm_loads_strictly_in_odmlib_and_is_complete(demo_trial, data_manager):
-    from crf.models import EssdaiAssessment, EsspriAssessment
-    from crf.outcomes import esspri_score
-    from dosing.models import LabResult
-    from eligibility.models import Screening
-    from exports.odm_metadata import UCUM
-    from monitoring.models import DataQuery
-
     _path, document = valid_odm(run_export(data_manager, kind="odm"))
+    check_units(document)
+    check_derived_scores(document)
+    check_range_checks(document)
+    check_schedule(document)
+    check_questions(document)
+    check_screen_failures(document)
+    check_queries(document)
 
-    # Units: every lab value carries its unit; every reference is to a unit with a UCUM code.
+
+def check_units(document) -> None:
+    """Units: every lab value carries its unit; every reference is to a unit with a UCUM code."""
+    from dosing.models import LabResult
+    from exports.odm_metadata import UCUM
+
     units = {
         unit.get("OID"): xpath(unit, "string(odm:Symbol/odm:TranslatedText)")
         for unit in xpath(document, "//odm:MeasurementUnit")
@@ -92,7 +97,12 @@ def test_the_full_demo_odm_loads_strictly_in_odmlib_and_is_complete(demo_trial, 
         )
         assert units[unit] in ("kg", "mm/(5.min)")
 
-    # Derived scores: the app's own scorers' values, with their method.
+
+def check_derived_scores(document) -> None:
+    """Derived scores: the app's own scorers' values, with their method."""
+    from crf.models import EssdaiAssessment, EsspriAssessment
+    from crf.outcomes import esspri_score
+
     for model, oid, score in (
         (EssdaiAssessment, "I.CRF_ESSDAIASSESSMENT.ESSDAI_TOTAL", lambda r: str(r.score.total)),
         (
@@ -120,13 +130,17 @@ def test_the_full_demo_odm_loads_strictly_in_odmlib_and_is_complete(demo_trial, 
             document, f"//odm:MethodDef[@OID='{method}'][@Type='Computation']/odm:Description"
         )
 
-    # Range checks from the reference ranges: soft, per test on the lab values.
+
+def check_range_checks(document) -> None:
+    """Range checks from the reference ranges: soft, per test on the lab values."""
     checks = xpath(document, "//odm:ItemDef[@OID='I.DOSING_LABRESULT.VALUE']/odm:RangeCheck")
     assert checks and {c.get("SoftHard") for c in checks} == {"Soft"}
     igg = [c for c in checks if "'igg'" in xpath(c, "string(odm:FormalExpression)")]
     assert sorted(c.get("Comparator") for c in igg) == ["GE", "LE"]
 
-    # The schedule of assessments: each visit its forms; every form sits where it may.
+
+def check_schedule(document) -> None:
+    """The schedule of assessments: each visit its forms; every form sits where it may."""
     forms_of = {
         event.get("OID"): set(xpath(event, "odm:FormRef/@FormOID"))
         for event in xpath(document, "//odm:StudyEventDef")
@@ -156,7 +170,9 @@ def test_the_full_demo_odm_loads_strictly_in_odmlib_and_is_complete(demo_trial, 
         and mandatory["I.CRF_VITALS.RESPIRATORY_RATE"] == "No"
     )
 
-    # Full questions in English and Chinese.
+
+def check_questions(document) -> None:
+    """Full questions in English and Chinese."""
     [question] = xpath(document, "//odm:ItemDef[@OID='I.DOSING_LABRESULT.ANALYTE']/odm:Question")
     texts = dict(
         zip(
@@ -168,7 +184,11 @@ def test_the_full_demo_odm_loads_strictly_in_odmlib_and_is_complete(demo_trial, 
     assert texts["en"] == "Lab result: test"
     assert set(texts) == {"en", "zh-Hans"} and texts["zh-Hans"] != texts["en"]
 
-    # Screen failures: subjects keyed by screening number, the screening event only.
+
+def check_screen_failures(document) -> None:
+    """Screen failures: subjects keyed by screening number, the screening event only."""
+    from eligibility.models import Screening
+
     never_enrolled = Screening.objects.filter(participant__isnull=True)
     assert never_enrolled.exists()
     for screening in never_enrolled:
@@ -176,7 +196,11 @@ def test_the_full_demo_odm_loads_strictly_in_odmlib_and_is_complete(demo_trial, 
         assert xpath(subject, "odm:StudyEventData/@StudyEventOID") == ["SE.SCREENING"]
     assert "screen failures" in xpath(document, "string(//odm:StudyDescription)")
 
-    # Queries: an Annotation on the item or form they are about, with status and messages.
+
+def check_queries(document) -> None:
+    """Queries: an Annotation on the item or form they are about, with status and messages."""
+    from monitoring.models import DataQuery
+
     queries = xpath(document, "//odm:Annotation[starts-with(@ID, 'ANN.QUERY.')]")
     assert len(queries) == DataQuery.objects.count() > 0
     query = DataQuery.objects.exclude(field_name="").first()
