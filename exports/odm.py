@@ -793,7 +793,10 @@ def _form_elements(
         steps = transactions.get(record_id)
         if not steps:
             change = changes.get(record_id)
-            yield row, _form_data(form, row, items, change, signature, days, record_queries)
+            element = _form_data(form, row, items, change, signature, days, record_queries)
+            if options.full_history:  # no audited change (made before auditing began)
+                element.set("TransactionType", "Upsert")
+            yield row, element
             continue
         for step in steps[:-1]:
             yield row, step
@@ -802,11 +805,26 @@ def _form_elements(
             last.insert(1, _signature(signature, _oid("LOC", row["site"]), days))
             if (note := _source_note(signature, days)) is not None:
                 _insert_before_groups(last, [note])
+        _derived_now(form, row, last)
         names = {item.name for item in items}
         on_items = _place_queries(last, record_queries, row, days, names)
         for query_notes in on_items.values():  # the item may be unchanged in the last step
             _insert_before_groups(last, query_notes)
         yield row, last
+
+
+def _derived_now(form: ExportForm, row: dict[str, str], form_data: etree._Element) -> None:
+    """The derived items (scores, ages) of the record as it now is, on its last change."""
+    group = form_data.find("ItemGroupData")
+    for computed in odm_computed(form):
+        if group is not None and row[computed.name] != "":
+            etree.SubElement(
+                group,
+                "ItemData",
+                ItemOID=computed_oid(form, computed),
+                Value=row[computed.name],
+                TransactionType="Upsert",
+            )
 
 
 def _insert_before_groups(form_data: etree._Element, notes: list[etree._Element]) -> None:

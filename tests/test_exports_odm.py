@@ -215,6 +215,11 @@ def test_the_full_history_of_the_demo_loads_strictly_too(demo_trial, data_manage
     assert document.getroot().get("FileType") == "Transactional"
     assert xpath(document, "//odm:FormData[@TransactionType='Update']/odm:AuditRecord")
     assert xpath(document, "//odm:ItemData[@TransactionType='Insert']/odm:AuditRecord")
+    # The derived scores of each record as it now is, on its last change.
+    assert xpath(
+        document,
+        "//odm:ItemData[@ItemOID='I.CRF_ESSDAIASSESSMENT.ESSDAI_TOTAL'][@TransactionType='Upsert']",
+    )
 
 
 def test_a_record_edited_twice_shows_two_audit_entries_in_the_odm(participant, data_manager):
