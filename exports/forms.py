@@ -39,6 +39,11 @@ class ExportRequestForm(forms.Form):
         required=False,
         help_text=_("Excel then shows Chinese text and units such as ×10⁹/L correctly."),
     )
+    full_history = forms.BooleanField(
+        label=_("ODM: the full history (every audited change, not only the latest)"),
+        required=False,
+        help_text=_("A transactional ODM file: one entry per change, with who, when and why."),
+    )
     drop_date_of_birth = forms.BooleanField(label=_("Remove dates of birth"), required=False)
     shift_dates = forms.BooleanField(
         label=_("De-identify: shift every date by a secret per-participant offset"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from copy import deepcopy
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from django.contrib.contenttypes.models import ContentType
 from lxml import etree
 
 from dosing import engine
-from exports.dictionary import data_type, lab_units, row_unit_column, unit_of
+from exports import history
+from exports import odm_metadata as meta
+from exports.dictionary import canonical_lab_unit, data_type
 from exports.registry import Computed, ExportForm, Item, export_forms
 from exports.rows import ExportFilters, ExportOptions, exported_items, rows, shift_dates_in
 from trialsite import protocol
@@ -118,12 +121,17 @@ def _text(tag: str, text: str, **attrs: str) -> etree._Element:
     return element
 
 
-def item_units(item: Item) -> list[str]:
-    """The MeasurementUnits an item's values can have (declared, or per lab test)."""
-    if row_unit_column(item):
-        return lab_units()
-    unit = unit_of(item)
-    return [unit] if unit else []
+def _texts(tag: str, make: Callable[[], object]) -> etree._Element:
+    """``tag`` with ``make()`` in English and Simplified Chinese (lazy labels made twice)."""
+    element = etree.Element(tag)
+    for language, text in meta.translations(make):
+        translated = etree.SubElement(element, "TranslatedText")
+        translated.set(XML_LANG, language)
+        translated.text = text
+    return element
+
+
+item_units = meta.item_units
 
 
 def _odm_type(item: Item) -> str:
@@ -131,37 +139,33 @@ def _odm_type(item: Item) -> str:
     return {"text": "text", "boolean": "boolean"}.get(kind, kind)
 
 
+STUDY_NOTE = (
+    " Subjects keyed by a screening number (<SITE>-S<nnn>) are candidates never enrolled"
+    " (screen failures): they have the screening event only, and a de-identified export"
+    " leaves them out. Data queries are Annotations of the item (or form) they are about,"
+    " flagged with their status."
+)
+QUERY_STATUS_CODELIST = "CL.QUERY_STATUS"
+ANNOTATION_TYPE_CODELIST = "CL.ANNOTATION_TYPE"
+
+
 def metadata(options: ExportOptions) -> etree._Element:
     forms = export_forms()
     study = etree.Element("Study", OID=_oid("ST", protocol.REGISTRY_ID))
     globals_ = etree.SubElement(study, "GlobalVariables")
     etree.SubElement(globals_, "StudyName").text = protocol.REGISTRY_ID
-    etree.SubElement(globals_, "StudyDescription").text = protocol.STUDY_TITLE
+    etree.SubElement(globals_, "StudyDescription").text = protocol.STUDY_TITLE + STUDY_NOTE
     etree.SubElement(globals_, "ProtocolName").text = protocol.ORG_STUDY_ID
     units = sorted({u for f in forms for i in exported_items(f, options) for u in item_units(i)})
     if units:
         basic = etree.SubElement(study, "BasicDefinitions")
         for unit in units:
             mu = etree.SubElement(basic, "MeasurementUnit", OID=unit_oid(unit), Name=unit)
-            mu.append(_text("Symbol", unit))
+            mu.append(_text("Symbol", meta.UCUM[unit]))  # UCUM code; the Name as people read it
     mdv = etree.SubElement(
         study, "MetaDataVersion", OID=METADATA_OID, Name=f"{protocol.REGISTRY_ID} CRFs"
     )
-    protocol_el = etree.SubElement(mdv, "Protocol")
-    for order, (code, _name, _type, _repeat) in enumerate(_EVENTS, start=1):
-        etree.SubElement(
-            protocol_el,
-            "StudyEventRef",
-            StudyEventOID=f"SE.{code}",
-            OrderNumber=str(order),
-            Mandatory="No",
-        )
-    for code, name, kind, repeating in _EVENTS:
-        event = etree.SubElement(
-            mdv, "StudyEventDef", OID=f"SE.{code}", Name=name, Repeating=repeating, Type=kind
-        )
-        for form in forms:
-            etree.SubElement(event, "FormRef", FormOID=form_oid(form), Mandatory="No")
+    _events(mdv, forms)
     for form in forms:
         form_def = etree.SubElement(
             mdv, "FormDef", OID=form_oid(form), Name=form.label, Repeating="Yes"
@@ -170,30 +174,60 @@ def metadata(options: ExportOptions) -> etree._Element:
             form_def, "ItemGroupRef", ItemGroupOID=_oid("IG", form.code), Mandatory="Yes"
         )
     for form in forms:
-        group = etree.SubElement(
-            mdv, "ItemGroupDef", OID=_oid("IG", form.code), Name=form.label, Repeating="No"
-        )
-        for order, item in enumerate(exported_items(form, options), start=1):
-            etree.SubElement(
-                group,
-                "ItemRef",
-                ItemOID=item_oid(form, item),
-                OrderNumber=str(order),
-                Mandatory="No",
-            )
-        first = len(exported_items(form, options)) + 1
-        for order, computed in enumerate(odm_computed(form), start=first):
-            etree.SubElement(
-                group,
-                "ItemRef",
-                ItemOID=computed_oid(form, computed),
-                OrderNumber=str(order),
-                Mandatory="No",
-                MethodOID=method_oid(form, computed),
-            )
+        _item_group(mdv, form, options)
     _item_defs(mdv, forms, options)
     _codelists_and_methods(mdv, forms, options)
     return study
+
+
+def _events(mdv: etree._Element, forms: tuple[ExportForm, ...]) -> None:
+    """The protocol's events, each with the forms the schedule of assessments gives it
+    (mandatory: the forms the visit expects)."""
+    protocol_el = etree.SubElement(mdv, "Protocol")
+    for order, (code, _name, _type, _repeat) in enumerate(_EVENTS, start=1):
+        etree.SubElement(
+            protocol_el,
+            "StudyEventRef",
+            StudyEventOID=f"SE.{code}",
+            OrderNumber=str(order),
+            Mandatory="Yes" if code == "SCREENING" else "No",
+        )
+    for code, name, kind, repeating in _EVENTS:
+        event = etree.SubElement(
+            mdv, "StudyEventDef", OID=f"SE.{code}", Name=name, Repeating=repeating, Type=kind
+        )
+        for order, (form, mandatory) in enumerate(meta.event_forms(code, forms), start=1):
+            etree.SubElement(
+                event,
+                "FormRef",
+                FormOID=form_oid(form),
+                OrderNumber=str(order),
+                Mandatory="Yes" if mandatory else "No",
+            )
+
+
+def _item_group(mdv: etree._Element, form: ExportForm, options: ExportOptions) -> None:
+    group = etree.SubElement(
+        mdv, "ItemGroupDef", OID=_oid("IG", form.code), Name=form.label, Repeating="No"
+    )
+    items = exported_items(form, options)
+    for order, item in enumerate(items, start=1):
+        etree.SubElement(
+            group,
+            "ItemRef",
+            ItemOID=item_oid(form, item),
+            OrderNumber=str(order),
+            Mandatory="Yes" if meta.is_mandatory(item) else "No",
+        )
+    for order, computed in enumerate(odm_computed(form), start=len(items) + 1):
+        etree.SubElement(
+            group,
+            "ItemRef",
+            ItemOID=computed_oid(form, computed),
+            OrderNumber=str(order),
+            Mandatory="No",
+            MethodOID=method_oid(form, computed),
+        )
 
 
 def _item_defs(mdv: etree._Element, forms, options: ExportOptions) -> None:
@@ -209,9 +243,10 @@ def _item_defs(mdv: etree._Element, forms, options: ExportOptions) -> None:
             if attrs["DataType"] == "text" and max_length:
                 attrs["Length"] = str(max_length)
             item_def = etree.SubElement(mdv, "ItemDef", **attrs)
-            item_def.append(_text("Question", item.label))
+            item_def.append(_texts("Question", lambda f=form, i=item: meta.question(f, i)))
             for unit in item_units(item):
                 etree.SubElement(item_def, "MeasurementUnitRef", MeasurementUnitOID=unit_oid(unit))
+            item_def.extend(_range_checks(form, item))
             if item.choices:
                 etree.SubElement(item_def, "CodeListRef", CodeListOID=codelist_oid(form, item))
         for computed in odm_computed(form):
@@ -222,7 +257,30 @@ def _item_defs(mdv: etree._Element, forms, options: ExportOptions) -> None:
                 Name=f"{form.code}.{computed.name}",
                 DataType=computed.data_type,
             )
-            item_def.append(_text("Question", str(computed.label)))
+            item_def.append(_texts("Question", lambda c=computed: c.label))
+
+
+def _range_checks(form: ExportForm, item: Item) -> Iterable[etree._Element]:
+    """Soft range checks from the reference ranges (a value outside is flagged, not
+    refused); on a lab value, each one holds for the row's test only (its expression)."""
+    analyte = next((i for i in form.items if i.name == "analyte"), None)
+    for comparator, limits, condition in meta.range_checks(item):
+        check = etree.Element("RangeCheck", Comparator=comparator, SoftHard="Soft")
+        limit = limits.lower if comparator == "GE" else limits.upper
+        if condition is None or analyte is None:
+            etree.SubElement(check, "CheckValue").text = str(limit)
+        else:
+            etree.SubElement(check, "FormalExpression", Context="XPath 2.0").text = (
+                f"if (../ItemData[@ItemOID='{item_oid(form, analyte)}']/@Value = "
+                f"'{condition}') then {limit} else ()"
+            )
+        if limits.unit in meta.UCUM:
+            etree.SubElement(check, "MeasurementUnitRef", MeasurementUnitOID=unit_oid(limits.unit))
+        side = "below the lower" if comparator == "GE" else "above the upper"
+        check.append(
+            _text("ErrorMessage", f"{limits.analyte}: {side} reference limit {limit} {limits.unit}")
+        )
+        yield check
 
 
 def _codelists_and_methods(mdv: etree._Element, forms, options: ExportOptions) -> None:
@@ -239,9 +297,10 @@ def _codelists_and_methods(mdv: etree._Element, forms, options: ExportOptions) -
                 Name=item.label,
                 DataType="integer" if integer else "text",
             )
-            for code, label in item.choices:
+            for code, _label in item.choices:
                 entry = etree.SubElement(codelist, "CodeListItem", CodedValue=str(code))
-                entry.append(_text("Decode", label))
+                entry.append(_texts("Decode", lambda i=item, c=code: dict(i.choices)[c]))
+    _annotation_codelists(mdv)
     for form in forms:
         for computed in odm_computed(form):
             method = etree.SubElement(
@@ -252,6 +311,23 @@ def _codelists_and_methods(mdv: etree._Element, forms, options: ExportOptions) -
                 Type="Computation",
             )
             method.append(_text("Description", computed.derivation))
+
+
+def _annotation_codelists(mdv: etree._Element) -> None:
+    """The codes of the Flags on query Annotations: what the annotation is, its status."""
+    from monitoring.models import QueryStatus
+
+    kinds = etree.SubElement(
+        mdv, "CodeList", OID=ANNOTATION_TYPE_CODELIST, Name="Annotation type", DataType="text"
+    )
+    entry = etree.SubElement(kinds, "CodeListItem", CodedValue="query")
+    entry.append(_text("Decode", "data query"))
+    statuses = etree.SubElement(
+        mdv, "CodeList", OID=QUERY_STATUS_CODELIST, Name="Query status", DataType="text"
+    )
+    for status in QueryStatus:
+        entry = etree.SubElement(statuses, "CodeListItem", CodedValue=status.value)
+        entry.append(_texts("Decode", lambda s=status: s.label))
 
 
 def admin_data() -> etree._Element:
@@ -453,6 +529,36 @@ def _void_signoff_signatures(
     return entries
 
 
+def _audit_record(
+    context: dict[str, Any] | None, moment: datetime, location: str, days: int
+) -> etree._Element:
+    """Who changed the record (or the database, outside the app), where, when and why."""
+    context = context or {}
+    record = etree.Element("AuditRecord")
+    username = context.get("username")
+    etree.SubElement(
+        record, "UserRef", UserOID=_oid("USR", username) if username else DATABASE_USER_OID
+    )
+    etree.SubElement(record, "LocationRef", LocationOID=location)
+    etree.SubElement(record, "DateTimeStamp").text = _stamp(moment, days)
+    if context.get("reason"):
+        etree.SubElement(record, "ReasonForChange").text = shift_dates_in(context["reason"], days)
+    return record
+
+
+def _item_data(
+    form: ExportForm, item: Item, value: str, row: dict[str, str], **attrs: str
+) -> etree._Element:
+    """An ItemData with its value's unit (every value that has one)."""
+    data = etree.Element("ItemData", ItemOID=item_oid(form, item), **attrs)
+    if value != "":
+        data.set("Value", value)
+        unit = meta.value_unit(item, row)
+        if unit:
+            etree.SubElement(data, "MeasurementUnitRef", MeasurementUnitOID=unit_oid(unit))
+    return data
+
+
 def _form_data(
     form: ExportForm,
     row: dict[str, str],
@@ -460,43 +566,95 @@ def _form_data(
     change: dict[str, Any] | None,
     signature: Signature | None,
     days: int = 0,
+    queries: list[Any] | None = None,
 ) -> etree._Element:
     form_data = etree.Element("FormData", FormOID=form_oid(form), FormRepeatKey=row["record_id"])
     location = _oid("LOC", row["site"])
     if change is not None:
-        context = change["pgh_context__metadata"] or {}
-        record = etree.SubElement(form_data, "AuditRecord")
-        username = context.get("username")
-        etree.SubElement(
-            record, "UserRef", UserOID=_oid("USR", username) if username else DATABASE_USER_OID
+        form_data.append(
+            _audit_record(change["pgh_context__metadata"], change["pgh_created_at"], location, days)
         )
-        etree.SubElement(record, "LocationRef", LocationOID=location)
-        etree.SubElement(record, "DateTimeStamp").text = _stamp(change["pgh_created_at"], days)
-        if context.get("reason"):
-            reason = shift_dates_in(context["reason"], days)
-            etree.SubElement(record, "ReasonForChange").text = reason
     if signature is not None:
         form_data.append(_signature(signature, location, days))
         if (note := _source_note(signature, days)) is not None:
             form_data.append(note)
+    names = {item.name for item in items}
+    on_items = _place_queries(form_data, queries or [], row, days, names)
     group = etree.SubElement(form_data, "ItemGroupData", ItemGroupOID=_oid("IG", form.code))
     if row["record_status"] == "voided":
         group.set("TransactionType", "Remove")
     for item in items:
-        value = row[item.name]
-        if value != "":
-            data = etree.SubElement(group, "ItemData", ItemOID=item_oid(form, item), Value=value)
-            unit_column = row_unit_column(item)
-            if unit_column and row.get(unit_column):
-                etree.SubElement(
-                    data, "MeasurementUnitRef", MeasurementUnitOID=unit_oid(row[unit_column])
-                )
+        if row[item.name] != "":
+            data = _item_data(form, item, row[item.name], row)
+            data.extend(on_items.get(item.name, []))
+            group.append(data)
     for computed in odm_computed(form):
         if row[computed.name] != "":
             etree.SubElement(
                 group, "ItemData", ItemOID=computed_oid(form, computed), Value=row[computed.name]
             )
     return form_data
+
+
+def _queries(form: ExportForm, ids: list[int]) -> dict[int, list[Any]]:
+    """The data queries about these records (open and closed), with their messages."""
+    from monitoring.models import DataQuery
+
+    found: dict[int, list[Any]] = defaultdict(list)
+    queries = (
+        DataQuery.objects.filter(
+            content_type=ContentType.objects.get_for_model(form.model), object_id__in=ids
+        )
+        .select_related("opened_by")
+        .prefetch_related("messages__author")
+        .order_by("pk")
+    )
+    for query in queries:
+        found[query.object_id].append(query)
+    return found
+
+
+def _query_note(query: Any, seq: int, days: int) -> etree._Element:
+    """A query as an Annotation: its status as a Flag, its question and messages."""
+    note = etree.Element("Annotation", SeqNum=str(seq), ID=f"ANN.QUERY.{query.pk}")
+    opened_by = query.opened_by.username if query.opened_by else "automatic check"
+    where = f" on {query.field_name}" if query.field_name else ""
+    lines = [
+        f"Query {query.pk}{where} ({query.status}), opened {_stamp(query.opened_at, days)} "
+        f"by {opened_by}: {shift_dates_in(query.question, days)}"
+    ]
+    for message in query.messages.all():
+        author = message.author.username if message.author else "automatic check"
+        lines.append(
+            f"{message.kind} {_stamp(message.created_at, days)} by {author}: "
+            f"{shift_dates_in(message.text, days)}"
+        )
+    etree.SubElement(note, "Comment", SponsorOrSite="Sponsor").text = "\n".join(lines)
+    flag = etree.SubElement(note, "Flag")
+    etree.SubElement(flag, "FlagValue", CodeListOID=QUERY_STATUS_CODELIST).text = query.status
+    etree.SubElement(flag, "FlagType", CodeListOID=ANNOTATION_TYPE_CODELIST).text = "query"
+    return note
+
+
+def _place_queries(
+    form_data: etree._Element,
+    queries: list[Any],
+    row: dict[str, str],
+    days: int,
+    names: set[str],
+) -> dict[str, list[etree._Element]]:
+    """Append the form-level queries to ``form_data``; return those about an item that has
+    a value in ``row`` (by item name), to go on its ItemData."""
+    on_items: dict[str, list[etree._Element]] = defaultdict(list)
+    on_form = []
+    for query in queries:
+        field = query.field_name
+        if field in names and row.get(field, "") != "":
+            on_items[field].append(_query_note(query, len(on_items[field]) + 1, days))
+        else:
+            on_form.append(_query_note(query, 1, days))
+    _insert_before_groups(form_data, on_form)
+    return on_items
 
 
 def _subject_batches(filters: ExportFilters, options: ExportOptions) -> Iterable[list[str]]:
@@ -535,7 +693,8 @@ def write_odm(
         with xf.element(
             "ODM",
             nsmap={None: NS},
-            FileType="Snapshot",
+            # The full history is a series of transactions (Insert, Update, Remove).
+            FileType="Transactional" if options.full_history else "Snapshot",
             FileOID=_oid("EXPORT", started_at.strftime("%Y%m%dT%H%M%S")),
             CreationDateTime=_stamp(started_at),
             ODMVersion="1.3.2",
@@ -556,6 +715,9 @@ def write_odm(
                         subjects.add(subject.get("SubjectKey"))
                         xf.write(_in_namespace(subject))
                     progress(sum(counts.values()))
+                # Screen failures: in the file, not among the participants it contains.
+                for candidate in _screen_failures(filters, options, counts, void):
+                    xf.write(_in_namespace(candidate))
                 # Void signatures, each with its state and why (ODM's Signature has no
                 # state): a SignatureDef "VOID: ..." and an Annotation saying what was
                 # signed and why the signature no longer holds.
@@ -592,16 +754,7 @@ def _batch_subjects(
     void.extend(_void_signoff_signatures(batch, offsets))
     for form in export_forms():
         form_rows = list(rows(form, batch_filters, options))
-        ids = [int(row["record_id"]) for row in form_rows]
-        changes = _last_changes(form, ids)
-        signatures = _signatures(form, ids)
-        items = exported_items(form, options)
-        for row in form_rows:
-            days = offsets.get(row["subject_id"], 0)
-            record_id = int(row["record_id"])
-            element = _form_data(
-                form, row, items, changes.get(record_id), signatures.get(record_id), days
-            )
+        for row, element in _form_elements(form, form_rows, batch_filters, options, offsets):
             by_subject[row["subject_id"]][event_of(form, row)].append((row["site"], element))
         void.extend(_void_signatures(form, form_rows, offsets))
         counts[form.code] += len(form_rows)
@@ -614,7 +767,144 @@ def _batch_subjects(
                 casebook_signature=casebook_signatures.get(subject_id),
                 visit_signatures=visit_signatures,
                 days=offsets.get(subject_id, 0),
+                history=options.full_history,
             )
+
+
+def _form_elements(
+    form: ExportForm,
+    form_rows: list[dict[str, str]],
+    filters: ExportFilters,
+    options: ExportOptions,
+    offsets: dict[str, int],
+) -> Iterable[tuple[dict[str, str], etree._Element]]:
+    """(row, FormData) of each row: its current data, or with the full history, one
+    FormData per audited change (the last with the signature and the queries)."""
+    ids = [int(row["record_id"]) for row in form_rows]
+    changes = {} if options.full_history else _last_changes(form, ids)
+    signatures = _signatures(form, ids)
+    queries = _queries(form, ids)
+    items = exported_items(form, options)
+    transactions = _history(form, filters, options) if options.full_history else {}
+    for row in form_rows:
+        days = offsets.get(row["subject_id"], 0)
+        record_id = int(row["record_id"])
+        signature, record_queries = signatures.get(record_id), queries.get(record_id, [])
+        steps = transactions.get(record_id)
+        if not steps:
+            change = changes.get(record_id)
+            element = _form_data(form, row, items, change, signature, days, record_queries)
+            if options.full_history:  # no audited change (made before auditing began)
+                element.set("TransactionType", "Upsert")
+            yield row, element
+            continue
+        for step in steps[:-1]:
+            yield row, step
+        last = steps[-1]
+        if signature is not None:
+            last.insert(1, _signature(signature, _oid("LOC", row["site"]), days))
+            if (note := _source_note(signature, days)) is not None:
+                _insert_before_groups(last, [note])
+        _derived_now(form, row, last)
+        names = {item.name for item in items}
+        on_items = _place_queries(last, record_queries, row, days, names)
+        for query_notes in on_items.values():  # the item may be unchanged in the last step
+            _insert_before_groups(last, query_notes)
+        yield row, last
+
+
+def _derived_now(form: ExportForm, row: dict[str, str], form_data: etree._Element) -> None:
+    """The derived items (scores, ages) of the record as it now is, on its last change."""
+    group = form_data.find("ItemGroupData")
+    for computed in odm_computed(form):
+        if group is not None and row[computed.name] != "":
+            etree.SubElement(
+                group,
+                "ItemData",
+                ItemOID=computed_oid(form, computed),
+                Value=row[computed.name],
+                TransactionType="Upsert",
+            )
+
+
+def _insert_before_groups(form_data: etree._Element, notes: list[etree._Element]) -> None:
+    """Annotations of a FormData go before its ItemGroupData (the schema's order)."""
+    group = form_data.find("ItemGroupData")
+    for note in notes:
+        note.set("SeqNum", str(len(form_data.findall("Annotation")) + 1))
+        if group is None:
+            form_data.append(note)
+        else:
+            group.addprevious(note)
+
+
+def _history(
+    form: ExportForm, filters: ExportFilters, options: ExportOptions
+) -> dict[int, list[etree._Element]]:
+    """Each record's audited changes, in order, as transactional FormData: who, when and
+    why on the form and on each ItemData changed (Insert, Update, Remove)."""
+    by_column = {item.column: item for item in exported_items(form, options)}
+    found: dict[int, list[etree._Element]] = defaultdict(list)
+    for event, changed in history._changes(form, filters, options):
+        steps = found[event["pgh_obj_id"]]
+        voided = any(column == "voided_at" and new for column, _old, new in changed)
+        kind = "Remove" if voided else ("Update" if steps else "Insert")
+        location, days = _oid("LOC", event["_site"]), event["_days"]
+        audit = _audit_record(event["_context"], event["pgh_created_at"], location, days)
+        form_data = etree.Element(
+            "FormData",
+            FormOID=form_oid(form),
+            FormRepeatKey=str(event["pgh_obj_id"]),
+            TransactionType=kind,
+        )
+        form_data.append(audit)
+        group = etree.SubElement(
+            form_data, "ItemGroupData", ItemGroupOID=_oid("IG", form.code), TransactionType=kind
+        )
+        unit_row = _unit_row(event)
+        for column, old, new in changed:
+            if (item := by_column.get(column)) is None:
+                continue  # the void fields: the FormData's Remove says it
+            change = "Remove" if new == "" else ("Update" if old != "" else "Insert")
+            data = _item_data(form, item, new, unit_row, TransactionType=change)
+            data.insert(0, deepcopy(audit))
+            group.append(data)
+        steps.append(form_data)
+    return found
+
+
+def _unit_row(event: dict[str, Any]) -> dict[str, str]:
+    """What ``odm_metadata.value_unit`` reads of a row, from an audit event's values."""
+    row = {key: value for key, value in event.items() if isinstance(value, str)}
+    if isinstance(event.get("analyte"), str):
+        row["value_unit"] = canonical_lab_unit(event["analyte"])
+    return row
+
+
+def _screen_failures(
+    filters: ExportFilters,
+    options: ExportOptions,
+    counts: dict[str, int],
+    void: list[tuple[etree._Element, etree._Element]],
+) -> Iterable[etree._Element]:
+    """Candidates never enrolled, keyed by their screening number, with their screening
+    forms (none in a de-identified export, nor when participants are chosen)."""
+    if options.shift_dates or filters.subject_ids:
+        return
+    by_candidate: dict[str, dict[tuple[str, str | None], list]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for form in export_forms():
+        if form.model._meta.app_label != "eligibility":
+            continue
+        form_rows = [row for row in rows(form, filters, options) if not row["subject_id"]]
+        for row, element in _form_elements(form, form_rows, filters, options, {}):
+            candidate = by_candidate[row["screening_number"]]
+            candidate[("SE.SCREENING", None)].append((row["site"], element))
+        void.extend(_void_signatures(form, form_rows, {}))
+        counts[form.code] += len(form_rows)
+    for number in sorted(by_candidate):
+        yield _subject_data(number, by_candidate[number], history=options.full_history)
 
 
 def _subject_offsets(subject_ids: list[str], options: ExportOptions) -> dict[str, int]:
@@ -634,8 +924,11 @@ def _subject_data(
     casebook_signature: Signature | None = None,
     visit_signatures: dict | None = None,
     days: int = 0,
+    history: bool = False,
 ) -> etree._Element:
     subject = etree.Element("SubjectData", SubjectKey=subject_id)
+    if history:
+        subject.set("TransactionType", "Upsert")
     site = next(iter(events.values()))[0][0]
     location = _oid("LOC", site)
     # The investigator's sign-off of the whole casebook signs the subject's data.
@@ -649,6 +942,8 @@ def _subject_data(
         events.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1] or "")
     ):
         event = etree.SubElement(subject, "StudyEventData", StudyEventOID=event_oid)
+        if history:
+            event.set("TransactionType", "Upsert")
         if repeat is not None:
             event.set("StudyEventRepeatKey", repeat)
         # The investigator's sign-off of a visit signs the visit's study event.

@@ -351,6 +351,7 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             lambda row: _essdai(row).total,
             _essdai_total_text,
             data_type="integer",
+            in_odm=True,
         ),
         Computed(
             "essdai_category",
@@ -358,6 +359,7 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             "low < 5, moderate 5-13, high >= 14 (Seror 2016)",
             lambda row: _essdai(row).category.value,
             _essdai_category_sql,
+            in_odm=True,
         ),
     ),
     "eligibility.Screening": (
@@ -391,6 +393,7 @@ COMPUTED: dict[str, tuple[Computed, ...]] = {
             lambda row: _esspri(row).score,
             _esspri_score_sql,
             data_type="float",
+            in_odm=True,
         ),
     ),
 }

@@ -50,6 +50,8 @@ class ExportOptions:
     # CSV files for Excel: UTF-8 with a byte order mark, without which Excel reads them as
     # the system's code page (×10⁹/L shows as Ã—10â¹/L).
     excel: bool = False
+    # ODM: every audited change as a transaction (Insert, Update, Remove), not the latest.
+    full_history: bool = False
 
     def as_json(self) -> dict[str, bool]:
         return {
@@ -57,6 +59,7 @@ class ExportOptions:
             "drop_date_of_birth": self.drop_date_of_birth,
             "shift_dates": self.shift_dates,
             "excel": self.excel,
+            "full_history": self.full_history,
         }
 
 

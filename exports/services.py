@@ -139,6 +139,7 @@ def export_run(export: Export) -> Export:
             drop_date_of_birth=export.options.get("drop_date_of_birth", False),
             shift_dates=export.options.get("shift_dates", False),
             excel=export.options.get("excel", False),
+            full_history=export.options.get("full_history", False),
         )
         if options.shift_dates:
             options = dataclasses.replace(options, offsets=date_offsets(filters))

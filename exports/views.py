@@ -39,6 +39,7 @@ def export_list(request: HttpRequest) -> HttpResponse:
                 drop_date_of_birth=data["drop_date_of_birth"],
                 shift_dates=data["shift_dates"],
                 excel=data["excel"],
+                full_history=data["full_history"],
             ),
         )
         messages.success(request, _("Export started."))

@@ -473,8 +473,16 @@ def test_the_odm_of_the_whole_demo_trial_validates_with_its_signatures(
 
     document = parse_odm(run_export(data_manager, kind="odm"))
 
+    from eligibility.models import Screening
+
     subjects = document.xpath("//odm:SubjectData/@SubjectKey", namespaces=NS)
-    assert sorted(subjects) == sorted(Participant.objects.values_list("subject_id", flat=True))
+    # Screen failures are subjects too (issue 18), keyed by their screening number.
+    never_enrolled = Screening.objects.filter(participant__isnull=True).values_list(
+        "number", flat=True
+    )
+    assert sorted(subjects) == sorted(
+        [*Participant.objects.values_list("subject_id", flat=True), *never_enrolled]
+    )
     [subject] = document.xpath(
         f"//odm:SubjectData[@SubjectKey='{participant.subject_id}']", namespaces=NS
     )
@@ -552,6 +560,8 @@ def test_fields_have_their_declared_units_and_lab_rows_their_canonical_unit(
     assert not names & {"investigator", "generic name", "0-10", "canonical unit"}
     allowed = {"%", "/min", "cm", "g/2 min", "m²", "mg", "mmHg", "mm/5 min", "mL/10 min"}
     allowed |= {"mL/15 min", "foci/4 mm²", "kg", "°C", "×10⁶/L", "×10⁹/L"}
+    # The units values are entered in (lab values, CD19 counts, doses) carry theirs too.
+    allowed |= {"/µL", "cells/µL", "g/dL", "mg/dL", "IU", "g", "µg", "mL"}
     from exports.dictionary import lab_units
 
     assert names <= allowed | set(lab_units())
