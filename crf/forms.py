@@ -96,7 +96,8 @@ class VisitCrfForm(ClinicalForm):
         super().__init__(*args, **kwargs)
         self.visit = visit
         self.today = today
-        if self.carried_fields and not self.is_edit:
+        # A blank CRF (crf.blank) is built on an unsaved visit of no one: nothing to carry.
+        if self.carried_fields and not self.is_edit and visit.participant_id is not None:
             self._carry_forward()
 
     def _carry_forward(self) -> None:
