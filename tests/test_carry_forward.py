@@ -196,3 +196,10 @@ def test_a_visit_date_defaults_to_the_target_unless_it_is_still_ahead(course):
         week_12.target
     )
     assert selectors.default_event_date(sched, "UNS", later) == later
+
+
+def test_a_blank_crf_carries_nothing_and_renders(client_for, coordinator_pumch):
+    # The blank CRF builds its forms on an unsaved visit of no one (crf.blank).
+    response = client_for(coordinator_pumch).get(reverse("crf:blank", args=["baseline"]))
+    assert response.status_code == 200
+    assert "data-carried-from" not in response.content.decode()
