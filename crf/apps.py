@@ -9,11 +9,14 @@ class CrfConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from crf import services
+        from crf import carry, services
+        from dosing import measurements
         from trialsite import workflow
 
         # What follows a write in this app's read models (workflow.Step).
         workflow.register_step(workflow.Step.CRF, services.crf_follows)
+        # Vitals and gland-function values carried forward to later forms.
+        measurements.register_measurement_source(carry.crf_measurements)
         # A database migrated from before the visit-forms and outcome read models gets them.
         post_migrate.connect(_store_missing_visit_forms, sender=self)
         post_migrate.connect(_store_missing_outcome_states, sender=self)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 
 from crispy_forms.helper import FormHelper
 from django import forms
@@ -33,6 +33,8 @@ from crf.models import (
     SeriousCriterion,
     Vitals,
 )
+from dosing import measurements
+from dosing.forms import show_carried
 from dosing.models import LabAnalyte, LabResult, Visit
 from trialsite import protocol, units
 from trialsite.forms import (
@@ -86,10 +88,29 @@ def _not_future(form: forms.Form, data: dict[str, Any], names: Iterable[str], to
 class VisitCrfForm(ClinicalForm):
     """A form that belongs to one visit."""
 
+    # {field: measure} a new record starts from, when a value still valid on the visit
+    # date was entered before (``dosing.measurements``): prefilled, editable, dated.
+    carried_fields: ClassVar[dict[str, str]] = {}
+
     def __init__(self, *args: Any, visit: Visit, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.visit = visit
         self.today = today
+        # A blank CRF (crf.blank) is built on an unsaved visit of no one: nothing to carry.
+        if self.carried_fields and not self.is_edit and visit.participant_id is not None:
+            self._carry_forward()
+
+    def _carry_forward(self) -> None:
+        carried = {
+            name: measurements.latest_valid_measurement(
+                self.visit.participant, measure, self.visit.visit_date
+            )
+            for name, measure in self.carried_fields.items()
+        }
+        for name, measurement in carried.items():
+            if measurement is not None:
+                self.initial[name] = measurement.value
+        show_carried(self, carried)
 
 
 class EssdaiForm(VisitCrfForm):
@@ -157,6 +178,12 @@ class PhysicianGlobalForm(VisitCrfForm):
 
 
 class GlandFunctionForm(VisitCrfForm):
+    # Baseline from screening within SCR1's window (GLAND_FUNCTION_VALID_DAYS).
+    carried_fields: ClassVar[dict[str, str]] = {
+        "schirmer_mm_5min": measurements.SCHIRMER,
+        "unstimulated_saliva_ml_15min": measurements.SALIVARY_FLOW,
+    }
+
     class Meta:
         model = GlandFunction
         fields = ["schirmer_mm_5min", "unstimulated_saliva_ml_15min", "not_done_reason"]
@@ -177,6 +204,12 @@ class GlandFunctionForm(VisitCrfForm):
 
 
 class VitalsForm(VisitCrfForm):
+    # An infusion's vitals start from the weight and height measured within 7 days.
+    carried_fields: ClassVar[dict[str, str]] = {
+        "weight_kg": measurements.WEIGHT,
+        "height_cm": measurements.HEIGHT,
+    }
+
     class Meta:
         model = Vitals
         fields = [

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from crf import blank, forms, selectors, services
+from crf import blank, carry, forms, selectors, services
 from crf.expected import CrfKind, offered_crfs
 from crf.models import (
     AdverseEvent,
@@ -355,6 +355,7 @@ def con_med_list(request: HttpRequest, subject_id: str) -> HttpResponse:
             "can_write": access.can_write(request.user),
             "refusal": data_entry_refusal(participant, safety=True),
             "void_form": VoidForm(),
+            "offers": carry.ongoing_prior_therapy_offers(participant),
         },
     )
 
@@ -369,7 +370,16 @@ def con_med_edit(request: HttpRequest, subject_id: str, pk: int | None = None) -
             write=True,
             pk=pk,
         )
-    form = forms.ConMedForm(request.POST or None, instance=medication, today=_today())
+    initial = None
+    if medication is None and "prior" in request.GET:
+        # One click from an ongoing prior therapy: the form starts from it (once only).
+        initial = carry.offer_initial(participant, request.GET["prior"])
+        if initial is None:
+            messages.info(request, _("This therapy is already among the medications."))
+            return redirect("crf:con_meds", subject_id=subject_id)
+    form = forms.ConMedForm(
+        request.POST or None, instance=medication, today=_today(), initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.con_med_save(form=form, user=request.user, participant=participant)

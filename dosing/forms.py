@@ -4,17 +4,21 @@ by the services with the schedule engine and the dose module."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.utils import formats
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from dosing.measurements import Measurement
 from dosing.models import AbsoluteCountUnit, Deviation, Drug, Infusion, Premedication, Visit
 from dosing.services import ASSESSMENT_CODES, MANUAL_CATEGORIES
+from eligibility.models import Screening
 from trialsite import units
 from trialsite.forms import ClinicalDatesMixin, ClinicalForm, tie_errors_to_widgets
 from trialsite.protocol import (
@@ -71,6 +75,40 @@ class _DatedForm(ClinicalDatesMixin, forms.Form):
         return data
 
 
+def carried_anthropometry(weight: Measurement | None, height: Measurement | None) -> dict:
+    """Initial values from the weight and height still valid (``dosing.measurements``):
+    prefilled and editable; their date is the older one's (the one a dose check reads)."""
+    initial: dict[str, Any] = {}
+    if weight is not None:
+        initial["weight_kg"] = weight.value
+    if height is not None:
+        initial["height_cm"] = height.value
+    dates = [m.measured_on for m in (weight, height) if m is not None]
+    if dates:
+        initial["anthropometry_measured_on"] = min(dates)
+    return initial
+
+
+def show_carried(form: forms.BaseForm, carried: dict[str, Measurement | None]) -> None:
+    """Say beside each prefilled field where its value comes from and when it was measured
+    ("from baseline vitals, 3 Mar 2026"): a coordinator checks it, or changes it."""
+    for name, measurement in carried.items():
+        if measurement is None or name not in form.fields:
+            continue
+        field = form.fields[name]
+        field.help_text = format_lazy(
+            "{} {}",
+            _("Prefilled %(value)s %(unit)s %(note)s: change it if measured again.")
+            % {
+                "value": units.format_decimal(measurement.value),
+                "unit": measurement.unit,
+                "note": measurement.note,
+            },
+            field.help_text or "",
+        )
+        field.widget.attrs["data-carried-from"] = measurement.measured_on.isoformat()
+
+
 def _plausible(form: forms.Form, name: str, code: str) -> None:
     value = form.cleaned_data.get(name)
     if value is not None and not units.is_plausible(code, value):
@@ -80,6 +118,32 @@ def _plausible(form: forms.Form, name: str, code: str) -> None:
 
 
 # --- Day 0 -------------------------------------------------------------------------------
+
+
+# EXC5's questions, asked at screening and again on Day 0 (same names on both forms).
+EXC5_SCREENING_FIELDS = (
+    "chronic_infection_suppressive_therapy",
+    "infection_hospitalisation",
+    "infection_hospitalisation_last_date",
+    "parenteral_antimicrobials",
+    "parenteral_antimicrobials_last_date",
+    "live_vaccine",
+    "live_vaccine_date",
+    "high_infection_risk",
+)
+
+
+def exc5_screening_answers(screening: Screening) -> dict[str, Any]:
+    """The screening's EXC5 answers as the Day 0 form's initial values: each question
+    starts from them and is re-confirmed or changed (an unanswered one stays empty)."""
+    initial: dict[str, Any] = {}
+    for name in EXC5_SCREENING_FIELDS:
+        value = getattr(screening, name)
+        if isinstance(value, bool):
+            initial[name] = "yes" if value else "no"
+        elif value is not None:
+            initial[name] = value
+    return initial
 
 
 class Day0ConfirmationForm(_DatedForm):
@@ -131,6 +195,18 @@ class Day0ConfirmationForm(_DatedForm):
             if when and confirmed_on and when > confirmed_on:
                 self.add_error(date_name, _("This date is after Day 0."))
         return data
+
+    def __init__(self, *args: Any, screened_on: date | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if screened_on is None:
+            return
+        note = _("Answered at screening on %(date)s: confirm it or change it.") % {
+            "date": formats.date_format(screened_on, "DATE_FORMAT")
+        }
+        for name in EXC5_SCREENING_FIELDS:
+            if name in self.initial:
+                self.fields[name].help_text = note
+                self.fields[name].widget.attrs["data-from-screening"] = "1"
 
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -189,12 +265,19 @@ class PrescriptionForm(_DatedForm):
         ),
     )
 
-    def __init__(self, *args: Any, signing: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        signing: bool = True,
+        carried: Sequence[Measurement | None] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.signing = signing
         for name in ("weight_kg", "height_cm"):
             self.fields[name].widget.attrs["data-dose-input"] = "1"
         self.fields["drug"].widget.attrs["data-dose-input"] = "1"
+        show_carried(self, dict(zip(("weight_kg", "height_cm"), carried, strict=False)))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -360,6 +360,21 @@ def b_cell_chart(rows: list[BCellRow]) -> BCellChart | None:
 # --- Participant page panel ------------------------------------------------------------------
 
 
+def default_event_date(course: engine.Course, visit_code: str, today: date) -> date:
+    """The date a form for a scheduled event starts from: the event's target date when
+    it is not in the future, else today.
+
+    A coordinator mostly enters an event on its day or, from paper, later: the target is
+    then the likeliest date and one to check, not to type.  A target still ahead cannot
+    be the date of something done (dates in the future are refused), so today it is.
+    An unscheduled visit, or a code the course does not know, starts from today.
+    """
+    event = course.event(visit_code)
+    if event is None or event.target > today:
+        return today
+    return event.target
+
+
 def open_prescription(participant: Participant) -> Prescription | None:
     """The signed prescription not yet administered (at most one at a time)."""
     return (

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from dosing import engine, feed, forms, selectors, services
+from dosing import engine, feed, forms, measurements, selectors, services
 from dosing.models import (
     BCellResult,
     Deviation,
@@ -84,8 +84,18 @@ def day_0_confirm(request: HttpRequest, subject_id: str) -> HttpResponse:
         _("The investigator confirms Day 0 (EXC5 re-confirmation)"),
     )
     today = _today()
-    initial = {"confirmed_on": min(participant.planned_day_0, today)}
-    form = forms.Day0ConfirmationForm(request.POST or None, today=today, initial=initial)
+    screening = participant.screening
+    # EXC5 starts from the screening's answers, each re-confirmed or changed.
+    initial = {
+        "confirmed_on": min(participant.planned_day_0, today),
+        **forms.exc5_screening_answers(screening),
+    }
+    form = forms.Day0ConfirmationForm(
+        request.POST or None,
+        today=today,
+        initial=initial,
+        screened_on=screening.screening_date,
+    )
     if request.method == "POST" and form.is_valid():
         confirmation = _save(
             form,
@@ -114,14 +124,23 @@ def prescribe(request: HttpRequest, subject_id: str) -> HttpResponse:
     today = _today()
     sched = selectors.course_for(participant, today)
     upcoming = sched.next_infusion
+    planned_on = max(upcoming.target, today) if upcoming else today
+    # Weight and height typed once (baseline vitals, an infusion's vitals): prefilled,
+    # editable, with their source and date, while still valid for the planned infusion.
+    carried = measurements.latest_weight_and_height(participant, planned_on)
     initial = {
         "drug": upcoming.drug.value if upcoming and upcoming.drug else "rituximab",
-        "planned_on": max(upcoming.target, today) if upcoming else today,
+        "planned_on": planned_on,
         "anthropometry_measured_on": today,
+        **forms.carried_anthropometry(*carried),
     }
     calculating = "calculate" in request.POST
     form = forms.PrescriptionForm(
-        request.POST or None, today=today, initial=initial, signing=not calculating
+        request.POST or None,
+        today=today,
+        initial=initial,
+        signing=not calculating,
+        carried=carried,
     )
     proposal = None
     if request.method == "POST" and form.is_valid():
@@ -134,6 +153,7 @@ def prescribe(request: HttpRequest, subject_id: str) -> HttpResponse:
                 {**request.POST.dict(), "prescribed_dose_mg": proposal.dose_mg, "password": ""},
                 today=today,
                 signing=False,
+                carried=carried,
             )
             form.is_valid()
         else:
@@ -352,13 +372,11 @@ def gate_discontinue(request: HttpRequest, subject_id: str) -> HttpResponse:
 def visit_add(request: HttpRequest, subject_id: str) -> HttpResponse:
     participant = _participant(request, subject_id, write=True)
     today = _today()
+    sched = selectors.course_for(participant, today)
+    code = query.text_param(request, "code") or protocol.UNSCHEDULED_VISIT_PREFIX
+    visit_date = selectors.default_event_date(sched, code, today)
     form = forms.VisitForm(
-        request.POST or None,
-        today=today,
-        initial={
-            "visit_code": query.text_param(request, "code") or protocol.UNSCHEDULED_VISIT_PREFIX,
-            "visit_date": today,
-        },
+        request.POST or None, today=today, initial={"visit_code": code, "visit_date": visit_date}
     )
     if request.method == "POST" and form.is_valid():
         visit = _save(
@@ -370,7 +388,6 @@ def visit_add(request: HttpRequest, subject_id: str) -> HttpResponse:
         if visit is not None:
             messages.success(request, _("Visit %(code)s recorded.") % {"code": visit.visit_code})
             return _to_participant(subject_id)
-    sched = selectors.course_for(participant, today)
     windows = [e for e in sched.events if e.kind is engine.EventKind.ASSESSMENT]
     return _page(request, "dosing/visit_form.html", participant, form, windows=windows)
 

@@ -170,6 +170,23 @@ DOSE_TOLERANCE_FRACTION = Decimal("0.10")
 # Weight and height used for a dose must be measured within 7 days.
 ANTHROPOMETRY_MAX_AGE_DAYS = 7
 
+# --- Measurements carried forward (entered once, offered where needed again) ------
+# A measurement is offered, prefilled and dated, on a later form while it is still valid
+# there: measured within N days before that form's date (the "within N days before R"
+# convention of PROTOCOL.md "Time").
+# Weight and height: "the latest weight/height (measured within 7 days)" (doses decision).
+WEIGHT_HEIGHT_VALID_DAYS = ANTHROPOMETRY_MAX_AGE_DAYS
+# Schirmer I and unstimulated salivary flow: a screening value stands for the baseline
+# one (Visits and assessments: "Baseline ... Schirmer test, unstimulated salivary flow")
+# while it is within SCR1's window, eligibility data dated within 28 days before Day 0.
+GLAND_FUNCTION_VALID_DAYS = SCREENING_WINDOW_DAYS
+MEASUREMENT_VALID_DAYS = {
+    "weight": WEIGHT_HEIGHT_VALID_DAYS,
+    "height": WEIGHT_HEIGHT_VALID_DAYS,
+    "schirmer": GLAND_FUNCTION_VALID_DAYS,
+    "salivary_flow": GLAND_FUNCTION_VALID_DAYS,
+}
+
 # --- Visits -------------------------------------------------------------------
 # Week 12 and week 28 assessment visits, +-7 days; baseline is Day 0.
 WEEK_12_VISIT_CODE = "W12"

@@ -30,6 +30,8 @@
       clearTimeout(timer);
       timer = setTimeout(refresh, 300);
     }));
+    // Weight and height carried forward (prefilled): the proposal is shown at once.
+    if (Array.from(inputs).every((el) => el.value)) { refresh(); }
   }
   document.querySelectorAll("[data-select-on-focus]").forEach((el) => {
     el.addEventListener("focus", () => el.select());
