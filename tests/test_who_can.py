@@ -83,7 +83,7 @@ def test_verifying_source_as_the_coordinator_names_the_monitor(
 ):
     client = client_for(coordinator_pumch)
     vitals = Vitals.objects.get(visit=visit)
-    record_url = reverse("monitoring:verify_record", args=["crf", "vitals", vitals.pk])
+    record_url = reverse("monitoring:verify", args=["crf", "vitals", vitals.pk])
 
     for response in (
         client.get(record_url),
