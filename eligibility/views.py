@@ -91,12 +91,12 @@ def screening_detail(request: HttpRequest, number: str) -> HttpResponse:
             "can_sign": request.user.has_perm(roles.SIGN)
             and assessment.outcome == "eligible"
             and not signed,
-            # The next step is the investigator's: who can take it, for everyone else.
-            "who_signs": access.investigator_refusal(screening.site_id, SIGNS_ELIGIBILITY)
-            if not request.user.has_perm(roles.SIGN)
-            and assessment.outcome == "eligible"
-            and not signed
-            else "",
+            # When signing is the next step and the user cannot sign: who can (read for
+            # every such user, so the page's query count does not depend on the screening).
+            "signing_next": assessment.outcome == "eligible" and not signed,
+            "who_signs": ""
+            if request.user.has_perm(roles.SIGN)
+            else access.investigator_refusal(screening.site_id, SIGNS_ELIGIBILITY),
             "sign_form": SignatureForm(),
             "fail_form": forms.ScreenFailForm(),
             "signature_meaning": SignatureMeaning.ELIGIBILITY.label,
