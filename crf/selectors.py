@@ -81,7 +81,7 @@ from dosing.models import (
 from dosing.selectors import stored_events_of
 from enrollment.models import Participant
 from enrollment.rules import ACTIVE_STATUSES, ParticipantStatus
-from trialsite import access, protocol, reference_ranges, roles, units
+from trialsite import access, protocol, reference_ranges, roles, units, workflow
 from trialsite.dates import study_day
 from trialsite.models import User
 from trialsite.protocol import CRF_ENTRY_DAYS
@@ -446,7 +446,8 @@ def visit_page(visit: Visit, user: User, today: date) -> dict[str, Any]:
                 participant=visit.participant, visit_code=visit.visit_code
             )
         ),
-        "can_write": access.can_write(user),
+        # A locked visit links to no edit page (they refuse it): its forms are read-only.
+        "can_write": access.can_write(user) and not workflow.refused(visit),
     }
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from eligibility import forms, selectors, services
@@ -56,9 +57,9 @@ def screening_log(request: HttpRequest) -> HttpResponse:
 
 
 def screening_new(request: HttpRequest) -> HttpResponse:
-    if not access.can_write(request.user):
-        raise PermissionDenied(_("Your role is read-only: it cannot change data."))
     sites = access.user_sites(request.user)
+    if not access.can_write(request.user):
+        raise access.read_only_refusal(sites.values_list("pk", flat=True))
     form = forms.NewScreeningForm(request.POST or None, sites=sites, today=_today())
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k in forms.CandidateForm.Meta.fields}
@@ -68,6 +69,9 @@ def screening_new(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Screening %(number)s opened.") % {"number": screening.number})
         return redirect(screening)
     return render(request, "eligibility/screening_new.html", {"form": form})
+
+
+SIGNS_ELIGIBILITY = gettext_lazy("The investigator confirms and signs the eligibility")
 
 
 def screening_detail(request: HttpRequest, number: str) -> HttpResponse:
@@ -87,6 +91,12 @@ def screening_detail(request: HttpRequest, number: str) -> HttpResponse:
             "can_sign": request.user.has_perm(roles.SIGN)
             and assessment.outcome == "eligible"
             and not signed,
+            # When signing is the next step and the user cannot sign: who can (read for
+            # every such user, so the page's query count does not depend on the screening).
+            "signing_next": assessment.outcome == "eligible" and not signed,
+            "who_signs": ""
+            if request.user.has_perm(roles.SIGN)
+            else access.investigator_refusal(screening.site_id, SIGNS_ELIGIBILITY),
             "sign_form": SignatureForm(),
             "fail_form": forms.ScreenFailForm(),
             "signature_meaning": SignatureMeaning.ELIGIBILITY.label,
@@ -222,7 +232,7 @@ def prior_therapy_void(request: HttpRequest, number: str, pk: int) -> HttpRespon
 @require_POST
 def screening_sign(request: HttpRequest, number: str) -> HttpResponse:
     screening = _screening(request, number)
-    access.require(request.user, roles.SIGN)
+    access.require_investigator(request.user, screening.site_id, SIGNS_ELIGIBILITY)
     form = SignatureForm(request.POST)
     if form.is_valid():
         try:

@@ -563,7 +563,7 @@ def visit_review(visit: Visit, user: User) -> dict[str, Any]:
             queries_for(user).filter(visit=visit, status__in=UNRESOLVED).order_by("pk"),
             _today(),
         ),
-        **_permissions(user),
+        **_permissions(user, participant.site_id),
     }
 
 
@@ -575,12 +575,18 @@ def _sdv_of_rows(rows: list[RecordRow]) -> SdvCount:
     )
 
 
-def _permissions(user: User) -> dict[str, bool]:
+def _permissions(user: User, site_id: int) -> dict[str, Any]:
+    """What the user may do here, and for the next steps that another role takes, who
+    takes them (issue 19: shown disabled, with whom to ask). The "who" texts are callables,
+    read by the template only where it shows them."""
     return {
         "can_verify": user.has_perm(roles.VERIFY),
         "can_lock": user.has_perm(roles.LOCK),
         "can_sign": user.has_perm(roles.SIGN),
         "can_query": user.has_perm(roles.QUERIES),
+        "who_verifies": lambda: access.who_can(roles.VERIFY, [site_id], services.VERIFIES_SOURCE),
+        "who_signs_visit": lambda: access.investigator_refusal(site_id, services.SIGNS_VISIT),
+        "who_signs_casebook": lambda: access.investigator_refusal(site_id, services.SIGNS_CASEBOOK),
     }
 
 
@@ -656,7 +662,7 @@ def participant_review(participant: Participant, user: User) -> dict[str, Any]:
         "casebook_states": signatures.signature_states(casebook) if casebook else [],
         "casebook_refusals": services.casebook_signoff_refusals(participant),
         "queries": query_rows(sorted(unresolved, key=lambda q: q.pk), _today()),
-        **_permissions(user),
+        **_permissions(user, participant.site_id),
     }
 
 

@@ -48,10 +48,18 @@ REASON_NEEDED = gettext_lazy("Give a reason.")
 NOT_OPEN = gettext_lazy("Only an open query can be answered (this one is %(status)s).")
 ALREADY_CLOSED = gettext_lazy("This query is already closed.")
 NOT_REOPENABLE = gettext_lazy("Only an answered or closed query can be re-opened.")
+# Who takes each monitoring step (issue 19): a refusal names the role, then whom to ask
+# (``access.who_can``).
+RAISES_QUERY = gettext_lazy("The monitor or the data manager raises a query")
+ANSWERS_QUERY = gettext_lazy("The site's coordinator or investigator answers a query")
+CLOSES_QUERY = gettext_lazy("The monitor or the data manager closes a query")
+REOPENS_QUERY = gettext_lazy("The monitor or the data manager re-opens a query")
+VERIFIES_SOURCE = gettext_lazy("The monitor verifies data against source")
+LOCKS_DATA = gettext_lazy("The data manager locks data")
+UNLOCKS_DATA = gettext_lazy("The data manager unlocks data")
+SIGNS_VISIT = gettext_lazy("The investigator signs off the visit")
+SIGNS_CASEBOOK = gettext_lazy("The investigator signs off the casebook")
 ONLY_SITE_ANSWERS = gettext_lazy("Queries are answered by the site (coordinator or investigator).")
-ONLY_OPENER = gettext_lazy(
-    "Only the monitor who opened this query, or a data manager, can close or re-open it."
-)
 DUPLICATE_AUTOMATIC = gettext_lazy(
     "The automatic check has opened a newer query on the same data: work on that one."
 )
@@ -197,7 +205,15 @@ def _require_opening_side(query: DataQuery, user: User) -> None:
         and query.opened_by_id != user.pk
         and not user.has_role(Role.DATA_MANAGER)
     ):
-        raise PermissionDenied(ONLY_OPENER)
+        opener = query.opened_by.printed_name
+        managers = access.holder_names(roles.LOCK, [query.site_id])
+        raise PermissionDenied(
+            _(
+                "The monitor who opened this query (%(opener)s) or a data manager closes or "
+                "re-opens it: ask %(names)s."
+            )
+            % {"opener": opener, "names": _(", ").join([opener, *managers])}
+        )
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ capability gets 403 (coordinators cannot open or close queries, monitors cannot 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import resolve, reverse
@@ -94,7 +94,9 @@ def query_list(request: HttpRequest) -> HttpResponse:
 
 def query_new(request: HttpRequest, app_label: str, model_name: str, pk: int) -> HttpResponse:
     record = _record(request, app_label, model_name, pk)
-    access.require(request.user, roles.QUERIES)
+    access.require_role(
+        request.user, roles.QUERIES, [access.site_id_of(record)], services.RAISES_QUERY
+    )
     initial = {"field_name": query.text_param(request, "field")}
     form = forms.QueryOpenForm(request.POST or None, model=type(record), initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -133,11 +135,18 @@ def query_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _query_step(
-    request: HttpRequest, pk: int, form_class, service, field: str, done: str, permission: str
+    request: HttpRequest,
+    pk: int,
+    form_class,
+    service,
+    field: str,
+    done: str,
+    who: tuple[str, str],
 ):
     query = _query(request, pk)
-    # The role is checked before the input: a wrong role gets 403 whatever it posts.
-    access.require(request.user, permission)
+    # The role is checked before the input: a wrong role gets 403 saying who can.
+    permission, action = who
+    access.require_role(request.user, permission, [query.site_id], action)
     form = form_class(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -162,7 +171,7 @@ def query_answer(request: HttpRequest, pk: int) -> HttpResponse:
         services.query_answer,
         "response",
         _("Query #%(n)s answered."),
-        roles.ENTER,
+        (roles.ENTER, services.ANSWERS_QUERY),
     )
 
 
@@ -175,7 +184,7 @@ def query_close(request: HttpRequest, pk: int) -> HttpResponse:
         services.query_close,
         "note",
         _("Query #%(n)s closed."),
-        roles.QUERIES,
+        (roles.QUERIES, services.CLOSES_QUERY),
     )
 
 
@@ -188,7 +197,7 @@ def query_reopen(request: HttpRequest, pk: int) -> HttpResponse:
         services.query_reopen,
         "reason",
         _("Query #%(n)s re-opened."),
-        roles.QUERIES,
+        (roles.QUERIES, services.REOPENS_QUERY),
     )
 
 
@@ -200,8 +209,7 @@ def query_correct(request: HttpRequest, pk: int) -> HttpResponse:
     answers the query with a link to the change (``monitoring.context``).
     """
     query = _query(request, pk)
-    if not access.can_write(request.user):
-        raise PermissionDenied(services.ONLY_SITE_ANSWERS)
+    access.require_role(request.user, roles.ENTER, [query.site_id], services.ANSWERS_QUERY)
     if query.status != QueryStatus.OPEN:
         messages.info(request, _("Query #%(n)s is not open.") % {"n": query.pk})
         return redirect(query)
@@ -277,7 +285,9 @@ def data_quality(request: HttpRequest) -> HttpResponse:
 def verify_record(request: HttpRequest, app_label: str, model_name: str, pk: int) -> HttpResponse:
     """GET: the record's fields to tick; POST: verify them (no field named: all of them)."""
     record = _record(request, app_label, model_name, pk)
-    access.require(request.user, roles.VERIFY)
+    access.require_role(
+        request.user, roles.VERIFY, [access.site_id_of(record)], services.VERIFIES_SOURCE
+    )
     target = describe(record)
     choices = [
         (f.name, f"{str(f.verbose_name).capitalize()}: {display_value(record, f)}")
@@ -318,7 +328,9 @@ def verify_record(request: HttpRequest, app_label: str, model_name: str, pk: int
 def verify_visit(request: HttpRequest, pk: int) -> HttpResponse:
     """Every form of the visit verified against source at once."""
     visit = _visit(request, pk)
-    access.require(request.user, roles.VERIFY)
+    access.require_role(
+        request.user, roles.VERIFY, [visit.participant.site_id], services.VERIFIES_SOURCE
+    )
     n = 0
     try:
         for record in selectors.visit_records(visit):
@@ -334,7 +346,7 @@ def verify_visit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _lock(request: HttpRequest, participant: Participant, default: str, **target) -> HttpResponse:
-    access.require(request.user, roles.LOCK)
+    access.require_role(request.user, roles.LOCK, [participant.site_id], services.LOCKS_DATA)
     form = forms.LockForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
@@ -385,7 +397,7 @@ def lock_record(request: HttpRequest, app_label: str, model_name: str, pk: int) 
 @require_POST
 def unlock(request: HttpRequest, pk: int) -> HttpResponse:
     lock = access.get_for_user(Lock.objects.select_related("participant"), request.user, pk=pk)
-    access.require(request.user, roles.LOCK)
+    access.require_role(request.user, roles.LOCK, [lock.participant.site_id], services.UNLOCKS_DATA)
     form = forms.UnlockForm(request.POST)
     default = (
         reverse("monitoring:visit", args=[lock.visit_id])
@@ -407,8 +419,10 @@ def unlock(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Investigator sign-off ------------------------------------------------------------------------
 
 
-def _sign(request: HttpRequest, *, template: str, page: dict, sign, done: str, back: str):
-    access.require(request.user, roles.SIGN)
+def _sign(
+    request: HttpRequest, *, template: str, page: dict, sign, done: str, back: str, action: str
+):
+    access.require_investigator(request.user, page["participant"].site_id, action)
     form = SignatureForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -440,6 +454,7 @@ def sign_visit(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         done=_("Visit %(code)s signed.") % {"code": visit.visit_code},
         back=reverse("monitoring:visit", args=[pk]),
+        action=services.SIGNS_VISIT,
     )
 
 
@@ -458,4 +473,5 @@ def sign_casebook(request: HttpRequest, subject_id: str) -> HttpResponse:
         ),
         done=_("Casebook of %(subject)s signed.") % {"subject": subject_id},
         back=reverse("monitoring:participant", args=[subject_id]),
+        action=services.SIGNS_CASEBOOK,
     )

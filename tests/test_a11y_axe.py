@@ -1,20 +1,33 @@
-"""Issue 11, accessibility: axe-core (vendored under tests/vendor/) runs inside Chromium on
-the main pages, in English and in Chinese, on the demo trial. No serious or critical
-violation is allowed; the test prints how many pages it checked and what it found."""
+"""Issues 11 and 19, accessibility: axe-core (vendored under tests/vendor/) runs inside
+Chromium on every page the demo trial reaches, as each demo role.
+
+The test is a crawler, not a list: logged in as the coordinator, the investigator, the
+monitor and the data manager, it starts from the dashboard (and from a locked, signed
+visit of the demo data) and follows every same-origin GET link it finds. Pages are
+grouped by their URL pattern (the route, with the kind of form or visit it names), and
+at most ``SAMPLES_FIRST_WALK`` distinct objects are visited per pattern, so every page
+type is covered without visiting every record. English for every role, Chinese for the
+investigator (who reaches the most pages). No serious or critical violation is allowed;
+the test prints the pages it checked, what it found and how long it took."""
 
 from __future__ import annotations
 
-from collections import Counter
+import os
+import sys
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urldefrag, urlsplit
 
 import pytest
+from django.conf import settings
+from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 
 from demo import seed as demo
-from dosing.models import Visit
-from monitoring.models import DataQuery, Lock, LockScope, Signoff, SignoffKind
+from monitoring.models import Lock, LockScope, Signoff, SignoffKind
 from tests.i18n_support import compile_catalogue
-from trialsite.models import User
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -36,6 +49,25 @@ AXE_OPTIONS = {
     },
     "resultTypes": ["violations"],
 }
+# One user per role (demo/seed.py), and the languages each walk is made in.
+WALKS = (
+    ("investigator_pumch", "en"),
+    ("coordinator_pumch", "en"),
+    ("investigator_pumch", "zh-hans"),
+    ("monitor", "en"),
+    ("datamanager", "en"),
+)
+# The first walk (the investigator's, who reaches the most) visits two objects of each
+# page type; the others one. The start pages come on top.
+SAMPLES_FIRST_WALK, SAMPLES_PER_PATTERN = 2, 1
+# A11Y_TRACE=1 prints each page as it is visited (to see where the time goes).
+TRACE = os.environ.get("A11Y_TRACE")
+# URL arguments that name a kind of page (a form, a visit type...), not an object: pages
+# differing in them are different pages.
+PAGE_KIND_ARGUMENTS = {"kind", "visit_type", "code", "section", "app_label", "model_name"}
+# Not pages: leaving the session, file downloads, Django's own admin, machine endpoints.
+SKIPPED_PREFIXES = ("/admin/", "/static/", "/media/", "/i18n/", "/healthz", "/favicon.ico")
+SKIPPED_PARTS = ("logout", "/download/", "/exports/casebook/")
 
 
 def run_axe(page) -> list[dict]:
@@ -46,19 +78,27 @@ def run_axe(page) -> list[dict]:
     return page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)["violations"]
 
 
-class AxeReport:
-    def __init__(self) -> None:
-        self.pages: list[str] = []
-        self.by_impact: Counter[str] = Counter()
-        self.failures: list[str] = []
+def page_pattern(path: str) -> str | None:
+    """The page type a path shows (its route and page-kind arguments), None if not ours."""
+    if path.startswith(SKIPPED_PREFIXES) or any(part in path for part in SKIPPED_PARTS):
+        return None
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    kinds = sorted((k, v) for k, v in match.kwargs.items() if k in PAGE_KIND_ARGUMENTS)
+    return f"{match.route}{kinds or ''}"
 
-    def check(self, page, url: str, label: str) -> None:
-        if url:
-            response = page.goto(url)
-            assert response is not None and response.ok, (label, response and response.status)
-        page.wait_for_load_state()
-        assert not page.url.endswith("/accounts/login/") or "login" in label, page.url
-        assert page.locator("h1").count(), f"{label}: no heading at {page.url}"
+
+@dataclass
+class AxeReport:
+    pages: list[str] = field(default_factory=list)
+    patterns: set[str] = field(default_factory=set)
+    by_impact: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def check(self, page, label: str) -> None:
         self.pages.append(label)
         for violation in run_axe(page):
             self.by_impact[violation["impact"]] += len(violation["nodes"])
@@ -68,6 +108,61 @@ class AxeReport:
                     f"{label}: {violation['id']} ({violation['impact']}) {violation['help']} "
                     f"at {targets}"
                 )
+
+
+class Walk:
+    """One role's crawl, in one language, in its own browser context."""
+
+    def __init__(self, page, origin: str, label: str, report: AxeReport, samples: int) -> None:
+        self.page, self.origin, self.label, self.report = page, origin, label, report
+        self.limit = samples
+        self.seen: set[str] = set()
+        self.samples: Counter[str] = Counter()
+        self.queue: deque[str] = deque()
+
+    def enqueue(self, url: str, *, start: bool = False) -> None:
+        url = urldefrag(url)[0]
+        parts = urlsplit(url)
+        if parts.scheme and f"{parts.scheme}://{parts.netloc}" != self.origin:
+            return
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        if path in self.seen:
+            return
+        self.seen.add(path)
+        pattern = page_pattern(parts.path)
+        if pattern is None or (not start and self.samples[pattern] >= self.limit):
+            return
+        self.samples[pattern] += 0 if start else 1
+        self.report.patterns.add(pattern)
+        self.queue.append(path)
+
+    def visit(self, path: str) -> None:
+        if TRACE:
+            print(f"{time.monotonic():.1f} {self.label} {path}", file=sys.__stderr__, flush=True)
+        try:
+            response = self.page.goto(path)
+        except Exception as exc:  # e.g. a download starting instead of a page
+            self.report.skipped[f"{type(exc).__name__}"] += 1
+            return
+        assert response is not None, path
+        if "text/html" not in (response.headers.get("content-type") or ""):
+            self.report.skipped["not HTML"] += 1
+            return
+        label = f"[{self.label}] {path}"
+        if not response.ok:
+            self.report.failures.append(f"{label}: a link leads to HTTP {response.status}")
+            return
+        assert not self.page.url.endswith("/accounts/login/"), f"{label}: logged out"
+        assert self.page.locator("h1").count(), f"{label}: no heading"
+        self.report.check(self.page, label)
+        for href in self.page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
+            self.enqueue(href)
+
+    def run(self, start: list[str]) -> None:
+        for path in start:
+            self.enqueue(path, start=True)
+        while self.queue:
+            self.visit(self.queue.popleft())
 
 
 @pytest.fixture
@@ -85,25 +180,8 @@ def log_in(page, username: str) -> None:
     page.wait_for_load_state()
 
 
-def log_out(page) -> None:
-    page.locator("nav .dropdown-toggle").first.click()
-    page.locator("nav form[action$='/logout/'] button").click()
-    page.wait_for_load_state()
-
-
-def switch_language(page, code: str) -> None:
-    page.locator(f"form[data-language-switcher] button[value={code}]").first.click()
-    page.wait_for_load_state()
-    assert page.locator("html").get_attribute("lang") == code
-
-
-def vitals_pk(visit) -> int:
-    from crf.models import Vitals
-
-    return Vitals.objects.active().get(visit=visit).pk
-
-
 def prescribe_next_belimumab(page, subject_id: str) -> None:
+    """A pending prescription, so that the infusion form is among the pages reached."""
     today = timezone.localdate().isoformat()
     page.goto(f"/dosing/{subject_id}/prescribe/")
     page.locator("#id_planned_on").fill(today)
@@ -116,104 +194,56 @@ def prescribe_next_belimumab(page, subject_id: str) -> None:
     page.wait_for_load_state()
 
 
-def test_the_main_pages_have_no_serious_or_critical_accessibility_violation(
-    browser, live_server, demo_trial, capsys, figure
-):
-    baseline = Visit.objects.get(participant__subject_id="PUMCH-002", visit_code="BASELINE")
-    signed_visits = Signoff.objects.filter(kind=SignoffKind.VISIT).values("visit")
-    locked = Lock.objects.filter(scope=LockScope.VISIT, visit__in=signed_visits).first()
-    assert locked is not None, "the demo has a signed, locked visit"
-    query = DataQuery.objects.filter(site__code="PUMCH").order_by("pk").first()
-    assert query is not None, "the demo has data queries at PUMCH"
-    investigator_pages = [
-        ("/", "dashboard"),
-        ("/screening/", "screening log"),
-        ("/screening/PUMCH-S002/", "screening detail"),
-        ("/screening/PUMCH-S002/sjogren/", "screening section form"),
-        ("/screening/PUMCH-S002/labs/", "screening labs"),
-        ("/participants/", "participant list"),
-        ("/participants/PUMCH-003/", "participant page"),
-        ("/dosing/PUMCH-003/prescribe/", "prescription form"),
-        ("/dosing/PUMCH-002/gate-labs/", "labs before belimumab"),
-        (f"/crf/visit/{baseline.pk}/", "visit page"),
-        (f"/crf/visit/{locked.visit_id}/", "locked and signed visit page"),
-        (f"/monitoring/visits/{locked.visit_id}/", "locked and signed visit review"),
-        (f"/crf/visit/{baseline.pk}/essdai/", "ESSDAI form"),
-        (f"/crf/visit/{baseline.pk}/vitals/", "CRF form (vitals)"),
-        (f"/crf/visit/{baseline.pk}/labs/", "visit labs"),
-        ("/crf/participant/PUMCH-003/adverse-events/", "adverse events"),
-        ("/crf/participant/PUMCH-003/adverse-events/new/", "adverse event form"),
-        ("/crf/participant/PUMCH-003/con-meds/", "concomitant medication"),
-        ("/dosing/calendar/", "calendar"),
-        ("/crf/status/", "form status"),
-        ("/crf/outcomes/", "outcomes"),
-        ("/search/?q=PUMCH", "search results"),
-        ("/crf/blank/", "blank CRFs"),
-        ("/crf/blank/baseline/", "blank CRF"),
-        # Beyond the main pages: the other forms a coordinator or investigator fills in.
-        ("/participants/consent/PUMCH-S002/new/", "consent form"),
-        ("/dosing/PUMCH-001/day-0/", "Day 0 re-confirmation"),
-        ("/dosing/PUMCH-002/b-cells/", "B-cell result form"),
-        (f"/crf/visit/{baseline.pk}/esspri/", "ESSPRI form"),
-        ("/dosing/deviations/", "protocol deviations"),
-        (f"/history/dosing/visit/{baseline.pk}/", "record history"),
-        # Monitoring (issue 8): queries, the visit review and its sign-off.
-        ("/monitoring/queries/", "data query list"),
-        (f"/monitoring/queries/{query.pk}/", "data query"),
-        (f"/monitoring/visits/{baseline.pk}/", "visit review"),
-        (f"/monitoring/visits/{baseline.pk}/sign/", "visit sign-off"),
-        ("/monitoring/participants/PUMCH-002/", "participant review"),
-        # Notifications (issue 17): one's own, and the preferences.
-        ("/notifications/", "your notifications"),
-        ("/notifications/preferences/", "notification preferences"),
-        # Accounts (issue 16): setting up one's authenticator.
-        ("/accounts/mfa/enrol/", "authenticator set-up"),
-    ]
-    account = User.objects.get(username="coordinator_pumch").pk
-    # Monitors' and data managers' own pages.
-    data_manager_pages = [
-        ("/exports/", "exports"),
-        ("/monitoring/quality/", "data-quality dashboard"),
-        ("/notifications/log/", "notification log"),
-        ("/jobs/", "background jobs"),
-        (f"/monitoring/queries/new/crf/vitals/{vitals_pk(baseline)}/", "raise a query"),
-        # Accounts (issue 16): user administration.
-        ("/accounts/users/", "users"),
-        ("/accounts/users/invite/", "invite a user"),
-        (f"/accounts/users/{account}/", "user account"),
-        (f"/accounts/users/{account}/history/", "account history"),
-    ]
-    pages = [*investigator_pages, ("/dosing/PUMCH-003/infusion/", "infusion form")]
-    report = AxeReport()
+def new_context(browser, live_server, language: str):
     context = browser.new_context(base_url=live_server.url, locale="en-US")
     context.set_default_timeout(15_000)
-    page = context.new_page()
-    try:
-        report.check(page, "/accounts/login/", "[en] login")
-        log_in(page, "investigator_pumch")
-        prescribe_next_belimumab(page, "PUMCH-003")
-        for url, label in pages:
-            report.check(page, url, f"[en] {label}")
+    context.add_cookies(
+        [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}]
+    )
+    return context
 
-        switch_language(page, "zh-hans")
-        for url, label in pages:
-            report.check(page, url, f"[zh-hans] {label}")
-        log_out(page)
-        report.check(page, "/accounts/login/", "[zh-hans] login")
 
-        log_in(page, "datamanager")
-        for url, label in data_manager_pages:
-            report.check(page, url, f"[zh-hans] {label}")
-        switch_language(page, "en")
-        for url, label in data_manager_pages:
-            report.check(page, url, f"[en] {label}")
-    finally:
-        context.close()
+def start_pages() -> list[str]:
+    """The dashboard, and the locked, signed visits of the demo data (a crawl from the
+    dashboard reaches only a sample of the visits)."""
+    signed = Signoff.objects.filter(kind=SignoffKind.VISIT).values("visit")
+    locked = Lock.objects.filter(scope=LockScope.VISIT, visit__in=signed).order_by("pk")
+    visit_ids = list(locked.values_list("visit_id", flat=True)[:1])
+    assert visit_ids, "the demo has a signed, locked visit"
+    return ["/", *(f"/crf/visit/{pk}/" for pk in visit_ids)] + [
+        f"/monitoring/visits/{pk}/" for pk in visit_ids
+    ]
 
+
+def test_every_page_the_demo_reaches_has_no_serious_or_critical_violation(
+    browser, live_server, demo_trial, capsys, figure
+):
+    started = time.monotonic()
+    report = AxeReport()
+    start = start_pages()
+    for username, language in WALKS:
+        context = new_context(browser, live_server, language)
+        page = context.new_page()
+        try:
+            if not report.pages:
+                # The login page, before anyone is logged in.
+                page.goto("/accounts/login/")
+                report.check(page, f"[{language}] login")
+            log_in(page, username)
+            if not report.patterns:
+                # The first walk (the investigator's) prescribes first.
+                prescribe_next_belimumab(page, "PUMCH-003")
+            samples = SAMPLES_PER_PATTERN if report.patterns else SAMPLES_FIRST_WALK
+            walk = Walk(page, live_server.url, f"{username} {language}", report, samples)
+            walk.run(start)
+        finally:
+            context.close()
+    seconds = time.monotonic() - started
     summary = (
-        f"axe-core {AXE_VERSION}: {len(report.pages)} pages checked; violations by impact "
+        f"axe-core {AXE_VERSION}: {len(report.pages)} pages of {len(report.patterns)} page "
+        f"types checked as {len(WALKS)} role walks in {seconds:.0f} s; violations by impact "
         f"(elements): {dict(report.by_impact) or 'none'}; serious or critical: "
-        f"{len(report.failures)}"
+        f"{len(report.failures)}; links skipped (not pages): {dict(report.skipped) or 'none'}"
     )
     with capsys.disabled():
         print("\n" + summary)

@@ -27,6 +27,7 @@ from enum import IntEnum
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -89,6 +90,15 @@ def guard(record: Any) -> None:
     """Raise (PermissionDenied) when ``record`` may not be written now."""
     for function in _guards:
         function(record)
+
+
+def refused(record: Any) -> bool:
+    """Whether ``guard`` refuses writing ``record`` now (e.g. it is locked)."""
+    try:
+        guard(record)
+    except PermissionDenied:
+        return True
+    return False
 
 
 def annotate_form(form: Any) -> None:
