@@ -266,7 +266,7 @@ class LabRow:
 
     @property
     def value(self) -> str:
-        return units.format_decimal(self.lab.value) if self.lab else ""
+        return units.format_number(self.lab.value) if self.lab else ""
 
     @property
     def as_entered(self) -> str:
@@ -280,7 +280,7 @@ class LabRow:
             label = analyte.unit(self.lab.unit_entered).label
         except units.UnitError:
             label = self.lab.unit_entered
-        return f"{units.format_decimal(self.lab.value_entered)} {label}"
+        return units.format_measure(self.lab.value_entered, label)
 
 
 @dataclass(frozen=True)
@@ -352,7 +352,7 @@ def lab_rows(labs: dict[str, LabResult]) -> list[LabRow]:
                 analyte=analyte.value,
                 name=str(analyte.label),
                 lab=lab,
-                unit=str(reference_ranges.UNITS[analyte.value]),
+                unit=units.unit_text(reference_ranges.UNITS[analyte.value]),
                 flag=None if lab is None else reference_ranges.flag(analyte.value, lab.value),
             )
         )

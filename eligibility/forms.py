@@ -22,8 +22,11 @@ from trialsite import protocol, units
 from trialsite.forms import (
     ClinicalDatesMixin,
     ClinicalForm,
+    NumberField,
     OptimisticLockMixin,
+    PlausibilityMixin,
     ReasonForChangeMixin,
+    number_input,
     tie_errors_to_widgets,
     version_field,
 )
@@ -374,7 +377,9 @@ class PriorTherapyForm(ClinicalForm):
 SEROLOGY_FIELDS = ["hbsag", "hbsab", "hbcab", "hcv_ab", "hiv_ever", "active_tb", "serology_date"]
 
 
-class LabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, forms.Form):
+class LabsForm(
+    PlausibilityMixin, ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, forms.Form
+):
     """The screening labs (value, unit, date each) and serology, on one page.
 
     Values are stored as entered and in the analyte's canonical unit; an
@@ -391,12 +396,12 @@ class LabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, fo
         for analyte in ScreeningAnalyte:
             name = str(analyte.label)
             lab = self.existing.get(analyte.value)
-            self.fields[f"{analyte}_value"] = forms.DecimalField(
+            self.fields[f"{analyte}_value"] = NumberField(
                 label=name,
                 required=False,
                 max_digits=12,
                 decimal_places=4,
-                widget=forms.NumberInput(attrs={"class": "form-control", "step": "any"}),
+                widget=number_input(**{"class": "form-control"}),
             )
             self.fields[f"{analyte}_unit"] = forms.ChoiceField(
                 label=_("%(test)s unit") % {"test": name},
@@ -415,6 +420,12 @@ class LabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, fo
                 self.initial[f"{analyte}_value"] = lab.value_entered
                 self.initial[f"{analyte}_unit"] = lab.unit_entered
                 self.initial[f"{analyte}_date"] = lab.taken_on
+            self.add_plausibility(
+                f"{analyte}_value",
+                analyte.value,
+                unit_field=f"{analyte}_unit",
+                checked=bool(lab and lab.value_checked),
+            )
         for name in SEROLOGY_FIELDS:
             model_field = Screening._meta.get_field(name)
             if name == "serology_date":
@@ -448,6 +459,8 @@ class LabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, fo
             value = data.get(f"{analyte}_value")
             unit = data.get(f"{analyte}_unit") or units.get_analyte(analyte).canonical_unit.key
             taken_on = data.get(f"{analyte}_date")
+            if f"{analyte}_value" in self.errors:  # refused as typed: one message, its own
+                continue
             if value is None and taken_on is None:
                 self.lab_values[analyte] = None
                 continue
@@ -462,16 +475,7 @@ class LabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, fo
             except (units.UnitError, InvalidOperation):
                 self.add_error(f"{analyte}_value", _("This value cannot be read."))
                 continue
-            if not units.is_plausible(analyte, canonical):
-                self.add_error(
-                    f"{analyte}_value",
-                    _(
-                        "%(value)s %(unit)s is not a possible %(test)s value: "
-                        "check the value and the unit."
-                    )
-                    % {"value": value, "unit": unit, "test": analyte.label},
-                )
-                continue
+            # Possible and plausible: PlausibilityMixin, after this clean.
             if taken_on > self.today:
                 self.add_error(f"{analyte}_date", _("This date is in the future."))
                 continue
@@ -494,8 +498,15 @@ class LabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, fo
         return (self.cleaned_data.get(self.reason_field) or "").strip()
 
 
-def lab_is_unchanged(lab: ScreeningLab, value: Decimal, unit: str, taken_on: date) -> bool:
-    return lab.value_entered == value and lab.unit_entered == unit and lab.taken_on == taken_on
+def lab_is_unchanged(
+    lab: ScreeningLab, value: Decimal, unit: str, taken_on: date, checked: bool = False
+) -> bool:
+    return (
+        lab.value_entered == value
+        and lab.unit_entered == unit
+        and lab.taken_on == taken_on
+        and lab.value_checked == checked
+    )
 
 
 class ScreenFailForm(forms.Form):

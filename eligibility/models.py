@@ -26,7 +26,13 @@ from eligibility.classification import (
 from eligibility.criteria import FIELD_LABELS, BCellActivation, DrugClass, SystemicInvolvement
 from trialsite import units
 from trialsite.dates import age_in_completed_years
-from trialsite.models import ClinicalRecord, RecordKind, Site
+from trialsite.models import (
+    ClinicalRecord,
+    RecordKind,
+    Site,
+    value_checked_field,
+    values_checked_field,
+)
 
 
 class Sex(models.TextChoices):
@@ -205,6 +211,7 @@ class Screening(ClinicalRecord):
     # --- INC4 ---------------------------------------------------------------------------
     guardian_agrees = _yes_no("guardian_agrees")
     child_agrees = _yes_no("child_agrees")
+    values_checked = values_checked_field()
 
     record_kind = RecordKind.SCREENING
 
@@ -297,6 +304,7 @@ class ScreeningLab(ClinicalRecord):
     unit_entered = models.CharField(_("unit as entered"), max_length=20)
     value = models.DecimalField(_("value (canonical unit)"), max_digits=14, decimal_places=6)
     taken_on = models.DateField(_("date of sample"))
+    value_checked = value_checked_field()
 
     site_field = "screening__site"
 
@@ -323,4 +331,4 @@ class ScreeningLab(ClinicalRecord):
 
     @property
     def canonical_display(self) -> str:
-        return f"{units.format_decimal(self.value)} {units.canonical_unit_label(self.analyte)}"
+        return units.format_measure(self.value, units.canonical_unit_label(self.analyte))

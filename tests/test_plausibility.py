@@ -1,0 +1,204 @@
+"""Plausibility at entry (issue 19): numbers never lose a character, impossible values are
+refused, implausible ones are saved only when confirmed, and the confirmation is audited."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django import forms
+from django.urls import reverse
+from django.utils import timezone
+
+from eligibility.models import Screening, ScreeningLab
+from tests.factories.eligibility import make_screening
+from trialsite.audit import history_of
+from trialsite.forms import CHECKED_LABEL, NOT_A_NUMBER, NumberField, WholeNumberField
+from trialsite.plausibility import Implausible, Impossible, Ok, plausibility
+
+# --- The number field, without the database ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("5,6", Decimal("5.6")),
+        (" 5.6 ", Decimal("5.6")),
+        ("56", Decimal("56")),
+        (",5", Decimal("0.5")),
+    ],
+)
+def test_a_comma_or_a_point_is_the_decimal_separator(typed, value):
+    assert NumberField(max_digits=6, decimal_places=2).clean(typed) == value
+
+
+@pytest.mark.parametrize("typed", ["5,6x", "5.6.1", "1,234.5", "5 ,6e2", "abc", "--5"])
+def test_anything_else_is_refused_naming_what_was_typed(typed):
+    with pytest.raises(forms.ValidationError) as refused:
+        NumberField(max_digits=8, decimal_places=2).clean(typed)
+    assert refused.value.messages == [str(NOT_A_NUMBER % {"value": typed.strip()})]
+
+
+def test_the_message_for_5_6x_says_what_to_type():
+    with pytest.raises(forms.ValidationError) as refused:
+        NumberField(max_digits=6, decimal_places=2).clean("5,6x")
+    assert refused.value.messages == [
+        "“5,6x” is not a number: use digits and one decimal point or comma."
+    ]
+
+
+def test_the_input_opens_the_decimal_keyboard_and_is_not_a_browser_number_input():
+    html = str(NumberField().widget.render("wbc", None))
+    assert 'inputmode="decimal"' in html and 'type="text"' in html
+
+
+def test_a_temperature_of_368_names_the_value_the_limit_and_the_unit_once():
+    field = NumberField(
+        max_digits=3, decimal_places=1, min_value=Decimal(30), max_value=Decimal(45), unit="°C"
+    )
+    with pytest.raises(forms.ValidationError) as refused:
+        field.clean("368")
+    assert refused.value.messages == [
+        "368 °C is above 45 °C, the highest possible value: check the value and its unit."
+    ]
+
+
+def test_too_many_decimals_names_the_limit():
+    with pytest.raises(forms.ValidationError) as refused:
+        NumberField(max_digits=3, decimal_places=1, unit="°C").clean("36,85")
+    assert refused.value.messages == [
+        "36.85 °C has too many decimals: at most 1 after the decimal point."
+    ]
+
+
+def test_a_whole_number_field_refuses_a_decimal_naming_it():
+    with pytest.raises(forms.ValidationError) as refused:
+        WholeNumberField(unit="/min").clean("7.5")
+    assert refused.value.messages == ["“7.5” is not a whole number: use digits only."]
+    assert WholeNumberField().clean(" 72 ") == 72
+
+
+# --- The limits, a pure function -------------------------------------------------------------
+
+
+def test_wbc_56_is_implausible_and_1001_impossible():
+    assert plausibility("wbc", Decimal("56"), "10^9/L") == Implausible(Decimal("50"), above=True)
+    assert plausibility("wbc", Decimal("1001"), "10^9/L") == Impossible(Decimal("1000"), above=True)
+    assert plausibility("wbc", Decimal("6.2"), "10^9/L") == Ok()
+
+
+def test_a_limit_comes_back_in_the_unit_the_value_was_entered_in():
+    assert plausibility("wbc", Decimal("56000"), "/uL") == Implausible(Decimal("50000"), above=True)
+    assert plausibility("igg", Decimal("85000"), "mg/dL") == Impossible(
+        Decimal("15000"), above=True
+    )
+
+
+def test_a_low_temperature_is_implausible_below_34():
+    assert plausibility("temperature", Decimal("33.5"), "C") == Implausible(
+        Decimal("34"), above=False
+    )
+
+
+# --- Screening labs: WBC 56 saved only when confirmed, and the confirmation audited ---------
+
+
+def _post_wbc(client, screening: Screening, value: str, **extra) -> object:
+    return client.post(
+        reverse("eligibility:labs", args=[screening.number]),
+        {
+            "version": screening.version,
+            "wbc_value": value,
+            "wbc_unit": "10^9/L",
+            "wbc_date": timezone.localdate().isoformat(),
+            **extra,
+        },
+    )
+
+
+@pytest.mark.django_db
+def test_wbc_56_at_screening_is_refused_without_the_confirmation(
+    client_for, coordinator_pumch, site_pumch
+):
+    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    response = _post_wbc(client_for(coordinator_pumch), screening, "56")
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors["wbc_value"]
+    assert errors == [
+        "White blood cells 56 ×10⁹/L is above 50 ×10⁹/L, the highest plausible value: "
+        "check the value and its unit, or confirm it."
+    ]
+    content = response.content.decode()
+    assert 'name="wbc_value_checked"' in content and str(CHECKED_LABEL) in content
+    assert 'type="checkbox" name="wbc_value_checked"' in content
+    assert not ScreeningLab.objects.filter(screening=screening).exists()
+
+
+@pytest.mark.django_db
+def test_the_confirmation_tick_is_not_shown_for_a_plausible_value(
+    client_for, coordinator_pumch, site_pumch
+):
+    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    response = client_for(coordinator_pumch).get(
+        reverse("eligibility:labs", args=[screening.number])
+    )
+    assert str(CHECKED_LABEL) not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_wbc_56_at_screening_is_saved_with_the_confirmation_which_is_audited(
+    client_for, coordinator_pumch, site_pumch
+):
+    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    response = _post_wbc(client_for(coordinator_pumch), screening, "56", wbc_value_checked="on")
+
+    assert response.status_code == 302
+    lab = ScreeningLab.objects.get(screening=screening, analyte="wbc")
+    assert lab.value == Decimal("56") and lab.value_checked is True
+    created = history_of(lab)[0]
+    assert created.who == coordinator_pumch.username
+    assert any(
+        change.new in ("True", "Yes", True) and "confirmed" in str(change.label)
+        for change in created.changes
+    ), [(c.label, c.old, c.new) for c in created.changes]
+
+
+@pytest.mark.django_db
+def test_an_impossible_value_is_refused_even_when_confirmed(
+    client_for, coordinator_pumch, site_pumch
+):
+    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    response = client_for(coordinator_pumch).post(
+        reverse("eligibility:labs", args=[screening.number]),
+        {
+            "version": screening.version,
+            "igg_value": "850",
+            "igg_unit": "g/L",
+            "igg_date": timezone.localdate().isoformat(),
+            "igg_value_checked": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["igg_value"] == [
+        "IgG 850 g/L is above 150 g/L, the highest possible value: check the value and its unit."
+    ]
+    assert not ScreeningLab.objects.filter(screening=screening).exists()
+
+
+@pytest.mark.django_db
+def test_5_6x_is_refused_on_its_field_and_5_6_with_a_comma_is_saved_as_5_6(
+    client_for, coordinator_pumch, site_pumch
+):
+    screening = make_screening(site=site_pumch, user=coordinator_pumch)
+    client = client_for(coordinator_pumch)
+    refused = _post_wbc(client, screening, "5,6x")
+    assert refused.status_code == 200
+    assert refused.context["form"].errors["wbc_value"] == [
+        "“5,6x” is not a number: use digits and one decimal point or comma."
+    ]
+    assert not ScreeningLab.objects.filter(screening=screening).exists()
+
+    accepted = _post_wbc(client, screening, "5,6")
+    assert accepted.status_code == 302
+    assert ScreeningLab.objects.get(screening=screening, analyte="wbc").value == Decimal("5.6")
