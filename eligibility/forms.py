@@ -15,7 +15,8 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from eligibility.classification import SourceTest
+from eligibility.classification import SEROLOGY_FIELDS as SEROLOGY_RESULTS
+from eligibility.classification import Serology, SourceTest
 from eligibility.criteria import BCellActivation, DrugClass, SystemicInvolvement, classify_drug
 from eligibility.models import PriorTherapy, Screening, ScreeningAnalyte, ScreeningLab
 from trialsite import protocol, units
@@ -52,6 +53,17 @@ class YesNoUnknown(forms.RadioSelect):
         return {"true": True, "false": False}.get(data.get(name))
 
 
+def serology_field(label: Any) -> forms.TypedChoiceField:
+    """Positive / Negative / Not done (issue 19), or not known yet (stored as None)."""
+    return forms.TypedChoiceField(
+        label=label,
+        choices=[("", _("Not known yet")), *Serology.choices],
+        required=False,
+        empty_value=None,
+        widget=forms.RadioSelect,
+    )
+
+
 def _yes_no_widgets(model: type, fields: list[str]) -> dict[str, forms.Widget]:
     widgets: dict[str, forms.Widget] = {}
     for name in fields:
@@ -72,6 +84,9 @@ class ScreeningSectionForm(ClinicalForm):
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
+        for name in SEROLOGY_RESULTS:
+            if name in self.fields:
+                self.fields[name] = serology_field(self.fields[name].label)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -432,6 +447,8 @@ class LabsForm(
                 self.fields[name] = forms.DateField(
                     label=model_field.verbose_name, required=False, widget=DATE_INPUT
                 )
+            elif name in SEROLOGY_RESULTS:
+                self.fields[name] = serology_field(model_field.verbose_name)
             else:
                 self.fields[name] = forms.NullBooleanField(
                     label=model_field.verbose_name, required=False, widget=YesNoUnknown()

@@ -20,6 +20,7 @@ from eligibility.classification import (
     ITEM_LABELS,
     BiopsySite,
     CriteriaSet,
+    Serology,
     SialographyStage,
     SourceTest,
 )
@@ -54,6 +55,14 @@ CLOSED_STATUSES = frozenset({ScreeningStatus.SCREEN_FAILED, ScreeningStatus.ENRO
 
 def _yes_no(name: str, labels: dict = FIELD_LABELS) -> models.BooleanField:
     return models.BooleanField(labels[name], null=True, blank=True)
+
+
+def _serology(name: str, labels: dict = FIELD_LABELS) -> models.CharField:
+    # None = not entered yet, like the yes/no items (and the fields these replaced: the
+    # audit tables keep their old rows, which a NOT NULL change would have to rewrite).
+    return models.CharField(  # noqa: DJ001
+        labels[name], max_length=10, choices=Serology.choices, null=True, blank=True
+    )
 
 
 def _date(name: str) -> models.DateField:
@@ -145,8 +154,8 @@ class Screening(ClinicalRecord):
     scintigraphy_reduced_function = _yes_no("scintigraphy_reduced_function", ITEM_LABELS)
     gum_test_ml_10min = _measure("gum_test_ml_10min", 5, 2, "60")
     saxon_test_g_2min = _measure("saxon_test_g_2min", 5, 2, "20")
-    anti_ssa_ro = _yes_no("anti_ssa_ro", ITEM_LABELS)
-    anti_ssb_la = _yes_no("anti_ssb_la", ITEM_LABELS)
+    anti_ssa_ro = _serology("anti_ssa_ro", ITEM_LABELS)
+    anti_ssb_la = _serology("anti_ssb_la", ITEM_LABELS)
     past_head_neck_radiation = _yes_no("past_head_neck_radiation", ITEM_LABELS)
     hepatitis_c = _yes_no("hepatitis_c", ITEM_LABELS)
     aids = _yes_no("aids", ITEM_LABELS)
@@ -182,10 +191,10 @@ class Screening(ClinicalRecord):
     esr_persistently_raised = _yes_no("esr_persistently_raised")
 
     # --- EXC4 serology (numeric labs live in ScreeningLab) -----------------------------
-    hbsag = _yes_no("hbsag")
-    hbsab = _yes_no("hbsab")
-    hbcab = _yes_no("hbcab")
-    hcv_ab = _yes_no("hcv_ab")
+    hbsag = _serology("hbsag")
+    hbsab = _serology("hbsab")
+    hbcab = _serology("hbcab")
+    hcv_ab = _serology("hcv_ab")
     hiv_ever = _yes_no("hiv_ever")
     active_tb = _yes_no("active_tb")
     serology_date = models.DateField(_("date of serology"), null=True, blank=True)
