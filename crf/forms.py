@@ -153,7 +153,6 @@ class PhysicianGlobalForm(VisitCrfForm):
         model = PhysicianGlobal
         fields = ["score"]
         help_texts = {"score": _("0 = no disease activity, 10 = maximal disease activity.")}
-        widgets = {"score": forms.NumberInput(attrs={"min": 0, "max": 10, "step": "0.1"})}
 
 
 class GlandFunctionForm(VisitCrfForm):

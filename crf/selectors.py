@@ -316,7 +316,7 @@ def _form_summary(kind: CrfKind, record: Any) -> str:
             "p": record.pain,
         }
     if kind is CrfKind.PHYSICIAN_GLOBAL:
-        return str(record.score)
+        return units.format_number(record.score)
     if kind is CrfKind.GLANDS:
         return _("Schirmer %(schirmer)s mm/5 min; saliva %(saliva)s mL/15 min") % {
             "schirmer": _blank(record.schirmer_mm_5min),
@@ -324,9 +324,9 @@ def _form_summary(kind: CrfKind, record: Any) -> str:
         }
     if kind is CrfKind.VITALS:
         return _("%(weight)s kg, %(height)s cm, %(temp)s °C, %(sys)s/%(dia)s mmHg") % {
-            "weight": record.weight_kg,
-            "height": record.height_cm,
-            "temp": record.temperature_c,
+            "weight": units.format_number(record.weight_kg),
+            "height": units.format_number(record.height_cm),
+            "temp": units.format_number(record.temperature_c),
             "sys": record.systolic_mmhg,
             "dia": record.diastolic_mmhg,
         }
@@ -339,7 +339,7 @@ def _form_summary(kind: CrfKind, record: Any) -> str:
 
 
 def _blank(value: object) -> str:
-    return "—" if value is None else str(value)
+    return "—" if value is None else units.format_number(value)
 
 
 def lab_rows(labs: dict[str, LabResult]) -> list[LabRow]:

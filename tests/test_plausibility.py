@@ -202,3 +202,87 @@ def test_5_6x_is_refused_on_its_field_and_5_6_with_a_comma_is_saved_as_5_6(
     accepted = _post_wbc(client, screening, "5,6")
     assert accepted.status_code == 302
     assert ScreeningLab.objects.get(screening=screening, analyte="wbc").value == Decimal("5.6")
+
+
+# --- Vitals (a ModelForm) and B cells ----------------------------------------------------------
+
+VITALS = {
+    "weight_kg": "41,0",
+    "height_cm": "150",
+    "temperature_c": "36.8",
+    "heart_rate_bpm": "90",
+    "respiratory_rate": "",
+    "systolic_mmhg": "105",
+    "diastolic_mmhg": "65",
+}
+
+
+@pytest.fixture
+def crf_visit(site_pumch, coordinator_pumch, investigator_pumch):
+    from tests.factories.crf import make_participant, make_visit
+
+    participant = make_participant(
+        site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
+    )
+    return make_visit(participant, "W12", user=coordinator_pumch)
+
+
+@pytest.mark.django_db
+def test_a_temperature_of_368_is_refused_once_naming_value_limit_and_unit(
+    client_for, coordinator_pumch, crf_visit
+):
+    from crf.models import Vitals
+
+    response = client_for(coordinator_pumch).post(
+        reverse("crf:visit_form", args=[crf_visit.pk, "vitals"]),
+        {**VITALS, "temperature_c": "368"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["temperature_c"] == [
+        "368 °C is above 45 °C, the highest possible value: check the value and its unit."
+    ]
+    assert 'inputmode="decimal"' in response.content.decode()
+    assert not Vitals.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_implausible_heart_rate_is_saved_with_its_confirmation_on_the_record(
+    client_for, coordinator_pumch, crf_visit
+):
+    from crf.models import Vitals
+
+    client = client_for(coordinator_pumch)
+    url = reverse("crf:visit_form", args=[crf_visit.pk, "vitals"])
+    refused = client.post(url, {**VITALS, "heart_rate_bpm": "230"})
+    assert refused.context["form"].errors["heart_rate_bpm"] == [
+        "Heart rate 230 /min is above 200 /min, the highest plausible value: "
+        "check the value and its unit, or confirm it."
+    ]
+    assert not Vitals.objects.exists()
+
+    saved = client.post(url, {**VITALS, "heart_rate_bpm": "230", "heart_rate_bpm_checked": "on"})
+    assert saved.status_code == 302
+    vitals = Vitals.objects.get()
+    assert vitals.heart_rate_bpm == 230 and vitals.weight_kg == Decimal("41.0")
+    assert vitals.values_checked == ["heart_rate_bpm"]
+
+
+@pytest.mark.django_db
+def test_a_b_cell_percentage_of_150_says_a_percentage_cannot_exceed_100(
+    client_for, coordinator_pumch, investigator_pumch, site_pumch
+):
+    from dosing.models import BCellResult
+    from tests.factories.dosing import make_course
+
+    course = make_course(
+        site=site_pumch, coordinator=coordinator_pumch, investigator=investigator_pumch
+    )
+    response = client_for(coordinator_pumch).post(
+        reverse("dosing:b_cells", args=[course.participant.subject_id]),
+        {"taken_on": timezone.localdate().isoformat(), "cd19_percent": "150"},
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["cd19_percent"] == ["150 %: a percentage cannot exceed 100 %."]
+    assert not form.non_field_errors()
+    assert not BCellResult.objects.exists()

@@ -548,7 +548,9 @@ class ClinicalForm(
     def full_clean(self) -> None:
         super().full_clean()
         if hasattr(self.instance, "values_checked") and hasattr(self, "cleaned_data"):
-            self.instance.values_checked = checked_fields(self)
+            # Only this form's measures: a screening is entered section by section.
+            others = set(self.instance.values_checked or ()) - set(self.fields)
+            self.instance.values_checked = sorted(others | set(checked_fields(self)))
 
     @property
     def requires_lock(self) -> bool:
