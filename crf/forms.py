@@ -40,8 +40,11 @@ from trialsite import protocol, units
 from trialsite.forms import (
     ClinicalDatesMixin,
     ClinicalForm,
+    NumberField,
     OptimisticLockMixin,
+    PlausibilityMixin,
     ReasonForChangeMixin,
+    number_input,
     tie_errors_to_widgets,
 )
 
@@ -49,9 +52,6 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 # Messages the tests import.
 FUTURE_DATE = _("This date is in the future.")
-IMPOSSIBLE_VALUE = _(
-    "%(value)s %(unit)s is not a possible %(test)s value: check the value and unit."
-)
 SERIOUS_NEEDS_CRITERION = _("A serious adverse event needs at least one ICH E2A criterion.")
 CRITERIA_ONLY_IF_SERIOUS = _("Seriousness criteria go with a serious event: answer Yes or untick.")
 GRADE_5_IFF_FATAL = _(
@@ -174,7 +174,6 @@ class PhysicianGlobalForm(VisitCrfForm):
         model = PhysicianGlobal
         fields = ["score"]
         help_texts = {"score": _("0 = no disease activity, 10 = maximal disease activity.")}
-        widgets = {"score": forms.NumberInput(attrs={"min": 0, "max": 10, "step": "0.1"})}
 
 
 class GlandFunctionForm(VisitCrfForm):
@@ -270,7 +269,9 @@ def parse_labs_fingerprint(value: str) -> dict[int, int]:
     return state
 
 
-class VisitLabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, forms.Form):
+class VisitLabsForm(
+    PlausibilityMixin, ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, forms.Form
+):
     """The visit's lab panel: a value and its unit per test, one date of sample.
 
     Stored as entered and in the canonical unit; an impossible value is refused with the
@@ -292,12 +293,12 @@ class VisitLabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixi
         self.helper.form_tag = False
         for analyte in LabAnalyte:
             lab = existing.get(analyte.value)
-            self.fields[f"{analyte}_value"] = forms.DecimalField(
+            self.fields[f"{analyte}_value"] = NumberField(
                 label=analyte.label,
                 required=False,
                 max_digits=12,
                 decimal_places=4,
-                widget=forms.NumberInput(attrs={"class": "form-control", "step": "any"}),
+                widget=number_input(**{"class": "form-control"}),
             )
             self.fields[f"{analyte}_unit"] = forms.ChoiceField(
                 label=_("%(test)s unit") % {"test": analyte.label},
@@ -309,6 +310,12 @@ class VisitLabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixi
                 # 6.2, not 6.2000 (the column keeps 4 places); equal as a Decimal.
                 self.initial[f"{analyte}_value"] = Decimal(units.format_decimal(lab.value_entered))
                 self.initial[f"{analyte}_unit"] = lab.unit_entered
+            self.add_plausibility(
+                f"{analyte}_value",
+                analyte.value,
+                unit_field=f"{analyte}_unit",
+                checked=bool(lab and lab.value_checked),
+            )
         dates = sorted(lab.taken_on for lab in existing.values())
         self.initial["taken_on"] = dates[-1] if dates else visit.visit_date
         self.initial["fingerprint"] = labs_fingerprint(existing.values())
@@ -344,16 +351,7 @@ class VisitLabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixi
             except (units.UnitError, InvalidOperation):
                 self.add_error(f"{analyte}_value", _("This value cannot be read."))
                 continue
-            if not units.is_plausible(analyte, canonical):
-                self.add_error(
-                    f"{analyte}_value",
-                    forms.ValidationError(
-                        IMPOSSIBLE_VALUE,
-                        code="implausible",
-                        params={"value": value, "unit": unit, "test": analyte.label},
-                    ),
-                )
-                continue
+            # Possible and plausible: PlausibilityMixin, after this clean.
             self.lab_values[analyte] = (value, unit, canonical)
         if any(self.lab_values.values()) and taken_on is None:
             self.add_error("taken_on", _("Enter the date of sample."))

@@ -27,7 +27,7 @@ from crf.outcomes import EsspriScore, esspri_score
 from dosing.models import Visit
 from enrollment.models import Participant
 from trialsite import units
-from trialsite.models import ClinicalRecord
+from trialsite.models import ClinicalRecord, values_checked_field
 
 # --- Forms that belong to one visit ------------------------------------------------
 
@@ -198,6 +198,7 @@ class GlandFunction(VisitCrf):
         validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(30))],
     )
     not_done_reason = models.TextField(_("reason a test was not done"), blank=True)
+    values_checked = values_checked_field()
 
     kind = CrfKind.GLANDS
 
@@ -265,6 +266,7 @@ class Vitals(VisitCrf):
         _("diastolic blood pressure (mmHg)"),
         validators=[MinValueValidator(20), MaxValueValidator(200)],
     )
+    values_checked = values_checked_field()
 
     kind = CrfKind.VITALS
 

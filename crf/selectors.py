@@ -270,7 +270,7 @@ class LabRow:
 
     @property
     def value(self) -> str:
-        return units.format_decimal(self.lab.value) if self.lab else ""
+        return units.format_number(self.lab.value) if self.lab else ""
 
     @property
     def as_entered(self) -> str:
@@ -284,7 +284,7 @@ class LabRow:
             label = analyte.unit(self.lab.unit_entered).label
         except units.UnitError:
             label = self.lab.unit_entered
-        return f"{units.format_decimal(self.lab.value_entered)} {label}"
+        return units.format_measure(self.lab.value_entered, label)
 
 
 @dataclass(frozen=True)
@@ -320,7 +320,7 @@ def _form_summary(kind: CrfKind, record: Any) -> str:
             "p": record.pain,
         }
     if kind is CrfKind.PHYSICIAN_GLOBAL:
-        return str(record.score)
+        return units.format_number(record.score)
     if kind is CrfKind.GLANDS:
         return _("Schirmer %(schirmer)s mm/5 min; saliva %(saliva)s mL/15 min") % {
             "schirmer": _blank(record.schirmer_mm_5min),
@@ -328,9 +328,9 @@ def _form_summary(kind: CrfKind, record: Any) -> str:
         }
     if kind is CrfKind.VITALS:
         return _("%(weight)s kg, %(height)s cm, %(temp)s °C, %(sys)s/%(dia)s mmHg") % {
-            "weight": record.weight_kg,
-            "height": record.height_cm,
-            "temp": record.temperature_c,
+            "weight": units.format_number(record.weight_kg),
+            "height": units.format_number(record.height_cm),
+            "temp": units.format_number(record.temperature_c),
             "sys": record.systolic_mmhg,
             "dia": record.diastolic_mmhg,
         }
@@ -343,7 +343,7 @@ def _form_summary(kind: CrfKind, record: Any) -> str:
 
 
 def _blank(value: object) -> str:
-    return "—" if value is None else str(value)
+    return "—" if value is None else units.format_number(value)
 
 
 def lab_rows(labs: dict[str, LabResult]) -> list[LabRow]:
@@ -356,7 +356,7 @@ def lab_rows(labs: dict[str, LabResult]) -> list[LabRow]:
                 analyte=analyte.value,
                 name=str(analyte.label),
                 lab=lab,
-                unit=str(reference_ranges.UNITS[analyte.value]),
+                unit=units.unit_text(reference_ranges.UNITS[analyte.value]),
                 flag=None if lab is None else reference_ranges.flag(analyte.value, lab.value),
             )
         )

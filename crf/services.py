@@ -157,15 +157,22 @@ def visit_labs_save(*, form: VisitLabsForm, user: User) -> list[LabResult]:
                     written.append(lab)
                 continue
             value, unit, canonical = entered
+            checked = f"{analyte}_value" in form.checked_values
             if lab is None:
                 lab = LabResult(participant=visit.participant, visit=visit, created_by=user)
-            elif lab.value_entered == value and lab.unit_entered == unit and not date_changed:
+            elif (
+                lab.value_entered == value
+                and lab.unit_entered == unit
+                and lab.value_checked == checked
+                and not date_changed
+            ):
                 saved.append(lab)
                 continue
             else:
                 lab.version += 1
             lab.analyte = analyte
             lab.value_entered, lab.unit_entered, lab.value = value, unit, canonical
+            lab.value_checked = checked
             lab.taken_on = taken_on
             lab.updated_by = user
             lab.full_clean()

@@ -72,6 +72,7 @@ from dosing.models import (
 )
 from dosing.services import propose_dose
 from dosing.stored_course import courses_rebuild
+from eligibility.classification import Serology
 from eligibility.criteria import ScreeningFacts, assent_required, exc5_infection
 from eligibility.models import PriorTherapy, Screening, ScreeningLab, ScreeningStatus
 from eligibility.selectors import assessment_for, signature_payload
@@ -509,7 +510,7 @@ class Generator:
     def screen_failure(self, *, site: Site, sequence: int, staff: Staff, screened: date) -> None:
         born = screened - timedelta(days=365 * self.rng.randint(6, 17) + self.rng.randint(0, 364))
         if self.rng.random() < 0.5:
-            status, items, failure = ScreeningStatus.NOT_ELIGIBLE, {"hbsag": True}, ""
+            status, items, failure = ScreeningStatus.NOT_ELIGIBLE, {"hbsag": Serology.POSITIVE}, ""
         else:
             status = ScreeningStatus.SCREEN_FAILED
             items = {"live_vaccine": True, "live_vaccine_date": screened - timedelta(days=20)}

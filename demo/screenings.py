@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from eligibility import services
+from eligibility.classification import Serology
 from eligibility.criteria import DrugClass
 from eligibility.models import PriorTherapy, Screening, ScreeningLab
 from trialsite import units, workflow
@@ -36,8 +37,8 @@ ELIGIBLE_ITEMS = {
     "scintigraphy_reduced_function": True,
     "gum_test_ml_10min": Decimal("8"),
     "saxon_test_g_2min": None,
-    "anti_ssa_ro": True,
-    "anti_ssb_la": False,
+    "anti_ssa_ro": Serology.POSITIVE,
+    "anti_ssb_la": Serology.NEGATIVE,
     "past_head_neck_radiation": False,
     "hepatitis_c": False,
     "aids": False,
@@ -48,10 +49,10 @@ ELIGIBLE_ITEMS = {
     "systemic_involvement": ["polyarthritis"],
     "b_cell_activation": ["elevated_igg"],
     "esr_persistently_raised": True,
-    "hbsag": False,
-    "hbsab": False,
-    "hbcab": False,
-    "hcv_ab": False,
+    "hbsag": Serology.NEGATIVE,
+    "hbsab": Serology.NEGATIVE,
+    "hbcab": Serology.NEGATIVE,
+    "hcv_ab": Serology.NEGATIVE,
     "hiv_ever": False,
     "active_tb": False,
     "other_trial": False,
@@ -171,7 +172,7 @@ def seed_screenings(today: date) -> dict[str, Screening]:
         screening_date=screened,
         planned_day_0=day_0,
         date_of_birth=date(2022, 3, 15),  # INC1: too young
-        items={"hbsag": True},  # EXC4
+        items={"hbsag": Serology.POSITIVE},  # EXC4
     )
     failed = build_screening(
         site=chcmu,

@@ -20,7 +20,15 @@ from dosing.models import AbsoluteCountUnit, Deviation, Drug, Infusion, Premedic
 from dosing.services import ASSESSMENT_CODES, MANUAL_CATEGORIES
 from eligibility.models import Screening
 from trialsite import units
-from trialsite.forms import ClinicalDatesMixin, ClinicalForm, tie_errors_to_widgets
+from trialsite.forms import (
+    ClinicalDatesMixin,
+    ClinicalForm,
+    NumberField,
+    PlausibilityMixin,
+    impossible_error,
+    number_input,
+    tie_errors_to_widgets,
+)
 from trialsite.protocol import (
     ANTHROPOMETRY_MAX_AGE_DAYS,
     BASELINE_VISIT_CODE,
@@ -109,12 +117,13 @@ def show_carried(form: forms.BaseForm, carried: dict[str, Measurement | None]) -
         field.widget.attrs["data-carried-from"] = measurement.measured_on.isoformat()
 
 
-def _plausible(form: forms.Form, name: str, code: str) -> None:
+def _plausible(form: forms.Form, name: str, code: str, unit: str = "") -> None:
     value = form.cleaned_data.get(name)
-    if value is not None and not units.is_plausible(code, value):
-        form.add_error(
-            name, forms.ValidationError(_("This is not a possible value."), code="implausible")
-        )
+    if value is None or name in form.errors:
+        return
+    error = impossible_error(code, value, unit or units.get_analyte(code).canonical_unit.key)
+    if error is not None:
+        form.add_error(name, error)
 
 
 # --- Day 0 -------------------------------------------------------------------------------
@@ -229,11 +238,11 @@ class PrescriptionForm(_DatedForm):
     past_dates = ("anthropometry_measured_on",)
     drug = forms.ChoiceField(label=_("Drug"), choices=Drug.choices)
     planned_on = forms.DateField(label=_("Infusion planned on"), widget=DATE_INPUT)
-    weight_kg = forms.DecimalField(
-        label=_("Weight (kg)"), max_digits=5, decimal_places=1, min_value=Decimal("0.1")
+    weight_kg = NumberField(
+        label=_("Weight (kg)"), max_digits=5, decimal_places=1, min_value=Decimal("0.1"), unit="kg"
     )
-    height_cm = forms.DecimalField(
-        label=_("Height (cm)"), max_digits=5, decimal_places=1, min_value=Decimal("0.1")
+    height_cm = NumberField(
+        label=_("Height (cm)"), max_digits=5, decimal_places=1, min_value=Decimal("0.1"), unit="cm"
     )
     anthropometry_measured_on = forms.DateField(
         label=_("Weight and height measured on"),
@@ -242,7 +251,8 @@ class PrescriptionForm(_DatedForm):
             _("At most {days} days before the infusion."), days=ANTHROPOMETRY_MAX_AGE_DAYS
         ),
     )
-    prescribed_dose_mg = forms.DecimalField(
+    prescribed_dose_mg = NumberField(
+        unit="mg",
         label=_("Prescribed dose (mg)"),
         max_digits=7,
         decimal_places=1,
@@ -296,8 +306,12 @@ class InfusionForm(_DatedForm):
     given_on = forms.DateField(label=_("Date given"), widget=DATE_INPUT)
     start_time = forms.TimeField(label=_("Start time"), required=False, widget=TIME_INPUT)
     stop_time = forms.TimeField(label=_("Stop time"), required=False, widget=TIME_INPUT)
-    administered_dose_mg = forms.DecimalField(
-        label=_("Administered dose (mg)"), max_digits=7, decimal_places=1, min_value=Decimal("0.1")
+    administered_dose_mg = NumberField(
+        label=_("Administered dose (mg)"),
+        max_digits=7,
+        decimal_places=1,
+        min_value=Decimal("0.1"),
+        unit="mg",
     )
     dose_difference_reason = forms.CharField(
         label=DOSE_REASON_LABEL,
@@ -351,16 +365,16 @@ class InfusionForm(_DatedForm):
 class BCellResultForm(_DatedForm):
     past_dates = ("taken_on",)
     taken_on = forms.DateField(label=_("Date of sample"), widget=DATE_INPUT)
-    cd19_percent = forms.DecimalField(
+    cd19_percent = NumberField(
         # xgettext:no-python-format (a percent sign, not a placeholder)
         label=_("CD19⁺ B cells (% of lymphocytes)"),
         max_digits=6,
         decimal_places=3,
         min_value=0,
-        max_value=100,
         required=False,
-    )
-    cd19_absolute_entered = forms.DecimalField(
+        unit="%",
+    )  # above 100: "a percentage cannot exceed 100 %" (clean)
+    cd19_absolute_entered = NumberField(
         label=_("CD19⁺ absolute count"),
         max_digits=10,
         decimal_places=3,
@@ -370,7 +384,7 @@ class BCellResultForm(_DatedForm):
     cd19_absolute_unit = forms.ChoiceField(
         label=_("Unit of the absolute count"), choices=AbsoluteCountUnit.choices, required=False
     )
-    lymphocytes = forms.DecimalField(
+    lymphocytes = NumberField(
         label=_("Lymphocytes (to derive the absolute count)"),
         max_digits=9,
         decimal_places=3,
@@ -385,7 +399,10 @@ class BCellResultForm(_DatedForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("cd19_percent") is None and data.get("cd19_absolute_entered") is None:
+        _plausible(self, "cd19_percent", "cd19_percent")
+        measures = ("cd19_percent", "cd19_absolute_entered")
+        # A value typed but refused has its own message: "enter one" would contradict it.
+        if not any(data.get(n) is not None or n in self.errors for n in measures):
             self.add_error(None, _("Enter the CD19⁺ percentage, the absolute count, or both."))
         lymphocytes = data.get("lymphocytes")
         data["lymphocytes_10e9_l"] = None
@@ -393,8 +410,10 @@ class BCellResultForm(_DatedForm):
             canonical = units.to_canonical(
                 "lymphocytes", lymphocytes, data.get("lymphocytes_unit") or "10^9/L"
             )
-            if not units.is_plausible("lymphocytes", canonical):
-                self.add_error("lymphocytes", _("This is not a possible value."))
+            unit = data.get("lymphocytes_unit") or "10^9/L"
+            error = impossible_error("lymphocytes", lymphocytes, unit)
+            if error is not None:
+                self.add_error("lymphocytes", error)
             elif canonical.as_tuple().exponent < -3:
                 self.add_error("lymphocytes", _("At most 3 decimals in ×10⁹/L."))
             else:
@@ -412,7 +431,7 @@ class BCellResultForm(_DatedForm):
         }
 
 
-class GateLabsForm(_DatedForm):
+class GateLabsForm(PlausibilityMixin, _DatedForm):
     """IgG, IgA, WBC and neutrophils, each in the unit the laboratory reports."""
 
     ANALYTES = ("igg", "iga", "wbc", "neutrophils")
@@ -421,8 +440,13 @@ class GateLabsForm(_DatedForm):
         super().__init__(*args, **kwargs)
         for code in self.ANALYTES:
             analyte = units.get_analyte(code)
-            self.fields[f"{code}_value"] = forms.DecimalField(
-                label=analyte.name, max_digits=12, decimal_places=4, min_value=0, required=False
+            self.fields[f"{code}_value"] = NumberField(
+                label=analyte.name,
+                max_digits=12,
+                decimal_places=4,
+                min_value=0,
+                required=False,
+                widget=number_input(**{"class": "form-control"}),
             )
             self.fields[f"{code}_unit"] = forms.ChoiceField(
                 label=_("Unit"),
@@ -437,6 +461,7 @@ class GateLabsForm(_DatedForm):
                     attrs={"type": "date", "class": "form-control"}, format="%Y-%m-%d"
                 ),
             )
+            self.add_plausibility(f"{code}_value", code, unit_field=f"{code}_unit")
         self.past_dates = tuple(f"{code}_date" for code in self.ANALYTES)
 
     def full_clean(self) -> None:
@@ -452,6 +477,9 @@ class GateLabsForm(_DatedForm):
         entered = 0
         for code in self.ANALYTES:
             value, when = data.get(f"{code}_value"), data.get(f"{code}_date")
+            if f"{code}_value" in self.errors:  # refused as typed: one message, its own
+                entered += 1
+                continue
             if value is None and when is None:
                 continue
             entered += 1
@@ -459,11 +487,6 @@ class GateLabsForm(_DatedForm):
                 self.add_error(f"{code}_value", _("Enter the value, or clear the date."))
             if when is None:
                 self.add_error(f"{code}_date", _("Give the date of the sample."))
-            if value is not None:
-                unit = data.get(f"{code}_unit") or units.get_analyte(code).canonical_unit.key
-                canonical = units.to_canonical(code, value, unit)
-                if not units.is_plausible(code, canonical):
-                    self.add_error(f"{code}_value", _("This is not a possible value."))
         if not entered and not self.errors:
             # Tied to the first input, where the entry starts (and focus goes).
             self.add_error(f"{self.ANALYTES[0]}_value", _("Enter at least one result."))
@@ -479,6 +502,7 @@ class GateLabsForm(_DatedForm):
                 value=data[f"{code}_value"],
                 unit=data.get(f"{code}_unit") or units.get_analyte(code).canonical_unit.key,
                 taken_on=data[f"{code}_date"],
+                checked=f"{code}_value" in self.checked_values,
             )
             for code in self.ANALYTES
             if data.get(f"{code}_value") is not None

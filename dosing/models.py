@@ -18,7 +18,7 @@ from dosing import engine
 from dosing.engine.facts import AbsoluteCountUnit, DeviationCategory, Drug
 from enrollment.models import Participant
 from trialsite import units
-from trialsite.models import ClinicalRecord, RecordKind
+from trialsite.models import ClinicalRecord, RecordKind, value_checked_field
 from trialsite.units import LabTest
 
 
@@ -123,6 +123,7 @@ class LabResult(ClinicalRecord):
     unit_entered = models.CharField(_("unit as entered"), max_length=20)
     value = models.DecimalField(_("value (canonical unit)"), max_digits=14, decimal_places=6)
     taken_on = models.DateField(_("date of sample"))
+    value_checked = value_checked_field()
 
     site_field = "participant__site"
 

@@ -606,6 +606,7 @@ class LabEntry:
     value: Decimal
     unit: str  # a unit key of trialsite.units
     taken_on: date
+    checked: bool = False  # an implausible value confirmed ("I have checked this value")
 
 
 @transaction.atomic
@@ -634,6 +635,7 @@ def gate_labs_record(
             unit_entered=entry.unit,
             value=canonical,
             taken_on=entry.taken_on,
+            value_checked=entry.checked,
         )
         _stamp(row, user)
         row.full_clean()

@@ -90,6 +90,23 @@ class SourceTest(TextChoices):
 # --- Input -----------------------------------------------------------------------------------
 
 
+class Serology(TextChoices):
+    """A serology result as the laboratory reports it (issue 19: not Yes/No)."""
+
+    POSITIVE = "positive", gettext_lazy("Positive")
+    NEGATIVE = "negative", gettext_lazy("Negative")
+    NOT_DONE = "not_done", gettext_lazy("Not done")
+
+
+# The stored serology fields of a screening (INC2 autoantibodies, EXC4 hepatitis markers).
+SEROLOGY_FIELDS = ("anti_ssa_ro", "anti_ssb_la", "hbsag", "hbsab", "hbcab", "hcv_ab")
+
+
+def serology_positive(result: str | None) -> bool | None:
+    """A stored result as the criteria read it: "not done" is missing, never negative."""
+    return {Serology.POSITIVE: True, Serology.NEGATIVE: False}.get(result)
+
+
 @dataclass(frozen=True)
 class SjogrenFindings:
     """The source items of both criteria sets; ``None`` = not entered yet."""

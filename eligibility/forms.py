@@ -15,15 +15,19 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from eligibility.classification import SourceTest
+from eligibility.classification import SEROLOGY_FIELDS as SEROLOGY_RESULTS
+from eligibility.classification import Serology, SourceTest
 from eligibility.criteria import BCellActivation, DrugClass, SystemicInvolvement, classify_drug
 from eligibility.models import PriorTherapy, Screening, ScreeningAnalyte, ScreeningLab
 from trialsite import protocol, units
 from trialsite.forms import (
     ClinicalDatesMixin,
     ClinicalForm,
+    NumberField,
     OptimisticLockMixin,
+    PlausibilityMixin,
     ReasonForChangeMixin,
+    number_input,
     tie_errors_to_widgets,
     version_field,
 )
@@ -49,6 +53,17 @@ class YesNoUnknown(forms.RadioSelect):
         return {"true": True, "false": False}.get(data.get(name))
 
 
+def serology_field(label: Any) -> forms.TypedChoiceField:
+    """Positive / Negative / Not done (issue 19), or not known yet (stored as None)."""
+    return forms.TypedChoiceField(
+        label=label,
+        choices=[("", _("Not known yet")), *Serology.choices],
+        required=False,
+        empty_value=None,
+        widget=forms.RadioSelect,
+    )
+
+
 def _yes_no_widgets(model: type, fields: list[str]) -> dict[str, forms.Widget]:
     widgets: dict[str, forms.Widget] = {}
     for name in fields:
@@ -69,6 +84,9 @@ class ScreeningSectionForm(ClinicalForm):
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
+        for name in SEROLOGY_RESULTS:
+            if name in self.fields:
+                self.fields[name] = serology_field(self.fields[name].label)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -374,7 +392,9 @@ class PriorTherapyForm(ClinicalForm):
 SEROLOGY_FIELDS = ["hbsag", "hbsab", "hbcab", "hcv_ab", "hiv_ever", "active_tb", "serology_date"]
 
 
-class LabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, forms.Form):
+class LabsForm(
+    PlausibilityMixin, ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, forms.Form
+):
     """The screening labs (value, unit, date each) and serology, on one page.
 
     Values are stored as entered and in the analyte's canonical unit; an
@@ -391,12 +411,12 @@ class LabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, fo
         for analyte in ScreeningAnalyte:
             name = str(analyte.label)
             lab = self.existing.get(analyte.value)
-            self.fields[f"{analyte}_value"] = forms.DecimalField(
+            self.fields[f"{analyte}_value"] = NumberField(
                 label=name,
                 required=False,
                 max_digits=12,
                 decimal_places=4,
-                widget=forms.NumberInput(attrs={"class": "form-control", "step": "any"}),
+                widget=number_input(**{"class": "form-control"}),
             )
             self.fields[f"{analyte}_unit"] = forms.ChoiceField(
                 label=_("%(test)s unit") % {"test": name},
@@ -415,12 +435,20 @@ class LabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, fo
                 self.initial[f"{analyte}_value"] = lab.value_entered
                 self.initial[f"{analyte}_unit"] = lab.unit_entered
                 self.initial[f"{analyte}_date"] = lab.taken_on
+            self.add_plausibility(
+                f"{analyte}_value",
+                analyte.value,
+                unit_field=f"{analyte}_unit",
+                checked=bool(lab and lab.value_checked),
+            )
         for name in SEROLOGY_FIELDS:
             model_field = Screening._meta.get_field(name)
             if name == "serology_date":
                 self.fields[name] = forms.DateField(
                     label=model_field.verbose_name, required=False, widget=DATE_INPUT
                 )
+            elif name in SEROLOGY_RESULTS:
+                self.fields[name] = serology_field(model_field.verbose_name)
             else:
                 self.fields[name] = forms.NullBooleanField(
                     label=model_field.verbose_name, required=False, widget=YesNoUnknown()
@@ -448,6 +476,8 @@ class LabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, fo
             value = data.get(f"{analyte}_value")
             unit = data.get(f"{analyte}_unit") or units.get_analyte(analyte).canonical_unit.key
             taken_on = data.get(f"{analyte}_date")
+            if f"{analyte}_value" in self.errors:  # refused as typed: one message, its own
+                continue
             if value is None and taken_on is None:
                 self.lab_values[analyte] = None
                 continue
@@ -462,16 +492,7 @@ class LabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, fo
             except (units.UnitError, InvalidOperation):
                 self.add_error(f"{analyte}_value", _("This value cannot be read."))
                 continue
-            if not units.is_plausible(analyte, canonical):
-                self.add_error(
-                    f"{analyte}_value",
-                    _(
-                        "%(value)s %(unit)s is not a possible %(test)s value: "
-                        "check the value and the unit."
-                    )
-                    % {"value": value, "unit": unit, "test": analyte.label},
-                )
-                continue
+            # Possible and plausible: PlausibilityMixin, after this clean.
             if taken_on > self.today:
                 self.add_error(f"{analyte}_date", _("This date is in the future."))
                 continue
@@ -494,8 +515,15 @@ class LabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, fo
         return (self.cleaned_data.get(self.reason_field) or "").strip()
 
 
-def lab_is_unchanged(lab: ScreeningLab, value: Decimal, unit: str, taken_on: date) -> bool:
-    return lab.value_entered == value and lab.unit_entered == unit and lab.taken_on == taken_on
+def lab_is_unchanged(
+    lab: ScreeningLab, value: Decimal, unit: str, taken_on: date, checked: bool = False
+) -> bool:
+    return (
+        lab.value_entered == value
+        and lab.unit_entered == unit
+        and lab.taken_on == taken_on
+        and lab.value_checked == checked
+    )
 
 
 class ScreenFailForm(forms.Form):

@@ -20,13 +20,20 @@ from eligibility.classification import (
     ITEM_LABELS,
     BiopsySite,
     CriteriaSet,
+    Serology,
     SialographyStage,
     SourceTest,
 )
 from eligibility.criteria import FIELD_LABELS, BCellActivation, DrugClass, SystemicInvolvement
 from trialsite import units
 from trialsite.dates import age_in_completed_years
-from trialsite.models import ClinicalRecord, RecordKind, Site
+from trialsite.models import (
+    ClinicalRecord,
+    RecordKind,
+    Site,
+    value_checked_field,
+    values_checked_field,
+)
 
 
 class Sex(models.TextChoices):
@@ -48,6 +55,14 @@ CLOSED_STATUSES = frozenset({ScreeningStatus.SCREEN_FAILED, ScreeningStatus.ENRO
 
 def _yes_no(name: str, labels: dict = FIELD_LABELS) -> models.BooleanField:
     return models.BooleanField(labels[name], null=True, blank=True)
+
+
+def _serology(name: str, labels: dict = FIELD_LABELS) -> models.CharField:
+    # None = not entered yet, like the yes/no items (and the fields these replaced: the
+    # audit tables keep their old rows, which a NOT NULL change would have to rewrite).
+    return models.CharField(  # noqa: DJ001
+        labels[name], max_length=10, choices=Serology.choices, null=True, blank=True
+    )
 
 
 def _date(name: str) -> models.DateField:
@@ -139,8 +154,8 @@ class Screening(ClinicalRecord):
     scintigraphy_reduced_function = _yes_no("scintigraphy_reduced_function", ITEM_LABELS)
     gum_test_ml_10min = _measure("gum_test_ml_10min", 5, 2, "60")
     saxon_test_g_2min = _measure("saxon_test_g_2min", 5, 2, "20")
-    anti_ssa_ro = _yes_no("anti_ssa_ro", ITEM_LABELS)
-    anti_ssb_la = _yes_no("anti_ssb_la", ITEM_LABELS)
+    anti_ssa_ro = _serology("anti_ssa_ro", ITEM_LABELS)
+    anti_ssb_la = _serology("anti_ssb_la", ITEM_LABELS)
     past_head_neck_radiation = _yes_no("past_head_neck_radiation", ITEM_LABELS)
     hepatitis_c = _yes_no("hepatitis_c", ITEM_LABELS)
     aids = _yes_no("aids", ITEM_LABELS)
@@ -176,10 +191,10 @@ class Screening(ClinicalRecord):
     esr_persistently_raised = _yes_no("esr_persistently_raised")
 
     # --- EXC4 serology (numeric labs live in ScreeningLab) -----------------------------
-    hbsag = _yes_no("hbsag")
-    hbsab = _yes_no("hbsab")
-    hbcab = _yes_no("hbcab")
-    hcv_ab = _yes_no("hcv_ab")
+    hbsag = _serology("hbsag")
+    hbsab = _serology("hbsab")
+    hbcab = _serology("hbcab")
+    hcv_ab = _serology("hcv_ab")
     hiv_ever = _yes_no("hiv_ever")
     active_tb = _yes_no("active_tb")
     serology_date = models.DateField(_("date of serology"), null=True, blank=True)
@@ -205,6 +220,7 @@ class Screening(ClinicalRecord):
     # --- INC4 ---------------------------------------------------------------------------
     guardian_agrees = _yes_no("guardian_agrees")
     child_agrees = _yes_no("child_agrees")
+    values_checked = values_checked_field()
 
     record_kind = RecordKind.SCREENING
 
@@ -297,6 +313,7 @@ class ScreeningLab(ClinicalRecord):
     unit_entered = models.CharField(_("unit as entered"), max_length=20)
     value = models.DecimalField(_("value (canonical unit)"), max_digits=14, decimal_places=6)
     taken_on = models.DateField(_("date of sample"))
+    value_checked = value_checked_field()
 
     site_field = "screening__site"
 
@@ -323,4 +340,4 @@ class ScreeningLab(ClinicalRecord):
 
     @property
     def canonical_display(self) -> str:
-        return f"{units.format_decimal(self.value)} {units.canonical_unit_label(self.analyte)}"
+        return units.format_measure(self.value, units.canonical_unit_label(self.analyte))

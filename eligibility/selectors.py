@@ -7,7 +7,15 @@ from typing import Any
 from django.db.models import Count, Prefetch, QuerySet
 
 from eligibility import criteria
-from eligibility.classification import BiopsySite, SialographyStage, SjogrenFindings, SourceTest
+from eligibility.classification import (
+    SEROLOGY_FIELDS,
+    BiopsySite,
+    Serology,
+    SialographyStage,
+    SjogrenFindings,
+    SourceTest,
+    serology_positive,
+)
 from eligibility.criteria import (
     BCellActivation,
     DrugClass,
@@ -69,7 +77,7 @@ def current_therapies(screening: Screening) -> list[PriorTherapyRow]:
 
 def facts_for(screening: Screening) -> ScreeningFacts:
     """The plain values ``eligibility.criteria`` decides from."""
-    items = {name: getattr(screening, name) for name in _SJOGREN_FIELDS}
+    items = {name: _fact(screening, name) for name in _SJOGREN_FIELDS}
     items["biopsy_site"] = BiopsySite(screening.biopsy_site) if screening.biopsy_site else None
     if screening.sialography_stage is not None:
         items["sialography_stage"] = SialographyStage(screening.sialography_stage)
@@ -101,8 +109,15 @@ def facts_for(screening: Screening) -> ScreeningFacts:
         systemic_involvement=as_set(screening.systemic_involvement, SystemicInvolvement),
         b_cell_activation=as_set(screening.b_cell_activation, BCellActivation),
         **{name: labs.get(name) for name in criteria.SCREENING_LABS},
-        **{name: getattr(screening, name) for name in _FACT_FIELDS},
+        **{name: _fact(screening, name) for name in _FACT_FIELDS},
     )
+
+
+def _fact(screening: Screening, name: str) -> Any:
+    """A stored item as the criteria read it: a serology result as positive (True),
+    negative (False) or missing (None: not entered, or not done)."""
+    value = getattr(screening, name)
+    return serology_positive(value) if name in SEROLOGY_FIELDS else value
 
 
 def assessment_for(screening: Screening) -> criteria.Assessment:
@@ -121,12 +136,18 @@ def signature_payload(screening: Screening) -> dict[str, Any]:
         "voided_at",
         "voided_by",
         "void_reason",
+        "values_checked",  # an entry confirmation, not a source item (monitoring.targets)
     }
     fields = {
         f.attname: getattr(screening, f.attname)
         for f in Screening._meta.concrete_fields
         if f.name not in derived | bookkeeping
     }
+    # A serology result signed as before it was Positive/Negative/Not done (True/False),
+    # so the signatures given then still verify; "not done" is signed as itself.
+    for name in SEROLOGY_FIELDS:
+        value = fields[name]
+        fields[name] = value if value == Serology.NOT_DONE else serology_positive(value)
     fields["labs"] = sorted(
         [lab.analyte, lab.value_entered, lab.unit_entered, str(lab.taken_on)]
         for lab in current_labs(screening).values()

@@ -145,11 +145,13 @@ def screening_save_labs(*, form: LabsForm, user: User) -> Screening:
                     written.append(current)
                 continue
             value, unit, canonical, taken_on = entered
-            if current is not None and lab_is_unchanged(current, value, unit, taken_on):
+            checked = f"{analyte}_value" in form.checked_values
+            if current is not None and lab_is_unchanged(current, value, unit, taken_on, checked):
                 continue
             if current is not None:
                 current.value_entered, current.unit_entered = value, unit
                 current.value, current.taken_on = canonical, taken_on
+                current.value_checked = checked
                 current.updated_by = user
                 current.version += 1
                 current.save()
@@ -162,6 +164,7 @@ def screening_save_labs(*, form: LabsForm, user: User) -> Screening:
                     unit_entered=unit,
                     value=canonical,
                     taken_on=taken_on,
+                    value_checked=checked,
                     created_by=user,
                     updated_by=user,
                 )

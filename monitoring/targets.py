@@ -40,6 +40,11 @@ _NOT_DATA = {
     "voided_at",
     "voided_by",
     "void_reason",
+    # "I have checked this value" (trialsite/plausibility.py): the entering person's
+    # statement about a typing error, kept in the audit trail, not source data; outside
+    # the payload, signatures given before it existed still verify.
+    "value_checked",
+    "values_checked",
 }
 # Links that place the record rather than describe it.
 _PLACING = {"participant", "visit", "screening", "adverse_event", "site"}

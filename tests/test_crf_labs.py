@@ -8,7 +8,6 @@ from html import unescape
 import pytest
 from django.urls import reverse
 
-from crf.forms import IMPOSSIBLE_VALUE
 from crf.services import LABS_CHANGED
 from dosing.models import LabResult
 from dosing.services import b_cell_result_record
@@ -70,7 +69,9 @@ def test_an_impossible_value_is_refused_with_the_test_named_and_nothing_stored(
 
     assert response.status_code == 200
     errors = response.context["form"].errors["igg_value"]
-    assert errors == [str(IMPOSSIBLE_VALUE % {"value": 400, "unit": "g/L", "test": "IgG"})]
+    assert errors == [
+        "IgG 400 g/L is above 150 g/L, the highest possible value: check the value and its unit."
+    ]
     assert not LabResult.objects.exists()
 
 

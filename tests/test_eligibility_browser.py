@@ -15,9 +15,12 @@ pytestmark = pytest.mark.browser
 
 
 def choose(page, name: str, value) -> None:
-    """Tick a Yes/No radio (value True/False) or type into an input."""
+    """Tick a Yes/No radio (value True/False), a serology radio (Positive/Negative/Not
+    done), or type into an input."""
     if isinstance(value, bool):
         page.check(f"input[name={name}][value={'true' if value else 'false'}]")
+    elif value in ("positive", "negative", "not_done"):
+        page.check(f"input[name={name}][value={value}]")
     else:
         page.fill(f"[name={name}]", str(value))
 
@@ -108,7 +111,9 @@ def test_coordinator_screens_investigator_signs_and_a_lab_change_voids_it(
         page.fill(f"[name={analyte}_value]", value)
         page.select_option(f"[name={analyte}_unit]", unit)
         page.fill(f"[name={analyte}_date]", screened.isoformat())
-    for name in ("hbsag", "hbsab", "hcv_ab", "hiv_ever", "active_tb"):
+    for name in ("hbsag", "hbsab", "hcv_ab"):
+        choose(page, name, "negative")
+    for name in ("hiv_ever", "active_tb"):
         choose(page, name, False)
     save_and_continue(page)
 

@@ -49,7 +49,9 @@ def test_a_fully_entered_eligible_candidate_is_eligible(site_pumch, coordinator_
 
 
 def test_a_failing_item_makes_the_stored_status_not_eligible_with_every_code(site_pumch):
-    screening = EligibleScreeningFactory(site=site_pumch, hbsag=True, primary_immunodeficiency=True)
+    screening = EligibleScreeningFactory(
+        site=site_pumch, hbsag="positive", primary_immunodeficiency=True
+    )
     assert screening.status == ScreeningStatus.NOT_ELIGIBLE
     assert screening.failed_codes == ["EXC4", "EXC6"]
 

@@ -177,7 +177,7 @@ def test_an_impossible_lab_value_is_refused_with_the_field_named(
     )
     assert response.status_code == 200
     errors = response.context["form"].errors
-    assert "not a possible IgG value" in errors["igg_value"][0]
+    assert "the highest possible value" in errors["igg_value"][0]
     assert "wbc_value" in errors
     assert not ScreeningLab.objects.exists()
 
@@ -256,7 +256,7 @@ def test_a_serology_date_that_is_impossible_is_refused_with_the_field_named(
     response = _post_labs(
         client_for(coordinator_pumch),
         screening,
-        hbsag="false",
+        hbsag="negative",
         serology_date=serology_date.isoformat(),
     )
 
@@ -274,7 +274,7 @@ def test_a_serology_date_on_the_date_of_birth_is_accepted(
     response = _post_labs(
         client_for(coordinator_pumch),
         screening,
-        hbsag="false",
+        hbsag="negative",
         serology_date=screening.date_of_birth.isoformat(),
     )
     assert response.status_code == 302

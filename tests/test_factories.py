@@ -27,7 +27,7 @@ from trialsite.roles import Role
 def test_build_gives_unsaved_objects_without_a_database():
     screening = EligibleScreeningFactory.build(site=None, date_of_birth=date(2015, 1, 1))
     assert screening.pk is None
-    assert screening.hbsag is False and screening.date_of_birth == date(2015, 1, 1)
+    assert screening.hbsag == "negative" and screening.date_of_birth == date(2015, 1, 1)
     participant = ParticipantFactory.build(site=None, planned_day_0=date(2026, 11, 20))
     assert participant.pk is None
     assert participant.enrolled_on == date(2026, 11, 13)
@@ -37,7 +37,7 @@ def test_build_gives_unsaved_objects_without_a_database():
 def test_screenings_are_numbered_and_assessed_by_the_service(site_pumch, coordinator_pumch):
     empty = ScreeningFactory(site=site_pumch, user=coordinator_pumch)
     eligible = EligibleScreeningFactory(site=site_pumch, user=coordinator_pumch)
-    excluded = EligibleScreeningFactory(site=site_pumch, hbsag=True)
+    excluded = EligibleScreeningFactory(site=site_pumch, hbsag="positive")
     assert [empty.number, eligible.number, excluded.number] == [
         "PUMCH-S001",
         "PUMCH-S002",

@@ -30,7 +30,7 @@ def test_a_lab_below_its_reference_range_breaks_lab_range():
     finding = edit_checks.lab_out_of_range("igg", Decimal("3.0"))
 
     assert finding.rule is edit_checks.LAB_RANGE
-    assert "below the lower limit 7.0 g/L" in finding.question
+    assert "below the lower limit 7 g/L" in finding.question
 
 
 def test_a_lab_within_its_range_or_voided_breaks_nothing():

@@ -207,7 +207,8 @@ def changed(form: HtmlForm, name: str, step: int) -> str:
         return others[step % len(others)]
     if info.kind == "checkbox":
         return "" if form.sent.get(name) else "on"
-    if info.kind == "number":
+    # A clinical number is a text input with the decimal keyboard (issue 19).
+    if info.kind == "number" or info.attrs.get("inputmode") in ("decimal", "numeric"):
         value = Decimal(current or "0") + step
         if info.attrs.get("max") and value > Decimal(info.attrs["max"]):
             value = Decimal(current) - step

@@ -41,6 +41,26 @@ class AuditEvent(pghistory.models.Event):
         abstract = True
 
 
+def values_checked_field() -> models.Field:
+    """The measure fields of a record whose implausible value the person entering it
+    confirmed ("I have checked this value", trialsite/plausibility.py): on the record, so
+    the audit trail keeps who confirmed what and when."""
+    from django.contrib.postgres.fields import ArrayField
+
+    return ArrayField(
+        models.CharField(max_length=50),
+        verbose_name=_("implausible values confirmed"),
+        default=list,
+        blank=True,
+        editable=False,
+    )
+
+
+def value_checked_field() -> models.BooleanField:
+    """A lab row's "I have checked this value" for an implausible value (audited)."""
+    return models.BooleanField(_("implausible value confirmed"), default=False, editable=False)
+
+
 class ClinicalQuerySet(models.QuerySet):
     def active(self) -> ClinicalQuerySet:
         """Records that have not been voided."""

@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 
-from trialsite.units import lab_tests
+from trialsite.units import format_number, lab_tests, unit_text
 
 # The tests with a reference range (codes and names from trialsite.units, the one list).
 LabCode = lab_tests(
@@ -182,7 +182,11 @@ class LabFlag:
 
 
 def _format_limits(reference: ReferenceRange) -> str:
-    params = {"lower": reference.lower, "upper": reference.upper, "unit": reference.unit}
+    params = {
+        "lower": format_number(reference.lower),
+        "upper": format_number(reference.upper),
+        "unit": unit_text(reference.unit),
+    }
     if reference.lower is None:
         return gettext("≤ %(upper)s %(unit)s") % params
     if reference.upper is None:
@@ -213,11 +217,11 @@ def flag(
         raise ValueError(gettext("%(value)s is not a valid laboratory value.") % {"value": value})
     params = {
         "name": reference.name,
-        "value": measured,
-        "unit": reference.unit,
+        "value": format_number(measured),  # 21 g/L, never 21.000000 g/L
+        "unit": unit_text(reference.unit),
         "limits": _format_limits(reference),
-        "lower": reference.lower,
-        "upper": reference.upper,
+        "lower": format_number(reference.lower),
+        "upper": format_number(reference.upper),
     }
     result: Flag | None
     if reference.lower is not None and measured < reference.lower:

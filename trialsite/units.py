@@ -235,3 +235,56 @@ def format_decimal(value: Decimal) -> str:
     """A measurement as people write it: no exponent, no trailing zeros (3.50 → 3.5)."""
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "") else text
+
+
+# One way to write a unit everywhere (issue 19): the keys forms store, and spellings people
+# type, written as the unit labels above.
+_UNIT_SPELLINGS = MappingProxyType(
+    {
+        "10^9/L": "×10⁹/L",
+        "x10^9/L": "×10⁹/L",
+        "×10^9/L": "×10⁹/L",
+        "10e9/L": "×10⁹/L",
+        "x10⁹/L": "×10⁹/L",
+        "10⁹/L": "×10⁹/L",
+        "10^6/L": "×10⁶/L",
+        "x10^6/L": "×10⁶/L",
+        "×10^6/L": "×10⁶/L",
+        "10⁶/L": "×10⁶/L",
+        "/uL": "/µL",
+        "cells/uL": "cells/µL",
+        "umol/L": "µmol/L",
+    }
+)
+
+
+def unit_text(unit: object) -> str:
+    """A unit as written everywhere: "×10⁹/L", never "10^9/L" or "x10^9/L"."""
+    text = str(unit or "").strip()
+    return _UNIT_SPELLINGS.get(text, text)
+
+
+def format_number(value: object) -> str:
+    """A number as people read it, in the reader's language: no exponent, no trailing zeros
+    (14.200 → 14.2, 21.000000 → 21), the language's decimal separator. Text that is not a
+    number comes back as it is; ``None`` as an empty string."""
+    from django.utils import formats
+
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    return formats.number_format(format_decimal(number), use_l10n=True)
+
+
+def format_measure(value: object, unit: object = "") -> str:
+    """A value and its unit, the unit after the value: "2.4 ×10⁹/L", "37.5 °C"."""
+    number = format_number(value)
+    label = unit_text(unit)
+    return f"{number} {label}" if number and label else number

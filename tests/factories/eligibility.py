@@ -6,7 +6,7 @@ so a factory-made screening has the status and signatures a real one would have;
 
     ScreeningFactory(site=site, user=coordinator)            # candidate section only
     EligibleScreeningFactory(site=site, user=coordinator)     # every item: "eligible"
-    EligibleScreeningFactory(site=site, hbsag=True)           # an item changed: EXC4
+    EligibleScreeningFactory(site=site, hbsag="positive")           # an item changed: EXC4
     PriorTherapyFactory(screening=screening, drug_name="azathioprine")
     ScreeningLabFactory(screening=screening, analyte="igg", value_entered=Decimal("3"))
 """
