@@ -18,7 +18,7 @@ from dosing import engine
 from dosing.engine.facts import AbsoluteCountUnit, DeviationCategory, Drug
 from enrollment.models import Participant
 from trialsite import units
-from trialsite.models import ClinicalRecord, RecordKind
+from trialsite.models import ClinicalRecord, GeneratedText, RecordKind
 from trialsite.units import LabTest
 
 
@@ -570,7 +570,7 @@ class CourseEvent(models.Model):
 
 
 @pghistory.track()
-class Deviation(ClinicalRecord):
+class Deviation(ClinicalRecord, GeneratedText):
     """A protocol deviation: recorded automatically from the schedule, or by hand."""
 
     participant = models.ForeignKey(

@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 
+from trialsite import texts
 from trialsite.units import lab_tests
 
 # The tests with a reference range (codes and names from trialsite.units, the one list).
@@ -179,6 +180,7 @@ class LabFlag:
     flag: Flag | None  # "L" below the lower limit, "H" above the upper, None within
     reason: str
     range: ReferenceRange
+    text: texts.Text | None = None  # the reason as a code with parameters (stored texts)
 
 
 def _format_limits(reference: ReferenceRange) -> str:
@@ -212,7 +214,7 @@ def flag(
     if not measured.is_finite() or measured < 0:
         raise ValueError(gettext("%(value)s is not a valid laboratory value.") % {"value": value})
     params = {
-        "name": reference.name,
+        "name": {"lab": code},
         "value": measured,
         "unit": reference.unit,
         "limits": _format_limits(reference),
@@ -221,12 +223,12 @@ def flag(
     }
     result: Flag | None
     if reference.lower is not None and measured < reference.lower:
-        result = "L"
-        reason = gettext("%(name)s %(value)s %(unit)s is below the lower limit %(lower)s %(unit)s.")
+        result, text_code = "L", "lab.below"
     elif reference.upper is not None and measured > reference.upper:
-        result = "H"
-        reason = gettext("%(name)s %(value)s %(unit)s is above the upper limit %(upper)s %(unit)s.")
+        result, text_code = "H", "lab.above"
     else:
-        result = None
-        reason = gettext("%(name)s %(value)s %(unit)s is within the reference range (%(limits)s).")
-    return LabFlag(code=code, value=measured, flag=result, reason=reason % params, range=reference)
+        result, text_code = None, "lab.within"
+    text = texts.Text(text_code, {k: v for k, v in params.items() if v is not None})
+    return LabFlag(
+        code=code, value=measured, flag=result, reason=str(text), range=reference, text=text
+    )

@@ -14,6 +14,7 @@ from enum import StrEnum
 from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy
 
+from trialsite.texts import Text
 from trialsite.units import LabTest
 
 # --- Codes the models store too --------------------------------------------------------
@@ -262,6 +263,7 @@ class Deviation:
     visit_code: str
     on: date  # the date of the event, or the window end of a missed one
     description: str
+    text: Text | None = None  # the description as a code with parameters (trialsite.texts)
 
 
 @dataclass(frozen=True)
