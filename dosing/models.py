@@ -407,7 +407,7 @@ class BCellResult(ClinicalRecord):
 
 
 @pghistory.track()
-class Day0Confirmation(ClinicalRecord):
+class Day0Confirmation(ClinicalRecord, GeneratedText):
     """EXC5 re-confirmed on Day 0, before the first rituximab infusion."""
 
     participant = models.ForeignKey(

@@ -199,6 +199,8 @@ def day_0_confirmation_record(
         passed=result.status == Status.PASS,
         explanation=result.reason,
     )
+    if confirmation.passed:  # the engine's decision, in each reader's language
+        confirmation.explanation = confirmation.set_text(texts.Text("exc5.pass"))
     _stamp(confirmation, user)
     confirmation.full_clean()
     with audit_context(user, _("Day 0 re-confirmation of EXC5")):
@@ -667,7 +669,7 @@ def gate_failure_confirm(*, participant: Participant, user: User, today: date) -
         to_status=ParticipantStatus.DISCONTINUED,
         user=user,
         on=today,
-        reason=gate.reason,
+        reason=gate.text or gate.reason,
         discontinuation_reason=DiscontinuationReason.LAB_GATE,
     )
 

@@ -12,7 +12,8 @@ so their translations in locale/zh_Hans are reused.
 
 Parameters are JSON values: strings, integers, ISO dates, a number as ``{"number": "21.00"}``
 (shown with the project's number formatting), another text as ``{"code": …, "params": …}``
-(rendered in the same language), a laboratory test as ``{"lab": "IGG"}`` and a drug
+(rendered in the same language), texts one after the other as ``{"list": [...]}``, a
+laboratory test as ``{"lab": "IGG"}`` and a drug
 name as ``{"drug": "rituximab"}``.
 """
 
@@ -27,8 +28,8 @@ from typing import Any
 
 from django.utils import formats
 from django.utils.functional import Promise
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import override
 
 TEMPLATES: dict[str, Promise] = {
     # trialsite.reference_ranges
@@ -85,6 +86,22 @@ TEMPLATES: dict[str, Promise] = {
         "Belimumab infusion 1 given on %(date)s before the rituximab phase was complete "
         "(SCH2/SCH3)."
     ),
+    # eligibility engine decisions kept on a record (dosing.Day0Confirmation)
+    "exc5.pass": _("No infection-related exclusion (re-confirm on Day 0)"),
+    # dosing.engine.gate: a failing EXC10/EXC11 gate (the reason treatment ends)
+    "gate.analyte.igg": _("IgG"),
+    "gate.analyte.iga": _("IgA"),
+    "gate.analyte.wbc": _("WBC"),
+    "gate.analyte.neutrophils": _("neutrophils"),
+    "gate.failing_line": _(
+        "%(clause)s: %(analyte)s %(value)s %(unit)s < %(minimum)s %(unit)s (%(date)s)"
+    ),
+    "gate.fail": _(
+        "Labs before the first belimumab on %(first)s fail %(failing)s: the first "
+        "belimumab cannot be given and treatment ends (discontinued)."
+    ),
+    "gate.also_missing": _("Also without a result from %(oldest)s on: %(missing)s."),
+    "sentences": _("%(first)s %(second)s"),
     # status history (enrollment, dosing)
     "status.enrolled": _("Enrolled from screening %(number)s"),
     "status.consent_withdrawn": _("Consent withdrawn on %(date)s"),
@@ -132,6 +149,12 @@ def number(value: Decimal | int | float | str) -> dict[str, str]:
     return {"number": str(value)}
 
 
+def joined(items: list[Text], *, commas: bool = False) -> dict[str, Any]:
+    """A parameter shown as its texts one after the other: "; " in English, "；" in Chinese
+    (``commas``: ", " and "、")."""
+    return {"list": [item.json() for item in items], "commas": commas}
+
+
 def drug(name: str) -> dict[str, str]:
     """A parameter shown as the drug's name in the reader's language."""
     return {"drug": name}
@@ -149,12 +172,19 @@ def _to_json(value: Any) -> Any:
     return value
 
 
+_SEPARATORS = {(False, False): "; ", (True, False): "；", (False, True): ", ", (True, True): "、"}
+
+
 def _shown(value: Any) -> Any:
     if isinstance(value, dict):
         if "code" in value:
             return render(value["code"], value.get("params") or {})
         if "number" in value:
             return formats.number_format(Decimal(value["number"]), use_l10n=True)
+        if "list" in value:
+            chinese = (get_language() or "").lower().startswith("zh")
+            separator = _SEPARATORS[(chinese, bool(value.get("commas")))]
+            return separator.join(str(_shown(item)) for item in value["list"])
         if "lab" in value:
             from trialsite.reference_ranges import LabCode
 

@@ -299,6 +299,7 @@ class GateResult:
     failures: tuple[GateFailure, ...]
     missing: tuple[LabTest, ...]
     reason: str
+    text: Text | None = None  # a failing gate's reason as a code with parameters
 
 
 @dataclass(frozen=True)
