@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -92,7 +92,8 @@ class Finding:
     rule: Rule
     detail: str
     fingerprint: str
-    detail_text: texts.Text | None = None  # the detail as a code with parameters
+    # the detail as a code with parameters; not part of equality
+    detail_text: texts.Text | None = field(default=None, compare=False)
 
     @property
     def question(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from types import MappingProxyType
@@ -180,7 +180,8 @@ class LabFlag:
     flag: Flag | None  # "L" below the lower limit, "H" above the upper, None within
     reason: str
     range: ReferenceRange
-    text: texts.Text | None = None  # the reason as a code with parameters (stored texts)
+    # the reason as a code with parameters (stored texts); not part of equality
+    text: texts.Text | None = field(default=None, compare=False)
 
 
 def _format_limits(reference: ReferenceRange) -> str:

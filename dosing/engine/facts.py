@@ -6,7 +6,7 @@ so a drug, a unit or a deviation category has one code everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -263,7 +263,8 @@ class Deviation:
     visit_code: str
     on: date  # the date of the event, or the window end of a missed one
     description: str
-    text: Text | None = None  # the description as a code with parameters (trialsite.texts)
+    # the description as a code with parameters (trialsite.texts); not part of equality
+    text: Text | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,8 @@ class GateResult:
     failures: tuple[GateFailure, ...]
     missing: tuple[LabTest, ...]
     reason: str
-    text: Text | None = None  # a failing gate's reason as a code with parameters
+    # a failing gate's reason as a code with parameters; not part of equality
+    text: Text | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
