@@ -14,6 +14,7 @@ from html import unescape
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from demo import seed as demo
 from enrollment.models import Participant
@@ -135,7 +136,8 @@ def chinese_reader(client):
     demo.seed_trial_data(today())
     client.force_login(User.objects.get(username="datamanager"))
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
-    return client
+    yield client
+    translation.activate(settings.LANGUAGE_CODE)  # the requests left 简体中文 active
 
 
 def _pages() -> list[str]:
