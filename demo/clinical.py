@@ -526,7 +526,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
             user,
             today,
             {
-                "term": "Infusion related reaction",
+                "term": "输液相关反应",
                 "onset_date": _iso(day("completed", 0)),
                 "end_date": _iso(day("completed", 0)),
                 "grade": "2",
@@ -535,7 +535,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
                 "related_belimumab": "not_applicable",
                 "action_taken": "infusion_interrupted",
                 "outcome": "recovered",
-                "description": "Chills and flushing 40 min into the first rituximab infusion.",
+                "description": "首次利妥昔单抗输注开始40 min后出现寒战和潮红。",
             },
         )
         infection = _adverse_event(
@@ -543,7 +543,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
             user,
             today,
             {
-                "term": "Lung infection",
+                "term": "肺部感染",
                 "onset_date": _iso(day("completed", 100)),
                 "end_date": _iso(day("completed", 110)),
                 "grade": "3",
@@ -553,7 +553,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
                 "related_belimumab": "possible",
                 "action_taken": "dose_delayed",
                 "outcome": "recovered",
-                "description": "Community-acquired pneumonia, IV antibiotics for 7 days.",
+                "description": "社区获得性肺炎，静脉抗生素治疗7天。",
             },
         )
         update = forms.AdverseEventUpdateForm(
@@ -561,7 +561,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
                 "reported_on": _iso(day("completed", 110)),
                 "grade": "",
                 "outcome": "recovered",
-                "notes": "Discharged home; chest X-ray clear.",
+                "notes": "已出院；胸片未见异常。",
             },
             adverse_event=infection,
             today=today,
@@ -581,7 +581,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
                 "frequency": "qd",
                 "start_date": _iso(day("completed", -120)),
                 "stop_date": _iso(day("completed", 83)),
-                "indication": "Sjögren's disease activity",
+                "indication": "干燥综合征疾病活动",
             },
         )
         _con_med(
@@ -595,7 +595,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
                 "frequency": "qd",
                 "start_date": _iso(day("completed", 84)),
                 "stop_date": _iso(day("completed", 180)),
-                "indication": "Sjögren's disease activity (tapering)",
+                "indication": "干燥综合征疾病活动（减量中）",
             },
         )
         _con_med(
@@ -608,7 +608,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
                 "dose_unit": "mg",
                 "frequency": "qd",
                 "start_date": _iso(day("completed", -200)),
-                "indication": "Sjögren's syndrome",
+                "indication": "干燥综合征",
             },
         )
 
@@ -619,7 +619,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
             user,
             today,
             {
-                "term": "Febrile neutropenia",
+                "term": "发热性中性粒细胞减少",
                 "onset_date": _iso(today - timedelta(days=3)),
                 "grade": "3",
                 "serious": "True",
@@ -628,7 +628,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
                 "related_belimumab": "unlikely",
                 "action_taken": "dose_delayed",
                 "outcome": "recovering",
-                "description": "Fever 38.9 °C, neutrophils 0.4 ×10⁹/L; IV antibiotics in hospital.",
+                "description": "发热38.9 °C，中性粒细胞0.4 ×10⁹/L；住院静脉抗生素治疗。",
             },
         )
         _con_med(
@@ -641,7 +641,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
                 "dose_unit": "mg",
                 "frequency": "qd",
                 "start_date": _iso(day("belimumab", -60)),
-                "indication": "Arthritis",
+                "indication": "关节炎",
             },
         )
 
@@ -657,7 +657,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
                 "dose_unit": "mg",
                 "frequency": "qd",
                 "start_date": _iso(day("rituximab", -30)),
-                "indication": "Parotid swelling",
+                "indication": "腮腺肿大",
             },
         )
 
@@ -668,7 +668,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
             user,
             today,
             {
-                "term": "Upper respiratory infection",
+                "term": "上呼吸道感染",
                 "onset_date": _iso(day("belimumab_deviation", 20)),
                 "end_date": _iso(day("belimumab_deviation", 26)),
                 "grade": "1",
@@ -689,7 +689,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
                 "dose_unit": "mg",
                 "frequency": "qd",
                 "start_date": _iso(day("belimumab_deviation", -90)),
-                "indication": "Renal tubular acidosis with interstitial nephritis",
+                "indication": "肾小管酸中毒伴间质性肾炎",
             },
         )
 
@@ -701,7 +701,7 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
             user,
             today,
             {
-                "term": "Urticaria",
+                "term": "荨麻疹",
                 "onset_date": _iso(day("withdrawn", 8)),
                 "end_date": _iso(day("withdrawn", 10)),
                 "grade": "1",
@@ -723,6 +723,6 @@ def _safety_logs(today: date, participants: dict[str, Any], coordinators: dict[s
                 "frequency": "qd",
                 "start_date": _iso(day("withdrawn", 8)),
                 "stop_date": _iso(day("withdrawn", 12)),
-                "indication": "Urticaria",
+                "indication": "荨麻疹",
             },
         )

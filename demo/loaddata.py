@@ -1316,7 +1316,14 @@ def bench_staff() -> tuple[list[Site], dict[int, Staff]]:
     staff: dict[int, Staff] = {}
     with transaction.atomic(), audit_context(None, "load data: sites and staff"):
         sites = [
-            Site.objects.update_or_create(code=code, defaults={"name": name, "city": city})[0]
+            Site.objects.update_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "name_zh": protocol.SITE_NAMES_ZH.get(code, ""),
+                    "city": city,
+                },
+            )[0]
             for code, name, city in protocol.SITES
         ]
         for site in sites:

@@ -61,7 +61,7 @@ def seed(today: date, participants: dict[str, Any], password: str = "") -> list[
                 record=esr,
                 user=monitor,
                 field_name="value_entered",
-                question="The lab report in the source file gives a different ESR: please check.",
+                question="源文件中的化验单ESR数值不同：请核对。",
             )
             _age(open_query, 12)
             n_queries += 1
@@ -71,12 +71,12 @@ def seed(today: date, participants: dict[str, Any], password: str = "") -> list[
                 record=vitals,
                 user=monitor,
                 field_name="weight_kg",
-                question="Weight differs from the nursing chart by 2 kg.",
+                question="体重与护理记录相差2 kg。",
             )
             services.query_answer(
                 query=answered,
                 user=coordinator,
-                response="The nursing chart was weighed in clothes; the CRF value is right.",
+                response="护理记录为穿衣称重；CRF中的数值正确。",
             )
             _age(answered, 5)
             n_queries += 1
@@ -90,12 +90,10 @@ def seed(today: date, participants: dict[str, Any], password: str = "") -> list[
                 record=event,
                 user=manager,
                 field_name="onset_date",
-                question="Onset date is before the infusion it is said to follow: please confirm.",
+                question="发生日期早于其所称的前一次输注：请确认。",
             )
-            services.query_answer(
-                query=closed, user=coordinator, response="Confirmed from the clinic letter."
-            )
-            services.query_close(query=closed, user=manager, note="Thank you.")
+            services.query_answer(query=closed, user=coordinator, response="已根据门诊病历确认。")
+            services.query_close(query=closed, user=manager, note="谢谢。")
             _age(closed, 40)
             n_queries += 1
         visit = _baseline(completed)
@@ -106,9 +104,9 @@ def seed(today: date, participants: dict[str, Any], password: str = "") -> list[
                 services.query_answer(
                     query=query,
                     user=coordinator,
-                    response="Value confirmed against the laboratory report.",
+                    response="数值已与化验报告核对无误。",
                 )
-                services.query_close(query=query, user=monitor, note="Confirmed at source.")
+                services.query_close(query=query, user=monitor, note="已与源文件核对。")
             for record in _visit_records(visit):
                 services.verification_mark(record=record, user=monitor)
             if password and not services.visit_signoff_refusals(visit):
@@ -118,7 +116,7 @@ def seed(today: date, participants: dict[str, Any], password: str = "") -> list[
                 participant=completed,
                 scope=LockScope.VISIT,
                 visit=visit,
-                reason="Baseline data cleaned and signed.",
+                reason="基线数据已清理并签名。",
             )
             lines.append(f"monitoring: {completed.subject_id} baseline verified and locked")
     n_automatic = DataQuery.objects.filter(opened_by__isnull=True).count()

@@ -182,7 +182,7 @@ def seed_screenings(today: date) -> dict[str, Screening]:
         items={"live_vaccine": True, "live_vaccine_date": screened - timedelta(days=20)},
     )
     built["screen_failed"] = services.screening_mark_failed(
-        screening=failed, user=coordinator_chcmu, reason="Live vaccine 3 weeks ago (EXC5)."
+        screening=failed, user=coordinator_chcmu, reason="3周前接种减毒活疫苗（EXC5）。"
     )
     built["chcmu_in_progress"] = services.screening_create(
         site=chcmu,
@@ -219,6 +219,6 @@ def seed_screenings(today: date) -> dict[str, Screening]:
     built["pumch_screen_failed"] = services.screening_mark_failed(
         screening=other_trial,
         user=coordinator,
-        reason="In another clinical trial until 2 months ago (EXC2).",
+        reason="2个月前仍在参加另一项临床试验（EXC2）。",
     )
     return built

@@ -43,7 +43,14 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 def seed_sites_and_users() -> list[DemoUser]:
     with audit_context(None, "demo data", source="seed_demo"):
         for code, name, city in protocol.SITES:
-            Site.objects.update_or_create(code=code, defaults={"name": name, "city": city})
+            Site.objects.update_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "name_zh": protocol.SITE_NAMES_ZH.get(code, ""),
+                    "city": city,
+                },
+            )
         for demo in DEMO_USERS:
             user, _created = User.objects.get_or_create(username=demo.username)
             user.first_name, user.last_name = demo.first_name, demo.last_name

@@ -245,7 +245,7 @@ def seed(today: date, participants: dict[str, Any], password: str | None = None)
         user=c.staff.coordinator,
         withdrawn_on=c.day(12),
         data_may_be_kept=True,
-        notes="Family moved abroad.",
+        notes="家庭移居国外。",
     )
 
     # late_entry: treated seven months ago, her paper CRFs entered only today: Day 0, two

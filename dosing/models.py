@@ -18,7 +18,7 @@ from dosing import engine
 from dosing.engine.facts import AbsoluteCountUnit, DeviationCategory, Drug
 from enrollment.models import Participant
 from trialsite import units
-from trialsite.models import ClinicalRecord, RecordKind, value_checked_field
+from trialsite.models import ClinicalRecord, GeneratedText, RecordKind, value_checked_field
 from trialsite.units import LabTest
 
 
@@ -408,7 +408,7 @@ class BCellResult(ClinicalRecord):
 
 
 @pghistory.track()
-class Day0Confirmation(ClinicalRecord):
+class Day0Confirmation(ClinicalRecord, GeneratedText):
     """EXC5 re-confirmed on Day 0, before the first rituximab infusion."""
 
     participant = models.ForeignKey(
@@ -571,7 +571,7 @@ class CourseEvent(models.Model):
 
 
 @pghistory.track()
-class Deviation(ClinicalRecord):
+class Deviation(ClinicalRecord, GeneratedText):
     """A protocol deviation: recorded automatically from the schedule, or by hand."""
 
     participant = models.ForeignKey(

@@ -45,7 +45,7 @@ from eligibility.criteria import ScreeningFacts, Status, exc5_infection
 from enrollment.models import Participant
 from enrollment.rules import ACTIVE_STATUSES, DiscontinuationReason, ParticipantStatus
 from enrollment.services import data_entry_refusal, participant_transition
-from trialsite import access, protocol, roles, signatures, units, workflow
+from trialsite import access, protocol, roles, signatures, texts, units, workflow
 from trialsite.audit import audit_context
 from trialsite.forms import ClinicalForm
 from trialsite.models import SignatureMeaning, User
@@ -199,6 +199,8 @@ def day_0_confirmation_record(
         passed=result.status == Status.PASS,
         explanation=result.reason,
     )
+    if confirmation.passed:  # the engine's decision, in each reader's language
+        confirmation.explanation = confirmation.set_text(texts.Text("exc5.pass"))
     _stamp(confirmation, user)
     confirmation.full_clean()
     with audit_context(user, _("Day 0 re-confirmation of EXC5")):
@@ -392,8 +394,7 @@ def _status_follows_infusion(
             to_status=ParticipantStatus.RITUXIMAB,
             user=user,
             on=given_on,
-            reason=_("First rituximab infusion given on %(date)s (Day 0).")
-            % {"date": given_on.isoformat()},
+            reason=texts.Text("status.first_rituximab", {"date": given_on}),
         )
     elif drug is engine.Drug.BELIMUMAB and participant.status == ParticipantStatus.RITUXIMAB:
         participant_transition(
@@ -401,8 +402,7 @@ def _status_follows_infusion(
             to_status=ParticipantStatus.BELIMUMAB,
             user=user,
             on=given_on,
-            reason=_("First belimumab infusion given on %(date)s.")
-            % {"date": given_on.isoformat()},
+            reason=texts.Text("status.first_belimumab", {"date": given_on}),
         )
 
 
@@ -671,7 +671,7 @@ def gate_failure_confirm(*, participant: Participant, user: User, today: date) -
         to_status=ParticipantStatus.DISCONTINUED,
         user=user,
         on=today,
-        reason=gate.reason,
+        reason=gate.text or gate.reason,
         discontinuation_reason=DiscontinuationReason.LAB_GATE,
     )
 
@@ -832,22 +832,23 @@ def deviations_sync(
                     automatic=True,
                     visit_code=deviation.visit_code,
                     occurred_on=deviation.on,
-                    description=deviation.description,
                     explanation=explanations.get(deviation.visit_code, ""),
                     created_by=user,
                     updated_by=user,
                 )
+                record.description = record.set_text(deviation.text) or deviation.description
                 record.save()
                 workflow.record_changed(record, user=user)
                 created += 1
-            elif (record.category, record.occurred_on, record.description) != (
+            elif (record.category, record.occurred_on, record.stored_text) != (
                 deviation.code.value,
                 deviation.on,
-                deviation.description,
+                deviation.text,
             ):
                 # A missed event recorded late becomes out of window: the same deviation.
                 record.category = deviation.code.value
-                record.occurred_on, record.description = deviation.on, deviation.description
+                record.occurred_on = deviation.on
+                record.description = record.set_text(deviation.text) or deviation.description
                 record.version += 1
                 record.updated_by = user
                 record.save()
@@ -1101,7 +1102,7 @@ def _complete_if_done(
             to_status=ParticipantStatus.COMPLETED,
             user=user,
             on=completed_on,
-            reason=_("Treatment complete and the week 28 visit recorded."),
+            reason=texts.Text("status.completed"),
         )
 
 

@@ -26,6 +26,7 @@ from eligibility.classification import (
     SjogrenFindings,
     classify,
 )
+from trialsite import drugs
 from trialsite.dates import (
     add_months,
     age_in_completed_years,
@@ -112,7 +113,9 @@ class BCellActivation(TextChoices):
 
 
 def _normalised(drug_name: str) -> str:
-    return " ".join(drug_name.lower().split())
+    """The English generic name, whether the site typed it in English or Chinese
+    (吗替麦考酚酯 is mycophenolate mofetil: the same drug, counted once)."""
+    return drugs.canonical(drug_name)
 
 
 def classify_drug(name: str) -> DrugClass | None:
@@ -120,13 +123,13 @@ def classify_drug(name: str) -> DrugClass | None:
     drug = _normalised(name)
     if drug == RITUXIMAB:
         return DrugClass.RITUXIMAB
-    for drugs, drug_class in (
+    for names, drug_class in (
         (IMMUNOSUPPRESSANTS, DrugClass.IMMUNOSUPPRESSANT),
         (GLUCOCORTICOIDS, DrugClass.GLUCOCORTICOID),
         (BIOLOGICS, DrugClass.BIOLOGIC),
         (NOT_COUNTED, DrugClass.OTHER),
     ):
-        if drug in drugs:
+        if drug in names:
             return drug_class
     return None
 

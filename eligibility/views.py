@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from eligibility import forms, selectors, services
 from eligibility.criteria import DrugClass
 from eligibility.models import PriorTherapy, Screening
-from trialsite import access, protocol, query, roles, signatures
+from trialsite import access, drugs, protocol, query, roles, signatures
 from trialsite.forms import SignatureForm, VoidForm
 from trialsite.models import SignatureMeaning
 from trialsite.services import EditConflict
@@ -201,7 +201,8 @@ def prior_therapy_edit(request: HttpRequest, number: str, pk: int | None = None)
                 | protocol.BIOLOGICS
                 | protocol.NOT_COUNTED
                 | {protocol.RITUXIMAB}
-            ),
+            )
+            + sorted(drugs.CHINESE_NAMES.values()),
             "void_form": VoidForm() if therapy else None,
             "drug_classes": DrugClass,
         },

@@ -177,7 +177,7 @@ class ParticipantFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Only the user's own sites are offered (all of them for data managers).
         self.fields["site"].queryset = sites.order_by("code")
-        self.fields["site"].label_from_instance = lambda site: f"{site.code} · {site.name}"
+        self.fields["site"].label_from_instance = lambda site: f"{site.code} · {site.display_name}"
 
 
 class ConsentFormVersionForm(forms.ModelForm):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from eligibility.models import Screening
 from enrollment.rules import ACTIVE_STATUSES, DiscontinuationReason, ParticipantStatus
-from trialsite.models import ClinicalRecord, RecordKind, Site
+from trialsite.models import ClinicalRecord, GeneratedText, RecordKind, Site
 
 
 class ConsentKind(models.TextChoices):
@@ -186,7 +186,7 @@ class Participant(ClinicalRecord):
 
 
 @pghistory.track()
-class StatusChange(ClinicalRecord):
+class StatusChange(ClinicalRecord, GeneratedText):
     """One step of a participant's status: who, when, why."""
 
     participant = models.ForeignKey(

@@ -27,7 +27,7 @@ from enrollment.rules import (
     transition_refusal,
 )
 from enrollment.selectors import awaiting_reconsent, latest_consent_form_version
-from trialsite import protocol, signatures, workflow
+from trialsite import protocol, signatures, texts, workflow
 from trialsite.audit import audit_context
 from trialsite.models import SignatureMeaning, Site, User
 from trialsite.services import record_save
@@ -131,15 +131,18 @@ def enroll_participant(*, screening: Screening, user: User, enrolled_on: date) -
             created_by=user,
             updated_by=user,
         )
-        enrolled = StatusChange.objects.create(
+        enrolled = StatusChange(
             participant=participant,
             from_status="",
             to_status=ParticipantStatus.ENROLLED,
             changed_on=enrolled_on,
-            reason=_("Enrolled from screening %(number)s") % {"number": screening.number},
             created_by=user,
             updated_by=user,
         )
+        enrolled.reason = enrolled.set_text(
+            texts.Text("status.enrolled", {"number": screening.number})
+        )
+        enrolled.save()
         screening.status = ScreeningStatus.ENROLLED
         screening.updated_by = user
         screening.version += 1
@@ -155,10 +158,13 @@ def participant_transition(
     to_status: str,
     user: User | None,
     on: date,
-    reason: str,
+    reason: str | texts.Text,
     discontinuation_reason: str = "",
 ) -> Participant:
-    """Move ``participant`` to ``to_status`` if the state machine allows it."""
+    """Move ``participant`` to ``to_status`` if the state machine allows it (``reason``: the
+    user's words, or a generated text kept as a code for each reader's language)."""
+    text = reason if isinstance(reason, texts.Text) else None
+    reason = text.english() if text is not None else reason
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     refusal = transition_refusal(participant.status, to_status)
     if refusal:
@@ -168,7 +174,7 @@ def participant_transition(
     if not reason.strip():
         raise ValidationError(_("Give a reason for the status change."), code="reason_required")
     with audit_context(user, reason):
-        change = StatusChange.objects.create(
+        change = StatusChange(
             participant=participant,
             from_status=participant.status,
             to_status=to_status,
@@ -178,6 +184,8 @@ def participant_transition(
             created_by=user,
             updated_by=user,
         )
+        change.set_text(text)
+        change.save()
         participant.status = to_status
         participant.version += 1
         participant.updated_by = user
@@ -206,8 +214,8 @@ def withdraw_consent(
             _("Only an active participant can withdraw; this one is “%(status)s”.")
             % {"status": participant.get_status_display()}
         )
-    reason = _("Consent withdrawn on %(date)s") % {"date": withdrawn_on}
-    with audit_context(user, reason):
+    reason = texts.Text("status.consent_withdrawn", {"date": withdrawn_on})
+    with audit_context(user, reason.english()):
         withdrawal = ConsentWithdrawal.objects.create(
             participant=participant,
             withdrawn_on=withdrawn_on,

@@ -24,16 +24,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.functional import Promise
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dosing import doses
-from trialsite import reference_ranges
+from trialsite import reference_ranges, texts
+from trialsite.protocol import DOSE_TOLERANCE_FRACTION
 
 # A serious AE must be reviewed by an investigator within this time of its alert
 # (ICH E6/E2A practice: serious events are handled within 24 hours).
@@ -92,10 +92,26 @@ class Finding:
     rule: Rule
     detail: str
     fingerprint: str
+    # the detail as a code with parameters; not part of equality
+    detail_text: texts.Text | None = field(default=None, compare=False)
 
     @property
     def question(self) -> str:
         return f"{self.detail} {self.rule.message}".strip()
+
+    @property
+    def question_text(self) -> texts.Text | None:
+        """The question as a stored text (rendered in the reader's language)."""
+        if self.detail_text is None:
+            return None
+        message = texts.Text(f"rule.{self.rule.code}")
+        return texts.Text("query.auto", {"detail": self.detail_text, "message": message})
+
+
+def _plain(value: Decimal) -> Decimal:
+    """Without trailing zeros nor an exponent (500, not 5E+2; 12.5, not 12.50)."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
 
 
 def fingerprint(*values: object) -> str:
@@ -115,7 +131,12 @@ def lab_out_of_range(analyte: str, value: Decimal, *, voided: bool = False) -> F
         return None
     if result.flag is None:
         return None
-    return Finding(LAB_RANGE, result.reason, fingerprint(analyte, result.value.normalize()))
+    return Finding(
+        LAB_RANGE,
+        result.reason,
+        fingerprint(analyte, result.value.normalize()),
+        result.text,
+    )
 
 
 def visit_out_of_window(
@@ -124,6 +145,7 @@ def visit_out_of_window(
     visit_explanation: str,
     deviation_explanation: str,
     voided: bool = False,
+    deviation_text: texts.Text | None = None,
 ) -> Finding | None:
     """VISIT_WINDOW: the schedule recorded the visit as out of window (an automatic deviation)
     and the site explained it neither on the visit nor on the deviation."""
@@ -131,7 +153,9 @@ def visit_out_of_window(
         return None
     if visit_explanation.strip() or deviation_explanation.strip():
         return None
-    return Finding(VISIT_WINDOW, deviation_description, fingerprint(deviation_description))
+    return Finding(
+        VISIT_WINDOW, deviation_description, fingerprint(deviation_description), deviation_text
+    )
 
 
 def dose_without_reason(
@@ -144,10 +168,22 @@ def dose_without_reason(
     check = doses.check_dose(proposed_mg, administered_mg)
     if not check.needs_reason:
         return None
+    detail = texts.Text(
+        "dose.needs_reason",
+        {
+            "given": _plain(administered_mg),
+            "proposed": _plain(proposed_mg),
+            "difference": _plain(
+                (check.difference_fraction * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+            ),
+            "tolerance": _plain(DOSE_TOLERANCE_FRACTION * 100),
+        },
+    )
     return Finding(
         DOSE_DIFFERENCE,
         check.explanation,
         fingerprint(proposed_mg.normalize(), administered_mg.normalize()),
+        detail,
     )
 
 
@@ -171,8 +207,8 @@ def sae_not_reviewed(
         return None
     if now - alerted_at <= timedelta(hours=SAE_REVIEW_HOURS):
         return None
-    detail = _("Alert raised %(when)s.") % {"when": alerted_at.strftime("%Y-%m-%d %H:%M UTC")}
-    return Finding(SAE_REVIEW, detail, fingerprint(alerted_at.isoformat()))
+    text = texts.Text("query.sae_alert", {"when": alerted_at.strftime("%Y-%m-%d %H:%M UTC")})
+    return Finding(SAE_REVIEW, str(text), fingerprint(alerted_at.isoformat()), text)
 
 
 # --- Facts from the database, per model --------------------------------------------------------
@@ -205,6 +241,7 @@ def _visit_findings(visit, now: datetime) -> dict[str, Finding | None]:
             visit_explanation=visit.out_of_window_explanation,
             deviation_explanation=deviation.explanation if deviation else "",
             voided=visit.is_voided,
+            deviation_text=deviation.stored_text if deviation else None,
         )
     }
 

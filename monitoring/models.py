@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from dosing.models import Visit
 from eligibility.models import Screening
 from enrollment.models import Participant
-from trialsite.models import SignatureMeaning, Site
+from trialsite.models import GeneratedText, SignatureMeaning, Site
 
 _FORBID_DELETE = pgtrigger.Protect(name="forbid_delete", operation=pgtrigger.Delete)
 
@@ -42,7 +42,7 @@ UNRESOLVED = (QueryStatus.OPEN, QueryStatus.ANSWERED)
 
 
 @pghistory.track()
-class DataQuery(models.Model):
+class DataQuery(GeneratedText):
     """A question about one field of a record (or the whole record), until it is closed.
 
     Opened by a monitor or a data manager, or by an automatic edit check
@@ -187,7 +187,7 @@ class MessageKind(models.TextChoices):
 
 
 @pghistory.track()
-class QueryMessage(models.Model):
+class QueryMessage(GeneratedText):
     """One step of a query's conversation; never edited, never deleted."""
 
     query = models.ForeignKey(

@@ -35,7 +35,7 @@ from monitoring.models import (
     Verification,
 )
 from monitoring.targets import Position, data_field, data_fields, display_value, position
-from trialsite import access, roles, signatures
+from trialsite import access, roles, signatures, texts
 from trialsite.audit import audit_context
 from trialsite.models import ClinicalRecord, Signature, User
 from trialsite.roles import Role
@@ -277,12 +277,9 @@ def edit_check_sync(
             for query in unresolved:
                 query.status, query.closed_at, query.closed_by = QueryStatus.CLOSED, now, None
                 query.save()
-                QueryMessage.objects.create(
-                    query=query,
-                    kind=MessageKind.CLOSE,
-                    text=_("Closed by the automatic check: the data now passes the rule."),
-                    created_at=now,
-                )
+                closing = QueryMessage(query=query, kind=MessageKind.CLOSE, created_at=now)
+                closing.text = closing.set_text(texts.Text("query.auto_closed"))
+                closing.save()
                 changed.append(query)
             continue
         settled = any(
@@ -293,7 +290,8 @@ def edit_check_sync(
         place = place or _place(record)
         try:
             with transaction.atomic():
-                query = DataQuery.objects.create(
+                question = finding.question_text
+                query = DataQuery(
                     site_id=place.site_id,
                     participant_id=place.participant_id,
                     screening_id=place.screening_id,
@@ -306,11 +304,13 @@ def edit_check_sync(
                     rule_fingerprint=finding.fingerprint,
                     opened_at=now,
                 )
+                query.question = query.set_text(question) or finding.question
+                query.save()
         except IntegrityError:
             continue  # a concurrent save opened it: one query per rule and target
-        QueryMessage.objects.create(
-            query=query, kind=MessageKind.QUESTION, text=finding.question, created_at=now
-        )
+        asked = QueryMessage(query=query, kind=MessageKind.QUESTION, created_at=now)
+        asked.text = asked.set_text(question) or finding.question
+        asked.save()
         changed.append(query)
     return changed
 

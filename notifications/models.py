@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from trialsite.models import GeneratedText
+
 
 class NotificationKind(models.TextChoices):
     SAE_ALERT = "sae_alert", _("Serious adverse event alert")
@@ -66,7 +68,7 @@ class NotificationPreference(models.Model):
 
 
 @pghistory.track()
-class Notification(models.Model):
+class Notification(GeneratedText):
     """One message to one user: a serious-AE alert or a day's reminder digest."""
 
     recipient = models.ForeignKey(

@@ -14,9 +14,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.functions import Now
 from django.utils.functional import cached_property
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from trialsite import workflow
+from trialsite import texts, workflow
 from trialsite.roles import CAPABILITIES, Role
 
 
@@ -73,6 +74,28 @@ class RecordKind(models.TextChoices):
     SCREENING = "screening"
     PARTICIPANT = "participant"
     VISIT = "visit"
+
+
+class GeneratedText(models.Model):
+    """A text the system wrote by itself, kept as a code with parameters (trialsite.texts)
+    beside its English text, so each reader sees it in their own language."""
+
+    text_code = models.CharField(_("text code"), max_length=60, blank=True, editable=False)
+    text_params = models.JSONField(_("text parameters"), default=dict, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def stored_text(self) -> texts.Text | None:
+        return texts.Text(self.text_code, self.text_params) if self.text_code else None
+
+    def set_text(self, text: texts.Text | None) -> str:
+        """Keep ``text``'s code and parameters; returns its English text (the stored column)."""
+        if text is None:
+            return ""
+        self.text_code, self.text_params = text.code, text.json_params()
+        return text.english()
 
 
 class ClinicalRecord(models.Model):
@@ -155,6 +178,7 @@ class Site(models.Model):
 
     code = models.SlugField(_("code"), max_length=10, unique=True)
     name = models.CharField(_("name"), max_length=200)
+    name_zh = models.CharField(_("name in Chinese"), max_length=200, blank=True)
     city = models.CharField(_("city"), max_length=100)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -176,7 +200,14 @@ class Site(models.Model):
         triggers = [pgtrigger.Protect(name="forbid_delete", operation=pgtrigger.Delete)]
 
     def __str__(self) -> str:
-        return f"{self.code} – {self.name}"
+        return f"{self.code} – {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language (the English one when no Chinese is known)."""
+        if self.name_zh and (get_language() or "").lower().startswith("zh"):
+            return self.name_zh
+        return self.name
 
 
 @pghistory.track(exclude=["password", "last_login"])

@@ -55,6 +55,21 @@ SITES: tuple[tuple[str, str, str], ...] = (
     ("SHCH", "Shanghai Children's Hospital", "Shanghai"),
     ("TJCH", "Tianjin Children's Hospital", "Tianjin"),
 )
+# Their Chinese names (shown to readers in 简体中文; Site.name_zh).
+SITE_NAMES_ZH: dict[str, str] = {
+    "PUMCH": "北京协和医院",
+    "CHCMU": "重庆医科大学附属儿童医院",
+    "CSU": "中南大学",
+    "SZCH": "深圳市儿童医院",
+    "JLU1": "吉林大学第一医院",
+    "CIP": "首都儿科研究所附属儿童医院",
+    "QDU": "青岛大学附属医院",
+    "NJCH": "南京医科大学附属儿童医院",
+    "FDCH": "复旦大学附属儿科医院",
+    "SJH": "中国医科大学附属盛京医院",
+    "SHCH": "上海市儿童医院",
+    "TJCH": "天津市儿童医院",
+}
 
 # --- Time -----------------------------------------------------------------
 # SCR1: eligibility data dated within 28 days before Day 0.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from types import MappingProxyType
@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 
+from trialsite import texts
 from trialsite.units import format_number, lab_tests, unit_text
 
 # The tests with a reference range (codes and names from trialsite.units, the one list).
@@ -179,6 +180,8 @@ class LabFlag:
     flag: Flag | None  # "L" below the lower limit, "H" above the upper, None within
     reason: str
     range: ReferenceRange
+    # the reason as a code with parameters (stored texts); not part of equality
+    text: texts.Text | None = field(default=None, compare=False)
 
 
 def _format_limits(reference: ReferenceRange) -> str:
@@ -216,21 +219,21 @@ def flag(
     if not measured.is_finite() or measured < 0:
         raise ValueError(gettext("%(value)s is not a valid laboratory value.") % {"value": value})
     params = {
-        "name": reference.name,
-        "value": format_number(measured),  # 21 g/L, never 21.000000 g/L
+        "name": {"lab": code},
+        "value": measured,  # shown by texts with units.format_number: 21 g/L, never 21.000000
         "unit": unit_text(reference.unit),
         "limits": _format_limits(reference),
-        "lower": format_number(reference.lower),
-        "upper": format_number(reference.upper),
+        "lower": reference.lower,
+        "upper": reference.upper,
     }
     result: Flag | None
     if reference.lower is not None and measured < reference.lower:
-        result = "L"
-        reason = gettext("%(name)s %(value)s %(unit)s is below the lower limit %(lower)s %(unit)s.")
+        result, text_code = "L", "lab.below"
     elif reference.upper is not None and measured > reference.upper:
-        result = "H"
-        reason = gettext("%(name)s %(value)s %(unit)s is above the upper limit %(upper)s %(unit)s.")
+        result, text_code = "H", "lab.above"
     else:
-        result = None
-        reason = gettext("%(name)s %(value)s %(unit)s is within the reference range (%(limits)s).")
-    return LabFlag(code=code, value=measured, flag=result, reason=reason % params, range=reference)
+        result, text_code = None, "lab.within"
+    text = texts.Text(text_code, {k: v for k, v in params.items() if v is not None})
+    return LabFlag(
+        code=code, value=measured, flag=result, reason=str(text), range=reference, text=text
+    )

@@ -6,7 +6,7 @@ so a drug, a unit or a deviation category has one code everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -14,6 +14,7 @@ from enum import StrEnum
 from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy
 
+from trialsite.texts import Text
 from trialsite.units import LabTest
 
 # --- Codes the models store too --------------------------------------------------------
@@ -262,6 +263,8 @@ class Deviation:
     visit_code: str
     on: date  # the date of the event, or the window end of a missed one
     description: str
+    # the description as a code with parameters (trialsite.texts); not part of equality
+    text: Text | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -297,6 +300,8 @@ class GateResult:
     failures: tuple[GateFailure, ...]
     missing: tuple[LabTest, ...]
     reason: str
+    # a failing gate's reason as a code with parameters; not part of equality
+    text: Text | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

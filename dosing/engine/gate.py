@@ -8,6 +8,7 @@ test it cannot be given yet.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ from dosing.engine.facts import (
 from dosing.engine.labels import infusion_visit_code
 from dosing.engine.windows import days as _days
 from dosing.engine.windows import num as _num
+from trialsite import texts
 from trialsite.dates import within_days_before
 from trialsite.protocol import (
     IGA_MIN_G_L,
@@ -34,6 +36,7 @@ from trialsite.protocol import (
     PRE_BELIMUMAB_LAB_WINDOW_DAYS,
     WBC_MIN_10E9_L,
 )
+from trialsite.texts import Text
 from trialsite.units import LabTest
 
 # The tests of the gate, as lab results store them.
@@ -67,6 +70,13 @@ def belimumab_lab_gate(first_belimumab_date: date, labs: Iterable[LabValue]) -> 
     failing analyte gives FAIL (failing labs end treatment, even if others are missing);
     otherwise any analyte without a qualifying result gives MISSING; otherwise PASS.
     """
+    result = _judged(first_belimumab_date, labs)
+    if not result.failures:
+        return result
+    return replace(result, text=_failing_text(first_belimumab_date, result))
+
+
+def _judged(first_belimumab_date: date, labs: Iterable[LabValue]) -> GateResult:
     labs = tuple(labs)
     oldest = first_belimumab_date - _days(PRE_BELIMUMAB_LAB_WINDOW_DAYS)
     used: list[LabValue] = []
@@ -140,6 +150,32 @@ def belimumab_lab_gate(first_belimumab_date: date, labs: Iterable[LabValue]) -> 
         missing=tuple(missing),
         reason=reason,
     )
+
+
+def _failing_text(first_belimumab_date: date, result: GateResult) -> Text:
+    """The reason of a failing gate as a generated text (the reader's language)."""
+    oldest = first_belimumab_date - _days(PRE_BELIMUMAB_LAB_WINDOW_DAYS)
+    period = {"first": first_belimumab_date.isoformat(), "oldest": oldest.isoformat()}
+    lines = [
+        Text(
+            "gate.failing_line",
+            {
+                "clause": f.clause,
+                "analyte": Text(f"gate.analyte.{f.analyte.value}"),
+                "value": _num(f.value),
+                "unit": analyte_unit(f.analyte),
+                "minimum": _num(f.minimum),
+                "date": f.taken_on.isoformat(),
+            },
+        )
+        for f in result.failures
+    ]
+    text = Text("gate.fail", period | {"failing": texts.joined(lines)})
+    if not result.missing:
+        return text
+    missing = texts.joined([Text(f"gate.analyte.{a.value}") for a in result.missing], commas=True)
+    also = Text("gate.also_missing", period | {"missing": missing})
+    return Text("sentences", {"first": text, "second": also})
 
 
 def gate_reference_date(course: Course, facts: CourseFacts) -> date | None:

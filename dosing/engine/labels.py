@@ -12,6 +12,7 @@ from trialsite.protocol import (
     DAYS_PER_WEEK,
     RITUXIMAB_VISIT_PREFIX,
 )
+from trialsite.texts import Text
 
 
 def drug_label(drug: Drug) -> str:
@@ -33,6 +34,17 @@ def visit_label(code: str, day: int) -> str:
     if code == BASELINE_VISIT_CODE:
         return _("Baseline visit (Day 0)")
     return _("Week %(week)s assessment visit") % {"week": day // DAYS_PER_WEEK}
+
+
+def event_label_text(kind: str, drug: str | None, number: int | None, visit_code: str) -> Text:
+    """An event's name as a generated text (rendered in the reader's language)."""
+    if kind == "infusion" and number is not None:
+        code = "event.rituximab" if drug == Drug.RITUXIMAB.value else "event.belimumab"
+        return Text(code, {"n": number})
+    if visit_code == BASELINE_VISIT_CODE:
+        return Text("event.baseline")
+    day = dict(ASSESSMENT_VISITS).get(visit_code, 0)
+    return Text("event.week", {"week": day // DAYS_PER_WEEK})
 
 
 def event_label(kind: str, drug: str, number: int | None, visit_code: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import factory
 from django.contrib.auth.models import Group
 
+from trialsite import protocol
 from trialsite.models import Site, User
 from trialsite.roles import Role
 
@@ -18,6 +19,7 @@ class SiteFactory(factory.django.DjangoModelFactory):
 
     code = factory.Sequence(lambda n: f"S{n:03d}")
     name = factory.LazyAttribute(lambda o: f"Hospital {o.code}")
+    name_zh = factory.LazyAttribute(lambda o: protocol.SITE_NAMES_ZH.get(o.code, ""))
     city = "Beijing"
 
 
