@@ -263,6 +263,7 @@ class LabRow:
     lab: LabResult | None
     unit: str
     flag: reference_ranges.LabFlag | None
+    range: reference_ranges.ReferenceRange
 
     @property
     def value(self) -> str:
@@ -342,18 +343,22 @@ def _blank(value: object) -> str:
     return "—" if value is None else str(value)
 
 
-def lab_rows(labs: dict[str, LabResult]) -> list[LabRow]:
-    """Every test of the panel with its value and its flag against the reference range."""
+def lab_rows(labs: dict[str, LabResult], visit: Visit) -> list[LabRow]:
+    """Every test of the panel with its value and its flag against the child's reference
+    range (age at the sample, sex, site laboratory)."""
+    participant = visit.participant
     rows = []
     for analyte in LabAnalyte:
         lab = labs.get(analyte.value)
+        facts = participant.lab_facts(lab.taken_on if lab else visit.visit_date)
         rows.append(
             LabRow(
                 analyte=analyte.value,
                 name=str(analyte.label),
                 lab=lab,
                 unit=str(reference_ranges.UNITS[analyte.value]),
-                flag=None if lab is None else reference_ranges.flag(analyte.value, lab.value),
+                flag=None if lab is None else facts.flag(analyte.value, lab.value),
+                range=facts.range(analyte.value),
             )
         )
     return rows
@@ -380,7 +385,7 @@ def visit_page(visit: Visit, user: User, today: date) -> dict[str, Any]:
     records = {kind: visit_record(visit, kind) for kind in VISIT_CRF_MODELS}
     labs = visit_labs(visit)
     b_cells = _b_cells_at([visit]).get(visit.pk, [])
-    rows_of_labs = lab_rows(labs)
+    rows_of_labs = lab_rows(labs, visit)
     summaries = {
         CrfKind.LABS: _("%(n)s of %(total)s tests; %(flagged)s outside the reference range")
         % {

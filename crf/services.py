@@ -145,16 +145,21 @@ def visit_labs_save(*, form: VisitLabsForm, user: User) -> list[LabResult]:
                     lab.save()
                     written.append(lab)
                 continue
-            value, unit, canonical = entered
+            value, unit, canonical, significance = entered
             if lab is None:
                 lab = LabResult(participant=visit.participant, visit=visit, created_by=user)
-            elif lab.value_entered == value and lab.unit_entered == unit and not date_changed:
+            elif (lab.value_entered, lab.unit_entered, lab.significance) == (
+                value,
+                unit,
+                significance,
+            ) and not date_changed:
                 saved.append(lab)
                 continue
             else:
                 lab.version += 1
             lab.analyte = analyte
             lab.value_entered, lab.unit_entered, lab.value = value, unit, canonical
+            lab.significance = significance
             lab.taken_on = taken_on
             lab.updated_by = user
             lab.full_clean()

@@ -8,6 +8,7 @@ dates, yes/no answers with dates) and ``eligibility.criteria`` decides.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pghistory
@@ -27,6 +28,7 @@ from eligibility.criteria import FIELD_LABELS, BCellActivation, DrugClass, Syste
 from trialsite import units
 from trialsite.dates import age_in_completed_years
 from trialsite.models import ClinicalRecord, RecordKind, Site
+from trialsite.reference_ranges import LabFacts
 
 
 class Sex(models.TextChoices):
@@ -243,6 +245,15 @@ class Screening(ClinicalRecord):
     def age_at_screening(self) -> int:
         """INC1 age: completed years on the screening date."""
         return age_in_completed_years(self.date_of_birth, self.screening_date)
+
+    def lab_facts(self, taken_on: date) -> LabFacts:
+        """What picks this child's reference range for a sample of ``taken_on`` (the one
+        conversion; ``trialsite.reference_ranges.reference_range`` decides)."""
+        return LabFacts(
+            age=age_in_completed_years(self.date_of_birth, taken_on),
+            sex=self.sex,
+            site=self.site.code,
+        )
 
     def signature_payload(self) -> dict:
         """What an investigator signs: every source item and the assessment."""

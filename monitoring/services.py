@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from monitoring.edit_checks import Finding
+from monitoring.edit_checks import Finding, Judged
 from monitoring.models import (
     UNRESOLVED,
     DataQuery,
@@ -238,7 +238,7 @@ def query_reopen(*, query: DataQuery, user: User, reason: str) -> DataQuery:
 
 
 def edit_check_sync(
-    *, record: ClinicalRecord, findings: dict[str, Finding | None], now: datetime
+    *, record: ClinicalRecord, findings: dict[str, Finding | Judged | None], now: datetime
 ) -> list[DataQuery]:
     """Bring the automatic queries of ``record`` in line with its rules' findings.
 
@@ -257,15 +257,17 @@ def edit_check_sync(
     for code, finding in findings.items():
         mine = [q for q in existing if q.rule_code == code]
         unresolved = [q for q in mine if q.status in UNRESOLVED]
-        if finding is None:
+        if finding is None or isinstance(finding, Judged):
+            note = (
+                finding.note
+                if isinstance(finding, Judged)
+                else _("Closed by the automatic check: the data now passes the rule.")
+            )
             for query in unresolved:
                 query.status, query.closed_at, query.closed_by = QueryStatus.CLOSED, now, None
                 query.save()
                 QueryMessage.objects.create(
-                    query=query,
-                    kind=MessageKind.CLOSE,
-                    text=_("Closed by the automatic check: the data now passes the rule."),
-                    created_at=now,
+                    query=query, kind=MessageKind.CLOSE, text=note, created_at=now
                 )
                 changed.append(query)
             continue
