@@ -8,7 +8,7 @@ database, so a crafted POST stores nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -36,7 +36,7 @@ from crf.models import (
     Vitals,
 )
 from dosing.models import LabAnalyte, LabResult, Visit
-from trialsite import protocol, units
+from trialsite import ctcae, protocol, units
 from trialsite.forms import (
     ClinicalDatesMixin,
     ClinicalForm,
@@ -261,6 +261,13 @@ class LabEntryRow:
     flag: LabFlag | None  # the stored value's
 
     @property
+    def grade(self) -> ctcae.LabGrade | None:
+        """The stored value's CTCAE v5 grade, where CTCAE grades this test's value."""
+        if self.flag is None:
+            return None
+        return ctcae.lab_grade(self.range.code, self.flag.value, self.flag.range)
+
+    @property
     def factors(self) -> str:
         """{unit key: factor to the canonical unit}, for the flag computed as one types."""
         analyte = units.get_analyte(self.range.code)
@@ -408,6 +415,16 @@ class VisitLabsForm(ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixi
 
 
 # --- Adverse events -------------------------------------------------------------------
+
+
+# What a link may prefill on a new adverse event (the lab panel's CTCAE prompt, issue 19).
+AE_PREFILL_FIELDS = ("term", "onset_date", "grade")
+
+
+def ae_prefill(query: Mapping[str, str]) -> dict[str, str]:
+    """The AE form's initial values from a link's query string; anything else is ignored
+    (the form validates what is posted, as always)."""
+    return {name: query[name][:200] for name in AE_PREFILL_FIELDS if query.get(name)}
 
 
 class AdverseEventForm(ClinicalForm):

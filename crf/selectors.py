@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.urls import reverse
@@ -79,7 +80,7 @@ from dosing.models import (
 from dosing.selectors import stored_events_of
 from enrollment.models import Participant
 from enrollment.rules import ACTIVE_STATUSES, ParticipantStatus
-from trialsite import access, protocol, reference_ranges, roles, units
+from trialsite import access, ctcae, protocol, reference_ranges, roles, units
 from trialsite.dates import study_day
 from trialsite.models import User
 from trialsite.protocol import CRF_ENTRY_DAYS
@@ -264,6 +265,33 @@ class LabRow:
     unit: str
     flag: reference_ranges.LabFlag | None
     range: reference_ranges.ReferenceRange
+
+    @property
+    def grade(self) -> ctcae.LabGrade | None:
+        """The CTCAE v5 grade of the abnormality, where CTCAE grades this test's value."""
+        if self.lab is None or self.flag is None:
+            return None
+        return ctcae.lab_grade(self.analyte, self.lab.value, self.flag.range)
+
+    @property
+    def ae_prompt(self) -> str:
+        grade = self.grade
+        if grade is None or not grade.prompts_ae:
+            return ""
+        return _("Grade %(grade)s %(term)s: record an adverse event?") % {
+            "grade": grade.grade,
+            "term": str(grade.term).lower(),
+        }
+
+    @property
+    def ae_query(self) -> str:
+        """The AE form's prefill for the prompt: term, grade, onset on the date of sample."""
+        grade = self.grade
+        if grade is None or self.lab is None:
+            return ""
+        return urlencode(
+            {"term": str(grade.term), "grade": grade.grade, "onset_date": self.lab.taken_on}
+        )
 
     @property
     def value(self) -> str:

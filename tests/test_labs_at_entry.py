@@ -194,3 +194,38 @@ def test_a_judgement_of_a_value_within_range_is_not_stored(client_for, visit, co
     )
 
     assert igg_of(visit).significance == ""
+
+
+# --- The entry page and the visit page ------------------------------------------------------------
+
+
+def test_the_lab_entry_page_shows_the_childs_range_and_loads_the_flag_script(
+    client_for, visit, coordinator_pumch
+):
+    response = client_for(coordinator_pumch).get(reverse("crf:visit_labs", args=[visit.pk]))
+
+    page = response.content.decode()
+    assert 'src="/static/js/labs.js"' in page or "js/labs.js" in page
+    assert 'data-analyte="igg" data-lower="6.0" data-upper="15.0"' in page  # 13 years old
+    assert "6.0–15.0 g/L" in page
+    assert "<script>" not in page  # CSP: no inline script
+
+
+def test_a_grade_3_neutropenia_is_graded_on_the_visit_page_with_an_ae_prompt(
+    client_for, visit, coordinator_pumch
+):
+    client = client_for(coordinator_pumch)
+    post_labs(client, visit, neutrophils="0.8", igg="4.0", igg_significance=Significance.EXPECTED)
+
+    page = client.get(reverse("crf:visit", args=[visit.pk])).content.decode()
+
+    assert 'data-ctcae-grade="3"' in page
+    assert "Grade 3 neutrophil count decreased: record an adverse event?" in page
+    assert "Expected for the disease" in page  # the judgement shown with the saved value
+    link = f"{reverse('crf:ae_add', args=[visit.participant.subject_id])}?term=Neutrophil+count"
+    assert link in page
+    form = client.get(
+        reverse("crf:ae_add", args=[visit.participant.subject_id]),
+        {"term": "Neutrophil count decreased", "grade": "3", "onset_date": "2026-05-01"},
+    ).context["form"]
+    assert form.initial["term"] == "Neutrophil count decreased" and form.initial["grade"] == "3"
