@@ -188,8 +188,10 @@ class Participant(ClinicalRecord):
         return self.screening.sex
 
     def lab_facts(self, taken_on: date) -> LabFacts:
-        """The facts that pick this child's reference ranges for a sample of ``taken_on``."""
-        return self.screening.lab_facts(taken_on)
+        """The facts that pick this child's reference ranges for a sample of ``taken_on``
+        (the participant's site: the screening's, without reading it again)."""
+        facts = self.screening.lab_facts(taken_on, site=self.site.code)
+        return facts
 
 
 @pghistory.track()

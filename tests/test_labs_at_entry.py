@@ -229,3 +229,14 @@ def test_a_grade_3_neutropenia_is_graded_on_the_visit_page_with_an_ae_prompt(
         {"term": "Neutrophil count decreased", "grade": "3", "onset_date": "2026-05-01"},
     ).context["form"]
     assert form.initial["term"] == "Neutrophil count decreased" and form.initial["grade"] == "3"
+
+
+def test_the_gate_lab_panel_shows_the_childs_range_and_loads_the_flag_script(
+    client_for, visit, coordinator_pumch
+):
+    subject = visit.participant.subject_id
+    page = client_for(coordinator_pumch).get(reverse("dosing:gate_labs", args=[subject]))
+
+    html = page.content.decode()
+    assert 'data-analyte="igg" data-lower="6.0" data-upper="15.0"' in html  # 13 years old
+    assert "js/labs.js" in html and "<script>" not in html

@@ -20,7 +20,7 @@ from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy
 
-from trialsite.units import lab_tests
+from trialsite.units import get_analyte, lab_tests
 
 # The tests with a reference range (codes and names from trialsite.units, the one list).
 LabCode = lab_tests(
@@ -101,6 +101,20 @@ class ReferenceRange:
     def limits(self) -> str:
         """The range as shown beside a value, e.g. "5–13 g/L"."""
         return _format_limits(self)
+
+    # What a lab entry row writes in data- attributes for static/js/labs.js (H/L as typed).
+    @property
+    def lower_text(self) -> str:
+        return "" if self.lower is None else str(self.lower)
+
+    @property
+    def upper_text(self) -> str:
+        return "" if self.upper is None else str(self.upper)
+
+    @property
+    def unit_factors(self) -> str:
+        """JSON {unit key: factor to the canonical unit} of the units the test is entered in."""
+        return json.dumps({unit.key: str(unit.factor) for unit in get_analyte(self.code).units})
 
     def covers(self, age: int | None, sex: str | None) -> bool:
         if self.sex is not None and self.sex != sex:

@@ -11,7 +11,7 @@
     if (input.value === "" || !Number.isFinite(value)) {
       return null;
     }
-    const unit = row.querySelector("[data-lab-unit]");
+    const unit = row.querySelector("[data-lab-unit]") || row.querySelector("select");
     const factors = JSON.parse(row.dataset.factors || "{}");
     const factor = unit && unit.value && factors[unit.value] ? Number(factors[unit.value]) : 1;
     return value * factor;
@@ -31,7 +31,9 @@
   }
 
   function update(table, row) {
-    const input = row.querySelector("[data-lab-value]");
+    const input =
+      row.querySelector("[data-lab-value]") ||
+      row.querySelector("input:not([type=date]):not([type=hidden])");
     const output = row.querySelector("[data-lab-flag]");
     if (!input || !output) {
       return;
