@@ -7,7 +7,9 @@ database, so a crafted POST stores nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -36,7 +38,7 @@ from crf.models import (
 from dosing import measurements
 from dosing.forms import show_carried
 from dosing.models import LabAnalyte, LabResult, Visit
-from trialsite import protocol, units
+from trialsite import ctcae, protocol, units
 from trialsite.forms import (
     ClinicalDatesMixin,
     ClinicalForm,
@@ -47,6 +49,7 @@ from trialsite.forms import (
     number_input,
     tie_errors_to_widgets,
 )
+from trialsite.reference_ranges import LabFlag, ReferenceRange, Significance
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -269,6 +272,48 @@ def parse_labs_fingerprint(value: str) -> dict[int, int]:
     return state
 
 
+def significance_field(test: Any) -> forms.ChoiceField:
+    """ "Clinically significant?" for a value outside the child's range (issue 19)."""
+    return forms.ChoiceField(
+        label=_("%(test)s: clinically significant?") % {"test": test},
+        choices=[("", _("Not judged yet")), *Significance.choices],
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+
+
+@dataclass(frozen=True)
+class LabEntryRow:
+    """One test of the lab panel as the entry page shows it."""
+
+    value: forms.BoundField
+    unit: forms.BoundField
+    significance: forms.BoundField
+    range: ReferenceRange
+    flag: LabFlag | None  # the stored value's
+
+    @property
+    def grade(self) -> ctcae.LabGrade | None:
+        """The stored value's CTCAE v5 grade, where CTCAE grades this test's value."""
+        if self.flag is None:
+            return None
+        return ctcae.lab_grade(self.range.code, self.flag.value, self.flag.range)
+
+    @property
+    def factors(self) -> str:
+        """{unit key: factor to the canonical unit}, for the flag computed as one types."""
+        analyte = units.get_analyte(self.range.code)
+        return json.dumps({unit.key: str(unit.factor) for unit in analyte.units})
+
+    @property
+    def lower(self) -> str:
+        return "" if self.range.lower is None else str(self.range.lower)
+
+    @property
+    def upper(self) -> str:
+        return "" if self.range.upper is None else str(self.range.upper)
+
+
 class VisitLabsForm(
     PlausibilityMixin, ClinicalDatesMixin, OptimisticLockMixin, ReasonForChangeMixin, forms.Form
 ):
@@ -298,18 +343,20 @@ class VisitLabsForm(
                 required=False,
                 max_digits=12,
                 decimal_places=4,
-                widget=number_input(**{"class": "form-control"}),
+                widget=number_input(**{"class": "form-control", "data-lab-value": ""}),
             )
             self.fields[f"{analyte}_unit"] = forms.ChoiceField(
                 label=_("%(test)s unit") % {"test": analyte.label},
                 choices=units.unit_choices(analyte.value),
                 required=False,
-                widget=forms.Select(attrs={"class": "form-select"}),
+                widget=forms.Select(attrs={"class": "form-select", "data-lab-unit": ""}),
             )
+            self.fields[f"{analyte}_significance"] = significance_field(analyte.label)
             if lab is not None:
                 # 6.2, not 6.2000 (the column keeps 4 places); equal as a Decimal.
                 self.initial[f"{analyte}_value"] = Decimal(units.format_decimal(lab.value_entered))
                 self.initial[f"{analyte}_unit"] = lab.unit_entered
+                self.initial[f"{analyte}_significance"] = lab.significance
             self.add_plausibility(
                 f"{analyte}_value",
                 analyte.value,
@@ -327,8 +374,34 @@ class VisitLabsForm(
         tie_errors_to_widgets(self)  # the lab table renders widgets by hand
 
     @property
-    def analyte_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
-        return [(self[f"{a}_value"], self[f"{a}_unit"]) for a in LabAnalyte]
+    def analyte_rows(self) -> list[LabEntryRow]:
+        """Per test: its value, unit and judgement inputs, this child's range on the visit
+        date and the stored result's flag and CTCAE grade."""
+        participant = self.visit.participant
+        facts = participant.lab_facts(self.visit_taken_on())
+        rows = []
+        for a in LabAnalyte:
+            lab = self.existing.get(a.value)
+            rows.append(
+                LabEntryRow(
+                    value=self[f"{a}_value"],
+                    unit=self[f"{a}_unit"],
+                    significance=self[f"{a}_significance"],
+                    range=facts.range(a.value),
+                    flag=participant.lab_facts(lab.taken_on).flag(a.value, lab.value)
+                    if lab
+                    else None,
+                )
+            )
+        return rows
+
+    def visit_taken_on(self) -> date:
+        """The date of sample the ranges are for: the one entered, else the stored one."""
+        value = self.data.get("taken_on") if self.is_bound else None
+        try:
+            return date.fromisoformat(value) if value else self.initial["taken_on"]
+        except ValueError:
+            return self.initial["taken_on"]
 
     def clean_fingerprint(self) -> dict[int, int] | None:
         try:
@@ -339,7 +412,8 @@ class VisitLabsForm(
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         taken_on = data.get("taken_on")
-        self.lab_values: dict[str, tuple[Decimal, str, Decimal] | None] = {}
+        self.lab_values: dict[str, tuple[Decimal, str, Decimal, str] | None] = {}
+        facts = self.visit.participant.lab_facts(taken_on or self.visit.visit_date)
         for analyte in LabAnalyte:
             value = data.get(f"{analyte}_value")
             unit = data.get(f"{analyte}_unit") or units.get_analyte(analyte).canonical_unit.key
@@ -351,8 +425,11 @@ class VisitLabsForm(
             except (units.UnitError, InvalidOperation):
                 self.add_error(f"{analyte}_value", _("This value cannot be read."))
                 continue
-            # Possible and plausible: PlausibilityMixin, after this clean.
-            self.lab_values[analyte] = (value, unit, canonical)
+            # Possible and plausible: PlausibilityMixin, after this clean.  A judgement
+            # belongs to a value outside the child's range; within it, none.
+            flagged = canonical >= 0 and facts.flag(analyte, canonical).flag is not None
+            significance = data.get(f"{analyte}_significance", "") if flagged else ""
+            self.lab_values[analyte] = (value, unit, canonical, significance)
         if any(self.lab_values.values()) and taken_on is None:
             self.add_error("taken_on", _("Enter the date of sample."))
         if taken_on and taken_on > self.today:
@@ -367,6 +444,16 @@ class VisitLabsForm(
 
 
 # --- Adverse events -------------------------------------------------------------------
+
+
+# What a link may prefill on a new adverse event (the lab panel's CTCAE prompt, issue 19).
+AE_PREFILL_FIELDS = ("term", "onset_date", "grade")
+
+
+def ae_prefill(query: Mapping[str, str]) -> dict[str, str]:
+    """The AE form's initial values from a link's query string; anything else is ignored
+    (the form validates what is posted, as always)."""
+    return {name: query[name][:200] for name in AE_PREFILL_FIELDS if query.get(name)}
 
 
 class AdverseEventForm(ClinicalForm):

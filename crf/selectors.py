@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
@@ -81,7 +82,7 @@ from dosing.models import (
 from dosing.selectors import stored_events_of
 from enrollment.models import Participant
 from enrollment.rules import ACTIVE_STATUSES, ParticipantStatus
-from trialsite import access, protocol, reference_ranges, roles, units, workflow
+from trialsite import access, ctcae, protocol, reference_ranges, roles, units, workflow
 from trialsite.dates import study_day
 from trialsite.models import User
 from trialsite.protocol import CRF_ENTRY_DAYS
@@ -267,6 +268,34 @@ class LabRow:
     lab: LabResult | None
     unit: str
     flag: reference_ranges.LabFlag | None
+    range: reference_ranges.ReferenceRange
+
+    @property
+    def grade(self) -> ctcae.LabGrade | None:
+        """The CTCAE v5 grade of the abnormality, where CTCAE grades this test's value."""
+        if self.lab is None or self.flag is None:
+            return None
+        return ctcae.lab_grade(self.analyte, self.lab.value, self.flag.range)
+
+    @property
+    def ae_prompt(self) -> str:
+        grade = self.grade
+        if grade is None or not grade.prompts_ae:
+            return ""
+        return _("Grade %(grade)s %(term)s: record an adverse event?") % {
+            "grade": grade.grade,
+            "term": str(grade.term).lower(),
+        }
+
+    @property
+    def ae_query(self) -> str:
+        """The AE form's prefill for the prompt: term, grade, onset on the date of sample."""
+        grade = self.grade
+        if grade is None or self.lab is None:
+            return ""
+        return urlencode(
+            {"term": str(grade.term), "grade": grade.grade, "onset_date": self.lab.taken_on}
+        )
 
     @property
     def value(self) -> str:
@@ -346,18 +375,22 @@ def _blank(value: object) -> str:
     return "—" if value is None else units.format_number(value)
 
 
-def lab_rows(labs: dict[str, LabResult]) -> list[LabRow]:
-    """Every test of the panel with its value and its flag against the reference range."""
+def lab_rows(labs: dict[str, LabResult], visit: Visit) -> list[LabRow]:
+    """Every test of the panel with its value and its flag against the child's reference
+    range (age at the sample, sex, site laboratory)."""
+    participant = visit.participant
     rows = []
     for analyte in LabAnalyte:
         lab = labs.get(analyte.value)
+        facts = participant.lab_facts(lab.taken_on if lab else visit.visit_date)
         rows.append(
             LabRow(
                 analyte=analyte.value,
                 name=str(analyte.label),
                 lab=lab,
                 unit=units.unit_text(reference_ranges.UNITS[analyte.value]),
-                flag=None if lab is None else reference_ranges.flag(analyte.value, lab.value),
+                flag=None if lab is None else facts.flag(analyte.value, lab.value),
+                range=facts.range(analyte.value),
             )
         )
     return rows
@@ -384,7 +417,7 @@ def visit_page(visit: Visit, user: User, today: date) -> dict[str, Any]:
     records = {kind: visit_record(visit, kind) for kind in VISIT_CRF_MODELS}
     labs = visit_labs(visit)
     b_cells = _b_cells_at([visit]).get(visit.pk, [])
-    rows_of_labs = lab_rows(labs)
+    rows_of_labs = lab_rows(labs, visit)
     summaries = {
         CrfKind.LABS: _("%(n)s of %(total)s tests; %(flagged)s outside the reference range")
         % {

@@ -156,7 +156,7 @@ def visit_labs_save(*, form: VisitLabsForm, user: User) -> list[LabResult]:
                     lab.save()
                     written.append(lab)
                 continue
-            value, unit, canonical = entered
+            value, unit, canonical, significance = entered
             checked = f"{analyte}_value" in form.checked_values
             if lab is None:
                 lab = LabResult(participant=visit.participant, visit=visit, created_by=user)
@@ -164,6 +164,7 @@ def visit_labs_save(*, form: VisitLabsForm, user: User) -> list[LabResult]:
                 lab.value_entered == value
                 and lab.unit_entered == unit
                 and lab.value_checked == checked
+                and lab.significance == significance
                 and not date_changed
             ):
                 saved.append(lab)
@@ -173,6 +174,7 @@ def visit_labs_save(*, form: VisitLabsForm, user: User) -> list[LabResult]:
             lab.analyte = analyte
             lab.value_entered, lab.unit_entered, lab.value = value, unit, canonical
             lab.value_checked = checked
+            lab.significance = significance
             lab.taken_on = taken_on
             lab.updated_by = user
             lab.full_clean()

@@ -219,7 +219,10 @@ def ae_edit(request: HttpRequest, subject_id: str, pk: int | None = None) -> Htt
         event = access.get_for_user(
             AdverseEvent.objects.filter(participant=participant), request.user, write=True, pk=pk
         )
-    form = forms.AdverseEventForm(request.POST or None, instance=event, today=_today())
+    initial = forms.ae_prefill(request.GET) if event is None else None
+    form = forms.AdverseEventForm(
+        request.POST or None, instance=event, initial=initial, today=_today()
+    )
     if request.method == "POST" and form.is_valid():
         try:
             event = services.adverse_event_save(

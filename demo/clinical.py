@@ -67,7 +67,7 @@ NORMAL_LABS: dict[str, str] = {
     "monocytes": "0.5",
     "eosinophils": "0.2",
     "basophils": "0.03",
-    "haemoglobin": "128",
+    "haemoglobin": "138",  # within every sex and age band of the ranges (boys 12+: 130)
     "platelets": "265",
     "igg": "13.5",
     "iga": "1.8",
@@ -78,7 +78,7 @@ NORMAL_LABS: dict[str, str] = {
     "esr": "14",
     "crp": "2.1",
     "rf": "12",
-    "creatinine": "48",
+    "creatinine": "55",  # within every age band (boys 15+: from 50)
 }
 
 ACTIVE = TimePointData

@@ -37,6 +37,7 @@ from trialsite.protocol import (
     WEEK_12_VISIT_CODE,
     WEEK_28_VISIT_CODE,
 )
+from trialsite.reference_ranges import LabFacts, ReferenceRange
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -436,8 +437,10 @@ class GateLabsForm(PlausibilityMixin, _DatedForm):
 
     ANALYTES = ("igg", "iga", "wbc", "neutrophils")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, facts: LabFacts | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The child's ranges shown beside each input (age today, sex, site laboratory).
+        self.facts = facts or LabFacts(age=None, sex=None, site=None)
         for code in self.ANALYTES:
             analyte = units.get_analyte(code)
             self.fields[f"{code}_value"] = NumberField(
@@ -446,7 +449,7 @@ class GateLabsForm(PlausibilityMixin, _DatedForm):
                 decimal_places=4,
                 min_value=0,
                 required=False,
-                widget=number_input(**{"class": "form-control"}),
+                widget=number_input(**{"class": "form-control", "data-lab-value": ""}),
             )
             self.fields[f"{code}_unit"] = forms.ChoiceField(
                 label=_("Unit"),
@@ -469,8 +472,11 @@ class GateLabsForm(PlausibilityMixin, _DatedForm):
         tie_errors_to_widgets(self)  # the lab table renders widgets by hand
 
     @property
-    def rows(self) -> list[tuple[Any, Any, Any]]:
-        return [(self[f"{c}_value"], self[f"{c}_unit"], self[f"{c}_date"]) for c in self.ANALYTES]
+    def rows(self) -> list[tuple[Any, Any, Any, ReferenceRange]]:
+        return [
+            (self[f"{c}_value"], self[f"{c}_unit"], self[f"{c}_date"], self.facts.range(c))
+            for c in self.ANALYTES
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

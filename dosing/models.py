@@ -19,6 +19,7 @@ from dosing.engine.facts import AbsoluteCountUnit, DeviationCategory, Drug
 from enrollment.models import Participant
 from trialsite import units
 from trialsite.models import ClinicalRecord, GeneratedText, RecordKind, value_checked_field
+from trialsite.reference_ranges import LabFlag, Significance
 from trialsite.units import LabTest
 
 
@@ -122,6 +123,15 @@ class LabResult(ClinicalRecord):
     value_entered = models.DecimalField(_("value as entered"), max_digits=12, decimal_places=4)
     unit_entered = models.CharField(_("unit as entered"), max_length=20)
     value = models.DecimalField(_("value (canonical unit)"), max_digits=14, decimal_places=6)
+    # Issue 19: recorded with the value (the audit trail says who and when); a value judged
+    # "expected for the disease" or "not clinically significant" needs no LAB_RANGE query.
+    significance = models.CharField(
+        _("clinically significant?"),
+        max_length=20,
+        choices=Significance.choices,
+        blank=True,
+        help_text=_("For a value outside the reference range only."),
+    )
     taken_on = models.DateField(_("date of sample"))
     value_checked = value_checked_field()
 
@@ -138,6 +148,11 @@ class LabResult(ClinicalRecord):
 
     def as_fact(self) -> engine.LabValue:
         return engine.LabValue(LabTest(self.analyte), self.taken_on, self.value)
+
+    @property
+    def reference_flag(self) -> LabFlag:
+        """The value against this child's range (age at the sample, sex, site laboratory)."""
+        return self.participant.lab_facts(self.taken_on).flag(self.analyte, self.value)
 
 
 class Premedication(models.TextChoices):

@@ -785,9 +785,14 @@ def site_deviations(user: User, *, site_code: str = "", open_only: bool = False)
 
 def gate_lab_records(participant: Participant):
     """The pre-belimumab labs entered for the gate (not tied to a visit), newest first."""
-    return LabResult.objects.filter(
-        participant=participant, visit__isnull=True, analyte__in=list(engine.GATE_TESTS)
-    ).order_by("-taken_on", "analyte", "-pk")
+    return (
+        LabResult.objects.filter(
+            participant=participant, visit__isnull=True, analyte__in=list(engine.GATE_TESTS)
+        )
+        # Each result's H/L flag reads the child's facts (LabResult.reference_flag).
+        .select_related("participant__site", "participant__screening")
+        .order_by("-taken_on", "analyte", "-pk")
+    )
 
 
 # --- The reminder digest's view of the course (notifications/) ------------------------------

@@ -319,7 +319,7 @@ def b_cell_result_add(request: HttpRequest, subject_id: str) -> HttpResponse:
 def gate_labs(request: HttpRequest, subject_id: str) -> HttpResponse:
     participant = _participant(request, subject_id)
     today = _today()
-    form = forms.GateLabsForm(request.POST or None, today=today)
+    form = forms.GateLabsForm(request.POST or None, today=today, facts=participant.lab_facts(today))
     if request.method == "POST":
         participant = _participant(request, subject_id, write=True)
         if form.is_valid():

@@ -57,7 +57,7 @@ from trialsite.protocol import (
     SCREENING_WINDOW_DAYS,
     WBC_MIN_10E9_L,
 )
-from trialsite.reference_ranges import REFERENCE_RANGES
+from trialsite.reference_ranges import reference_range
 from trialsite.units import (
     canonical_unit_label,
     egfr_for_display,
@@ -176,6 +176,7 @@ class ScreeningFacts:
 
     screening_date: date
     date_of_birth: date | None = None
+    sex: str | None = None  # picks the child's reference ranges (with the age at the sample)
     planned_day_0: date | None = None
     # INC2
     sjogren: SjogrenFindings = field(default_factory=SjogrenFindings)
@@ -534,12 +535,18 @@ def inc3b_igg_warnings(facts: ScreeningFacts) -> tuple[str, ...]:
 
     The tick box stays the source (elevated may mean persistently, beyond one sample); the
     screening IgG only cross-checks it against the upper limit of the project's IgG
-    reference range (trialsite.reference_ranges, the placeholder sites replace with their own).
+    reference range for the child's age at the sample and sex
+    (trialsite.reference_ranges.reference_range, the placeholders sites replace with their own).
     Nothing to check until both the IgG and the B-cell activation items are entered.
     """
     if facts.igg is None or facts.b_cell_activation is None:
         return ()
-    upper = REFERENCE_RANGES["igg"].upper
+    age = (
+        age_in_completed_years(facts.date_of_birth, facts.igg.taken_on)
+        if facts.date_of_birth
+        else None
+    )
+    upper = reference_range("igg", age=age, sex=facts.sex).upper
     if upper is None:
         return ()
     elevated = facts.igg.value > upper

@@ -31,6 +31,7 @@ from trialsite.forms import (
     tie_errors_to_widgets,
     version_field,
 )
+from trialsite.reference_ranges import UNITS, ReferenceRange
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -416,7 +417,7 @@ class LabsForm(
                 required=False,
                 max_digits=12,
                 decimal_places=4,
-                widget=number_input(**{"class": "form-control"}),
+                widget=number_input(**{"class": "form-control", "data-lab-value": ""}),
             )
             self.fields[f"{analyte}_unit"] = forms.ChoiceField(
                 label=_("%(test)s unit") % {"test": name},
@@ -464,9 +465,18 @@ class LabsForm(
         tie_errors_to_widgets(self)  # the lab table renders widgets by hand
 
     @property
-    def analyte_rows(self) -> list[tuple[Any, Any, Any]]:
+    def analyte_rows(self) -> list[tuple[Any, Any, Any, ReferenceRange | None]]:
+        """Per test its inputs and the child's range at screening (None: no range, e.g.
+        eGFR and height), shown beside the input with the H/L flag as it is typed."""
+        facts = self.screening.lab_facts(self.screening.screening_date)
         return [
-            (self[f"{a}_value"], self[f"{a}_unit"], self[f"{a}_date"]) for a in ScreeningAnalyte
+            (
+                self[f"{a}_value"],
+                self[f"{a}_unit"],
+                self[f"{a}_date"],
+                facts.range(a.value) if a.value in UNITS else None,
+            )
+            for a in ScreeningAnalyte
         ]
 
     def clean(self) -> dict[str, Any]:

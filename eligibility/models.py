@@ -8,6 +8,7 @@ dates, yes/no answers with dates) and ``eligibility.criteria`` decides.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pghistory
@@ -34,6 +35,7 @@ from trialsite.models import (
     value_checked_field,
     values_checked_field,
 )
+from trialsite.reference_ranges import UNITS, LabFacts, LabFlag
 
 
 class Sex(models.TextChoices):
@@ -260,6 +262,16 @@ class Screening(ClinicalRecord):
         """INC1 age: completed years on the screening date."""
         return age_in_completed_years(self.date_of_birth, self.screening_date)
 
+    def lab_facts(self, taken_on: date, *, site: str | None = None) -> LabFacts:
+        """What picks this child's reference range for a sample of ``taken_on`` (the one
+        conversion; ``trialsite.reference_ranges.reference_range`` decides).  ``site``: the
+        site's code when the caller has it (saves reading the site again)."""
+        return LabFacts(
+            age=age_in_completed_years(self.date_of_birth, taken_on),
+            sex=self.sex,
+            site=site or self.site.code,
+        )
+
     def signature_payload(self) -> dict:
         """What an investigator signs: every source item and the assessment."""
         from eligibility.selectors import signature_payload
@@ -337,6 +349,13 @@ class ScreeningLab(ClinicalRecord):
     @property
     def unit_entered_label(self) -> str:
         return str(units.get_analyte(self.analyte).unit(self.unit_entered).label)
+
+    @property
+    def reference_flag(self) -> LabFlag | None:
+        """The value against the child's range (None for a test without one: eGFR, height)."""
+        if self.analyte not in UNITS:
+            return None
+        return self.screening.lab_facts(self.taken_on).flag(self.analyte, self.value)
 
     @property
     def canonical_display(self) -> str:

@@ -103,6 +103,7 @@ def facts_for(screening: Screening) -> ScreeningFacts:
     return ScreeningFacts(
         screening_date=screening.screening_date,
         date_of_birth=screening.date_of_birth,
+        sex=screening.sex,
         planned_day_0=screening.planned_day_0,
         sjogren=sjogren,
         prior_therapies=prior,

@@ -6,6 +6,8 @@ guardian is identified by relationship only.
 
 from __future__ import annotations
 
+from datetime import date
+
 import pghistory
 import pgtrigger
 from django.conf import settings
@@ -15,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from eligibility.models import Screening
 from enrollment.rules import ACTIVE_STATUSES, DiscontinuationReason, ParticipantStatus
 from trialsite.models import ClinicalRecord, GeneratedText, RecordKind, Site
+from trialsite.reference_ranges import LabFacts
 
 
 class ConsentKind(models.TextChoices):
@@ -183,6 +186,12 @@ class Participant(ClinicalRecord):
     @property
     def sex(self) -> str:
         return self.screening.sex
+
+    def lab_facts(self, taken_on: date) -> LabFacts:
+        """The facts that pick this child's reference ranges for a sample of ``taken_on``
+        (the participant's site: the screening's, without reading it again)."""
+        facts = self.screening.lab_facts(taken_on, site=self.site.code)
+        return facts
 
 
 @pghistory.track()

@@ -148,13 +148,16 @@ def _audit_table(records: list) -> Table:
     return _table(audit_rows, _AUDIT_WIDTHS_MM)
 
 
-def _lab_flag(row: dict[str, str]) -> str:
+def _lab_flag(row: dict[str, str], participant: Participant) -> str:
+    """The flag against the child's range (age at the sample, sex, site laboratory)."""
+    from datetime import date
     from decimal import Decimal
 
     from trialsite import reference_ranges
 
     try:
-        result = reference_ranges.flag(row["analyte"], Decimal(row["value"]))
+        facts = participant.lab_facts(date.fromisoformat(row["taken_on"]))
+        result = facts.flag(row["analyte"], Decimal(row["value"]))
     except (KeyError, ValueError, ArithmeticError, reference_ranges.UnknownLabCode):
         return ""
     return result.flag or ""
@@ -163,7 +166,7 @@ def _lab_flag(row: dict[str, str]) -> str:
 _FORM_WIDTHS_MM = [70, 75, 20, 12]
 
 
-def _form_table(form: ExportForm, row: dict[str, str]) -> Table:
+def _form_table(form: ExportForm, row: dict[str, str], participant: Participant) -> Table:
     widths = [w * mm for w in _FORM_WIDTHS_MM]
     data = [[_p(_("Field")), _p(_("Value")), _p(_("Unit")), _p(_("Flag"))]]
     for item in exported_items(form, ExportOptions()):
@@ -173,7 +176,7 @@ def _form_table(form: ExportForm, row: dict[str, str]) -> Table:
             value = ", ".join(labels.get(code, code) for code in value.split("|"))
         flag = ""
         if form.code == "dosing_labresult" and item.name == "value":
-            flag = _lab_flag(row)
+            flag = _lab_flag(row, participant)
         unit_column = row_unit_column(item)
         unit = row.get(unit_column, "") if unit_column else unit_of(item)
         data += _rows([item.label, value or "—", unit, flag], widths)
@@ -260,14 +263,17 @@ def build_casebook(participant: Participant, *, generated_by: str) -> bytes:
         _p(_("Screening, enrolment and study-wide records"), H2),
     ]
     for form, row in other:
-        story += [_p(f"{form.label} #{row['record_id']}", H3), _form_table(form, row)]
+        story += [_p(f"{form.label} #{row['record_id']}", H3), _form_table(form, row, participant)]
     for (visit_date, visit_code), entries in sorted(by_visit.items()):
         story += [
             PageBreak(),
             _p(_("Visit %(code)s on %(date)s") % {"code": visit_code, "date": visit_date}, H2),
         ]
         for form, row in entries:
-            story += [_p(f"{form.label} #{row['record_id']}", H3), _form_table(form, row)]
+            story += [
+                _p(f"{form.label} #{row['record_id']}", H3),
+                _form_table(form, row, participant),
+            ]
 
     story += [PageBreak(), _p(_("Signatures"), H2)]
     story.append(_signature_table(records, participant))

@@ -114,6 +114,15 @@ def _plain(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
 
 
+@dataclass(frozen=True)
+class Judged:
+    """The rule holds no more because a person judged the data (e.g. a lab value "expected
+    for the disease"): no query is opened, and the check's open query is closed with
+    ``note``."""
+
+    note: texts.Text
+
+
 def fingerprint(*values: object) -> str:
     return hashlib.sha256("|".join(str(v) for v in values).encode()).hexdigest()
 
@@ -121,16 +130,34 @@ def fingerprint(*values: object) -> str:
 # --- The rules: plain values in, a finding or None out -------------------------------------
 
 
-def lab_out_of_range(analyte: str, value: Decimal, *, voided: bool = False) -> Finding | None:
-    """LAB_RANGE: a study lab result outside its reference range (trialsite.reference_ranges)."""
+def lab_out_of_range(
+    analyte: str,
+    value: Decimal,
+    *,
+    facts: reference_ranges.LabFacts | None = None,
+    significance: str = "",
+    judged_by: str = "",
+    voided: bool = False,
+) -> Finding | Judged | None:
+    """LAB_RANGE: a study lab result outside the child's reference range
+    (trialsite.reference_ranges: age at the sample, sex and site laboratory in ``facts``),
+    unless ``judged_by`` judged it not clinically significant or expected for the disease."""
     if voided:
         return None
+    facts = facts or reference_ranges.LabFacts(age=None, sex=None, site=None)
     try:
-        result = reference_ranges.flag(analyte, value)
+        result = facts.flag(analyte, value)
     except (reference_ranges.UnknownLabCode, TypeError, ValueError):
         return None
     if result.flag is None:
         return None
+    if significance in reference_ranges.SETTLING_JUDGEMENTS:
+        return Judged(
+            texts.Text(
+                "query.judged",
+                {"who": judged_by, "judgement": texts.Text(f"significance.{significance}")},
+            )
+        )
     return Finding(
         LAB_RANGE,
         result.reason,
@@ -217,8 +244,19 @@ def sae_not_reviewed(
 _WINDOW_CATEGORIES = ("visit_out_of_window", "infusion_out_of_window")
 
 
-def _lab_findings(lab, now: datetime) -> dict[str, Finding | None]:
-    return {LAB_RANGE.code: lab_out_of_range(lab.analyte, lab.value, voided=lab.is_voided)}
+def _lab_findings(lab, now: datetime) -> dict[str, Finding | Judged | None]:
+    facts = lab.participant.lab_facts(lab.taken_on)
+    judged_by = lab.updated_by.printed_name if lab.significance and lab.updated_by else ""
+    return {
+        LAB_RANGE.code: lab_out_of_range(
+            lab.analyte,
+            lab.value,
+            facts=facts,
+            significance=lab.significance,
+            judged_by=judged_by,
+            voided=lab.is_voided,
+        )
+    }
 
 
 def _visit_findings(visit, now: datetime) -> dict[str, Finding | None]:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from monitoring.edit_checks import Finding
+from monitoring.edit_checks import Finding, Judged
 from monitoring.models import (
     UNRESOLVED,
     DataQuery,
@@ -254,7 +254,7 @@ def query_reopen(*, query: DataQuery, user: User, reason: str) -> DataQuery:
 
 
 def edit_check_sync(
-    *, record: ClinicalRecord, findings: dict[str, Finding | None], now: datetime
+    *, record: ClinicalRecord, findings: dict[str, Finding | Judged | None], now: datetime
 ) -> list[DataQuery]:
     """Bring the automatic queries of ``record`` in line with its rules' findings.
 
@@ -273,12 +273,14 @@ def edit_check_sync(
     for code, finding in findings.items():
         mine = [q for q in existing if q.rule_code == code]
         unresolved = [q for q in mine if q.status in UNRESOLVED]
-        if finding is None:
+        if finding is None or isinstance(finding, Judged):
+            # Who judged the data, or that it passes now: a text in the reader's language.
+            note = finding.note if isinstance(finding, Judged) else texts.Text("query.auto_closed")
             for query in unresolved:
                 query.status, query.closed_at, query.closed_by = QueryStatus.CLOSED, now, None
                 query.save()
                 closing = QueryMessage(query=query, kind=MessageKind.CLOSE, created_at=now)
-                closing.text = closing.set_text(texts.Text("query.auto_closed"))
+                closing.text = closing.set_text(note)
                 closing.save()
                 changed.append(query)
             continue

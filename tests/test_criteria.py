@@ -330,15 +330,16 @@ def test_elevated_igg_ticked_with_a_normal_screening_igg_warns_on_the_screening(
     assert result.status == Status.PASS  # a warning, not a verdict: the tick box stays
     assert result.warnings == (
         "INC3(b): “Elevated IgG” is ticked, but the screening IgG 14 g/L (2026-05-02) is not "
-        "above the upper reference limit 16 g/L: check the tick box or the value",
+        "above the upper reference limit 15 g/L: check the tick box or the value",
     )
 
 
 def test_a_high_screening_igg_without_the_elevated_igg_tick_warns():
+    # The limit is the child's: 15 g/L at 12 years (trialsite.reference_ranges), not 16.
     result = inc3_resistant(facts(b_cell_activation=frozenset(), igg=lab("16.1")))
     assert result.warnings == (
         "INC3(b): the screening IgG 16.1 g/L (2026-05-02) is above the upper reference limit "
-        "16 g/L, but “Elevated IgG” is not ticked: check the B-cell activation items",
+        "15 g/L, but “Elevated IgG” is not ticked: check the B-cell activation items",
     )
     assert assess(facts(b_cell_activation=frozenset(), igg=lab("16.1"))).warnings == (
         result.warnings
@@ -347,7 +348,7 @@ def test_a_high_screening_igg_without_the_elevated_igg_tick_warns():
 
 @pytest.mark.parametrize(
     ("ticked", "igg"),
-    [(True, "16.1"), (True, "25"), (False, "16"), (False, "14"), (False, "3")],
+    [(True, "16.1"), (True, "25"), (False, "15"), (False, "14"), (False, "3")],
 )
 def test_an_igg_agreeing_with_the_tick_box_does_not_warn(ticked, igg):
     activation = frozenset({BCellActivation.ELEVATED_IGG}) if ticked else frozenset()

@@ -40,6 +40,10 @@ TEMPLATES: dict[str, Promise] = {
     # monitoring.edit_checks: a query's question is the finding then the rule's request
     "query.auto": _("%(detail)s %(message)s"),
     "query.auto_closed": _("Closed by the automatic check: the data now passes the rule."),
+    # A lab value outside its range judged by a person (reference_ranges.Significance).
+    "query.judged": _("Closed by the automatic check: %(who)s judged the value “%(judgement)s”."),
+    "significance.not_significant": _("Not clinically significant"),
+    "significance.expected": _("Expected for the disease"),
     "query.sae_alert": _("Alert raised %(when)s."),
     "rule.LAB_RANGE": _(
         "Value outside the reference range: confirm it against the source or correct it."

@@ -250,6 +250,10 @@ STORAGES = {
 # JSON {"test code": [lower, upper]} in canonical units, null for no limit, e.g.
 # LAB_REFERENCE_RANGES='{"esr": [null, "15"], "igg": ["6.5", "15.5"]}'.
 LAB_REFERENCE_RANGES = env.json("LAB_REFERENCE_RANGES", default={})
+# One site laboratory's own ranges over those, by site code; a test's value is [lower, upper]
+# or a list of age/sex bands, e.g. SITE_LAB_REFERENCE_RANGES='{"pumch": {"igg": [{"sex": null,
+# "ages": [5, 10], "limits": ["5.2", "12.8"]}, {"ages": [10, null], "limits": ["7", "16"]}]}}'.
+SITE_LAB_REFERENCE_RANGES = env.json("SITE_LAB_REFERENCE_RANGES", default={})
 
 # Export files (CSV bundles, ODM) are written here; only their creator downloads them.
 EXPORT_ROOT = Path(env.str("EXPORT_ROOT", default=str(VAR_DIR / "exports")))
