@@ -21,10 +21,11 @@ def _has_chinese(text: str) -> bool:
 def test_a_lab_finding_reads_in_each_readers_language():
     text = reference_ranges.flag("igg", Decimal("21.00")).text
     assert text is not None and text.code == "lab.above"
-    assert text.english() == "IgG 21.00 g/L is above the upper limit 16.0 g/L."
+    # One number format (issue 19): no trailing zeros.
+    assert text.english() == "IgG 21 g/L is above the upper limit 16 g/L."
     with translation.override("zh-hans"):
         shown = str(text)
-    assert _has_chinese(shown) and "21.00" in shown and "above" not in shown
+    assert _has_chinese(shown) and "21" in shown and "above" not in shown
 
 
 def test_numbers_in_parameters_use_the_projects_number_formatting():

@@ -96,7 +96,7 @@ def test_the_edit_check_judges_igg_by_the_childs_range(six_year_old, coordinator
 
     save_labs(week_12, coordinator_pumch, **{**NORMAL_PANEL, "igg": "14", "creatinine": "40"})
     [query] = DataQuery.objects.filter(rule_code="LAB_RANGE")
-    assert "13.0" in query.question  # the 6-year-old's upper limit, not 16
+    assert "upper limit 13 g/L" in query.question  # the 6-year-old's upper limit, not 16
 
 
 # --- "Clinically significant?" recorded with the value -----------------------------------------
@@ -207,7 +207,7 @@ def test_the_lab_entry_page_shows_the_childs_range_and_loads_the_flag_script(
     page = response.content.decode()
     assert 'src="/static/js/labs.js"' in page or "js/labs.js" in page
     assert 'data-analyte="igg" data-lower="6.0" data-upper="15.0"' in page  # 13 years old
-    assert "6.0–15.0 g/L" in page
+    assert "6–15 g/L" in page  # one number format (issue 19)
     assert "<script>" not in page  # CSP: no inline script
 
 
