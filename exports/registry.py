@@ -33,6 +33,11 @@ BOOKKEEPING = {
     "voided_at",
     "voided_by",
     "void_reason",
+    # A generated text's code and parameters (trialsite.texts): how the app writes it in the
+    # reader's language.  Exports carry its English text, whose dates a de-identified export
+    # shifts; the parameters would carry them unshifted.
+    "text_code",
+    "text_params",
 }
 # The date a form's date-range filter looks at, in order of preference.
 DATE_FIELDS = (
