@@ -59,7 +59,8 @@ BUDGETS: dict[str, tuple[str, int]] = {
     "participant_deviations": ("coordinator", 13),
     "deviation_explain": ("coordinator", 13),
     "gate_labs": ("coordinator", 17),
-    "visit_detail": ("coordinator", 31),
+    # +1 (issue 19): whether the visit is locked (a locked visit links to no edit page).
+    "visit_detail": ("coordinator", 32),
     "visit_vitals_form": ("coordinator", 16),
     "visit_essdai_form": ("coordinator", 16),
     "visit_labs_form": ("coordinator", 15),
