@@ -6,6 +6,7 @@ screening answers: confirmed with one click."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -65,7 +66,7 @@ def test_weight_and_height_typed_once_on_day_0_reach_the_prescription_and_the_in
     note = f"from baseline vitals, {long_date(day_0)}"
     page.goto(f"/dosing/{participant.subject_id}/prescribe/")
     assert page.get_by_label("Weight (kg)").input_value() == "32.0"
-    assert page.get_by_label("Height (cm)").input_value() == "138.0"
+    assert Decimal(page.get_by_label("Height (cm)").input_value()) == Decimal("138")
     assert page.get_by_label("Weight and height measured on").input_value() == day_0.isoformat()
     assert note in page.locator("form[data-warn-unsaved]").inner_text()
     # The proposal is shown at once from the prefilled values (static/js/dosing.js).
@@ -79,7 +80,8 @@ def test_weight_and_height_typed_once_on_day_0_reach_the_prescription_and_the_in
     page.goto(f"/dosing/{participant.subject_id}/infusion/")
     shown = page.locator("[data-anthropometry]")
     assert shown.get_attribute("data-anthropometry") == day_0.isoformat()
-    assert f"32.0 kg / 138.0 cm (measured {long_date(day_0)})" in shown.inner_text()
+    # One number format (issue 19): no trailing zeros.
+    assert f"32 kg / 138 cm (measured {long_date(day_0)})" in shown.inner_text()
     page.get_by_label("Start time").fill("09:00")
     page.get_by_label("Lot number").fill("RTX-H0421")
     page.locator("input[name=infusion_reaction][value=no]").check()
@@ -90,5 +92,5 @@ def test_weight_and_height_typed_once_on_day_0_reach_the_prescription_and_the_in
     rtx1 = Visit.objects.get(participant=participant, visit_code="RTX1")
     page.goto(f"/crf/visit/{rtx1.pk}/vitals/")
     assert page.locator("input[name=weight_kg]").input_value() == "32.0"
-    assert page.locator("input[name=height_cm]").input_value() == "138.0"
+    assert Decimal(page.locator("input[name=height_cm]").input_value()) == Decimal("138")
     assert note in page.locator("form[data-warn-unsaved]").inner_text()

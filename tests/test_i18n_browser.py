@@ -61,7 +61,7 @@ def test_a_coordinator_screens_a_candidate_in_chinese(page, coordinator_pumch):
     screened, day_0 = today - timedelta(days=1), today + timedelta(days=14)
     page.get_by_label("筛选日期").fill(screened.isoformat())
     page.get_by_label("出生日期").fill("2014-06-01")
-    page.get_by_label("计划的第0天").fill(day_0.isoformat())
+    page.get_by_label("计划第0天").fill(day_0.isoformat())  # the term fixed in issue 19
     page.get_by_role("button", name="创建筛选").click()
     page.wait_for_load_state()
 
