@@ -26,7 +26,11 @@ SITE_NAMES_ZH = {
 def fill_chinese_names(apps, schema_editor):
     Site = apps.get_model("trialsite", "Site")
     for code, name_zh in SITE_NAMES_ZH.items():
-        Site.objects.filter(code=code, name_zh="").update(name_zh=name_zh)
+        # On the migration's own connection (the owner's), not the app role's default one,
+        # which would wait on the lock this migration holds.
+        Site.objects.using(schema_editor.connection.alias).filter(code=code, name_zh="").update(
+            name_zh=name_zh
+        )
 
 
 class Migration(migrations.Migration):
