@@ -25,6 +25,7 @@ from django.db.models import QuerySet
 
 from enrollment.models import Participant
 from exports.rows import ExportFilters, ExportOptions, shift_dates_in
+from trialsite import protocol
 from trialsite.models import User
 
 YES_NO = {0: "No", 1: "Yes"}
@@ -230,7 +231,13 @@ MEASURES = (
     ("schirmer", "SCHR", "Schirmer (mm/5 min)", "float"),
     ("salivary_flow", "SALV", "Unstimulated salivary flow (mL/15 min)", "float"),
 )
-TIME_POINTS = (("bl", "BL", "baseline"), ("w12", "W12", "week 12"), ("w28", "W28", "week 28"))
+# (column suffix, short code for 8-character XPT names, label); the visit codes are the
+# protocol's (a short "BL" for the baseline: XPT names are 8 characters).
+TIME_POINTS = (
+    ("bl", "BL", "baseline"),
+    ("w12", protocol.WEEK_12_VISIT_CODE, "week 12"),
+    ("w28", protocol.WEEK_28_VISIT_CODE, "week 28"),
+)
 
 
 def _outcome_variables() -> tuple[Variable, ...]:
