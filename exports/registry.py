@@ -258,9 +258,20 @@ _LAB_UNIT = Computed(
 )
 
 
+# The record's values dict (``exports.rows``) keeps the flag its three columns share.
+_FLAG_KEY = "__lab_flag"
+
+
 def _lab_flag(row: dict):
     """The app's flag of a lab value (``trialsite.reference_ranges.flag``: the one function the
-    pages, edit checks and casebook use), or None for a test without a range or no value."""
+    pages, edit checks and casebook use), or None for a test without a range or no value;
+    judged once per record for its three columns."""
+    if _FLAG_KEY not in row:
+        row[_FLAG_KEY] = _judged_flag(row)
+    return row[_FLAG_KEY]
+
+
+def _judged_flag(row: dict):
     from trialsite import reference_ranges
 
     if row["value"] is None:
